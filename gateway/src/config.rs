@@ -1,0 +1,151 @@
+//! The gateway's configuration file (YAML). Every key is documented in `docs/config.md`;
+//! unknown keys are refused with their location, and a few keys can be overridden by
+//! environment variables.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server binds (`GATEWAY_LISTEN`).
+    pub listen: SocketAddr,
+    /// Supergraph SDL file (`GATEWAY_SUPERGRAPH`); the command line's `--supergraph` wins.
+    pub supergraph: Option<PathBuf>,
+    /// Settings for every subgraph unless overridden in `subgraphs`.
+    pub subgraph_defaults: SubgraphDefaults,
+    /// Per-subgraph settings, by the subgraph's name in the supergraph.
+    pub subgraphs: BTreeMap<String, SubgraphConfig>,
+    /// Query document and plan caches.
+    pub query_planning: QueryPlanningConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubgraphDefaults {
+    /// How long one subgraph request may take, in milliseconds
+    /// (`GATEWAY_SUBGRAPH_TIMEOUT_MS`).
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubgraphConfig {
+    /// Replaces the routing URL the supergraph gives.
+    pub url: Option<String>,
+    pub timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryPlanningConfig {
+    /// How many parsed and validated documents to keep.
+    pub document_cache_size: u64,
+    /// How many query plans to keep.
+    pub plan_cache_size: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            supergraph: None,
+            subgraph_defaults: SubgraphDefaults::default(),
+            subgraphs: BTreeMap::new(),
+            query_planning: QueryPlanningConfig::default(),
+        }
+    }
+}
+
+impl Default for SubgraphDefaults {
+    fn default() -> Self {
+        Self { timeout_ms: 30_000 }
+    }
+}
+
+impl Default for QueryPlanningConfig {
+    fn default() -> Self {
+        Self {
+            document_cache_size: 2_000,
+            plan_cache_size: 2_000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}{location}: {message}")]
+    Invalid {
+        path: PathBuf,
+        location: String,
+        message: String,
+    },
+    #[error("environment variable {name}: {message}")]
+    Env { name: &'static str, message: String },
+}
+
+impl Config {
+    /// Reads a config file, then applies environment overrides.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Self::parse(&text).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            location: e
+                .location()
+                .map(|l| format!(":{}:{}", l.line(), l.column()))
+                .unwrap_or_default(),
+            message: e.to_string(),
+        })?;
+        config.apply_env()?;
+        Ok(config)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, serde_yaml::Error> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        serde_yaml::from_str(text)
+    }
+
+    /// Applies `GATEWAY_*` environment variables over the file's values.
+    pub fn apply_env(&mut self) -> Result<(), ConfigError> {
+        if let Ok(value) = std::env::var("GATEWAY_LISTEN") {
+            self.listen = value.parse().map_err(|e| ConfigError::Env {
+                name: "GATEWAY_LISTEN",
+                message: format!("{e}"),
+            })?;
+        }
+        if let Ok(value) = std::env::var("GATEWAY_SUPERGRAPH") {
+            self.supergraph = Some(PathBuf::from(value));
+        }
+        if let Ok(value) = std::env::var("GATEWAY_SUBGRAPH_TIMEOUT_MS") {
+            self.subgraph_defaults.timeout_ms = value.parse().map_err(|e| ConfigError::Env {
+                name: "GATEWAY_SUBGRAPH_TIMEOUT_MS",
+                message: format!("{e}"),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The timeout for one subgraph.
+    pub fn subgraph_timeout(&self, subgraph: &str) -> Duration {
+        let ms = self
+            .subgraphs
+            .get(subgraph)
+            .and_then(|s| s.timeout_ms)
+            .unwrap_or(self.subgraph_defaults.timeout_ms);
+        Duration::from_millis(ms)
+    }
+}

@@ -1,0 +1,82 @@
+//! The boundary between the executor and whatever answers a subgraph fetch: the HTTP client,
+//! or the cache in front of it. Requests are structured (entity representations kept apart
+//! from the other variables) so a cache can answer some entities itself and forward the rest.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use apollo_compiler::Name;
+use serde_json::{Map, Value};
+
+use crate::operation::SelectionSet;
+use crate::planner::OperationKind;
+use crate::response::GraphQLError;
+use crate::supergraph::SubgraphId;
+
+/// One request to one subgraph, as the plan describes it.
+#[derive(Debug, Clone)]
+pub struct FetchRequest {
+    pub subgraph: SubgraphId,
+    pub subgraph_name: Arc<str>,
+    pub kind: OperationKind,
+    pub operation: Arc<str>,
+    pub operation_name: Option<Arc<str>>,
+    /// The client variables the operation uses (representations not included).
+    pub variables: Map<String, Value>,
+    /// For entity fetches.
+    pub entities: Option<EntityRequest>,
+}
+
+/// The entity part of a fetch: which type, which selection, and one representation per entity
+/// (de-duplicated). The answer's `_entities` list has one item per representation, in order.
+#[derive(Debug, Clone)]
+pub struct EntityRequest {
+    pub typename: Name,
+    /// What the fetch selects on each entity (under `... on typename`).
+    pub selection: Arc<SelectionSet>,
+    pub representations: Vec<Value>,
+}
+
+/// A subgraph's answer. For an entity fetch, `data` is `{"_entities": [...]}`.
+#[derive(Debug, Clone, Default)]
+pub struct SubgraphResponse {
+    pub data: Option<Value>,
+    pub errors: Vec<GraphQLError>,
+    pub extensions: Map<String, Value>,
+}
+
+/// Why a subgraph gave no GraphQL answer at all.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FetchError {
+    #[error("request to subgraph timed out after {0:?}")]
+    Timeout(std::time::Duration),
+    #[error("could not reach subgraph: {0}")]
+    Unreachable(String),
+    #[error("subgraph answered HTTP {status}")]
+    HttpStatus { status: u16 },
+    #[error("subgraph answered with invalid JSON: {0}")]
+    InvalidResponse(String),
+    #[error("unknown subgraph")]
+    UnknownSubgraph,
+}
+
+impl FetchError {
+    /// The `extensions.code` of the error the client sees.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FetchError::Timeout(_) => "SUBGRAPH_TIMEOUT",
+            FetchError::Unreachable(_) | FetchError::UnknownSubgraph => "SUBGRAPH_UNREACHABLE",
+            FetchError::HttpStatus { .. } => "SUBGRAPH_HTTP_ERROR",
+            FetchError::InvalidResponse(_) => "SUBGRAPH_INVALID_RESPONSE",
+        }
+    }
+}
+
+pub type FetchFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<SubgraphResponse, FetchError>> + Send + 'a>>;
+
+/// Answers subgraph fetches.
+pub trait Fetcher: Send + Sync {
+    fn fetch(&self, request: FetchRequest) -> FetchFuture<'_>;
+}

@@ -1,0 +1,286 @@
+//! Runs a [`QueryPlan`] against a [`Fetcher`]: independent fetches concurrently, entity fetches
+//! with de-duplicated representations, results merged in place, subgraph errors moved to the
+//! client's paths, and the merged data shaped into the response.
+
+mod fetcher;
+mod merge;
+mod path;
+mod representations;
+mod shape;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use futures::future::{BoxFuture, join_all};
+use serde_json::{Map, Value};
+
+pub use fetcher::{
+    EntityRequest, FetchError, FetchFuture, FetchRequest, Fetcher, SubgraphResponse,
+};
+
+use crate::operation::NormalizedOperation;
+use crate::planner::{FetchNode, PathSegment, PlanNode, QueryPlan};
+use crate::response::{GraphQLError, PathElement, Response};
+use crate::supergraph::Supergraph;
+
+/// Executes `plan` for `operation` with the request's coerced `variables`.
+/// `introspection` holds the already computed `__schema`/`__type` root fields, if any.
+pub async fn execute(
+    sg: &Supergraph,
+    plan: &QueryPlan,
+    operation: &NormalizedOperation,
+    variables: &Map<String, Value>,
+    fetcher: &dyn Fetcher,
+    introspection: Option<Map<String, Value>>,
+) -> Response {
+    let run = Run {
+        sg,
+        fetcher,
+        variables,
+        data: Mutex::new(Value::Object(Map::new())),
+        errors: Mutex::new(Vec::new()),
+    };
+    if let Some(root) = &plan.root {
+        run.node(root).await;
+    }
+    let data = run.data.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut errors = run.errors.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut shaper = shape::Shaper {
+        sg,
+        errors: &mut errors,
+        introspection: introspection.as_ref(),
+    };
+    let data = shaper.shape_root(&operation.root_type, &operation.selection_set, &data);
+    Response {
+        data: Some(data),
+        errors,
+        extensions: Map::new(),
+    }
+}
+
+struct Run<'a> {
+    sg: &'a Supergraph,
+    fetcher: &'a dyn Fetcher,
+    variables: &'a Map<String, Value>,
+    data: Mutex<Value>,
+    errors: Mutex<Vec<GraphQLError>>,
+}
+
+impl Run<'_> {
+    fn node<'s>(&'s self, node: &'s PlanNode) -> BoxFuture<'s, ()> {
+        Box::pin(async move {
+            match node {
+                PlanNode::Fetch(fetch) => self.fetch(fetch, &[]).await,
+                PlanNode::Flatten { path, node } => match &**node {
+                    PlanNode::Fetch(fetch) => self.fetch(fetch, path).await,
+                    other => self.node(other).await,
+                },
+                PlanNode::Sequence(nodes) => {
+                    for node in nodes {
+                        self.node(node).await;
+                    }
+                }
+                PlanNode::Parallel(nodes) => {
+                    join_all(nodes.iter().map(|n| self.node(n))).await;
+                }
+            }
+        })
+    }
+
+    fn lock_data(&self) -> std::sync::MutexGuard<'_, Value> {
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push_errors(&self, new: impl IntoIterator<Item = GraphQLError>) {
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(new);
+    }
+
+    async fn fetch(&self, fetch: &FetchNode, path: &[PathSegment]) {
+        let variables: Map<String, Value> = fetch
+            .variable_usages
+            .iter()
+            .filter_map(|name| {
+                self.variables
+                    .get(name.as_str())
+                    .map(|v| (name.to_string(), v.clone()))
+            })
+            .collect();
+        let mut request = FetchRequest {
+            subgraph: fetch.subgraph,
+            subgraph_name: fetch.subgraph_name.clone(),
+            kind: fetch.kind,
+            operation: fetch.operation.clone(),
+            operation_name: fetch.operation_name.clone(),
+            variables,
+            entities: None,
+        };
+        match &fetch.entity {
+            None => self.root_fetch(fetch, request).await,
+            Some(entity) => {
+                // Which representation each object at `path` sends (objects of the same entity
+                // share one).
+                let (targets, representations) = {
+                    let data = self.lock_data();
+                    let mut index_of: HashMap<String, usize> = HashMap::new();
+                    let mut representations = Vec::new();
+                    let mut targets = Vec::new();
+                    for object_path in path::object_paths(self.sg, &data, path) {
+                        let Some(object) =
+                            path::value_at(&data, &object_path).and_then(Value::as_object)
+                        else {
+                            continue;
+                        };
+                        let Some(rep) = representations::representation(self.sg, entity, object)
+                        else {
+                            continue;
+                        };
+                        let index = *index_of.entry(rep.to_string()).or_insert_with(|| {
+                            representations.push(rep);
+                            representations.len() - 1
+                        });
+                        targets.push((object_path, index));
+                    }
+                    (targets, representations)
+                };
+                if representations.is_empty() {
+                    return;
+                }
+                request.entities = Some(EntityRequest {
+                    typename: entity.typename.clone(),
+                    selection: fetch.selection.clone(),
+                    representations,
+                });
+                self.entity_fetch(fetch, request, targets).await;
+            }
+        }
+    }
+
+    async fn root_fetch(&self, fetch: &FetchNode, request: FetchRequest) {
+        match self.fetcher.fetch(request).await {
+            Ok(response) => {
+                if let Some(mut data) = response.data {
+                    merge::apply_renames(self.sg, &mut data, &fetch.output_renames);
+                    merge::deep_merge(&mut self.lock_data(), data);
+                }
+                let service = &fetch.subgraph_name;
+                self.push_errors(
+                    response
+                        .errors
+                        .into_iter()
+                        .map(|e| subgraph_error(e, service, e_path_unchanged)),
+                );
+            }
+            Err(error) => self.push_errors([fetch_failed(fetch, &error, None)]),
+        }
+    }
+
+    async fn entity_fetch(
+        &self,
+        fetch: &FetchNode,
+        request: FetchRequest,
+        targets: Vec<(Vec<PathElement>, usize)>,
+    ) {
+        let response = match self.fetcher.fetch(request).await {
+            Ok(response) => response,
+            Err(error) => {
+                let at = targets.first().map(|(p, _)| p.clone());
+                self.push_errors([fetch_failed(fetch, &error, at)]);
+                return;
+            }
+        };
+        let mut entities = match response.data {
+            Some(Value::Object(mut data)) => match data.remove("_entities") {
+                Some(Value::Array(entities)) => entities,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        for entity in &mut entities {
+            merge::apply_renames(self.sg, entity, &fetch.output_renames);
+        }
+        {
+            let mut data = self.lock_data();
+            for (object_path, index) in &targets {
+                let Some(entity) = entities.get(*index) else {
+                    continue;
+                };
+                if !entity.is_object() {
+                    continue;
+                }
+                if let Some(target) = path::value_at_mut(&mut data, object_path) {
+                    merge::deep_merge(target, entity.clone());
+                }
+            }
+        }
+        let service = &fetch.subgraph_name;
+        let mut errors = Vec::new();
+        for error in response.errors {
+            let entity_index = error.path.as_ref().and_then(|p| match p.as_slice() {
+                [PathElement::Key(k), PathElement::Index(i), ..] if k == "_entities" => Some(*i),
+                _ => None,
+            });
+            match entity_index {
+                Some(index) => {
+                    for (object_path, _) in targets.iter().filter(|(_, i)| *i == index) {
+                        let rest = error
+                            .path
+                            .as_ref()
+                            .map(|p| p[2..].to_vec())
+                            .unwrap_or_default();
+                        let mut relocated = error.clone();
+                        let mut path = object_path.clone();
+                        path.extend(rest);
+                        relocated.path = Some(path);
+                        errors.push(subgraph_error(relocated, service, e_path_unchanged));
+                    }
+                }
+                None => {
+                    let mut relocated = error;
+                    relocated.path = targets.first().map(|(p, _)| p.clone());
+                    errors.push(subgraph_error(relocated, service, e_path_unchanged));
+                }
+            }
+        }
+        self.push_errors(errors);
+    }
+}
+
+fn e_path_unchanged(error: GraphQLError) -> GraphQLError {
+    error
+}
+
+/// An error a subgraph reported, tagged with the subgraph's name.
+fn subgraph_error(
+    error: GraphQLError,
+    service: &str,
+    relocate: fn(GraphQLError) -> GraphQLError,
+) -> GraphQLError {
+    let mut error = relocate(error);
+    error
+        .extensions
+        .entry("code")
+        .or_insert_with(|| Value::String("DOWNSTREAM_SERVICE_ERROR".into()));
+    error
+        .extensions
+        .insert("serviceName".into(), Value::String(service.to_string()));
+    error
+}
+
+/// The error for a fetch that got no GraphQL answer.
+fn fetch_failed(
+    fetch: &FetchNode,
+    error: &FetchError,
+    path: Option<Vec<PathElement>>,
+) -> GraphQLError {
+    let mut error = GraphQLError::new(format!(
+        "request to subgraph \"{}\" failed: {error}",
+        fetch.subgraph_name
+    ))
+    .with_code(error.code())
+    .with_extension("serviceName", fetch.subgraph_name.to_string());
+    error.path = path;
+    error
+}

@@ -1,0 +1,77 @@
+//! Building `_entities` representations: the entity's `__typename` plus the key and
+//! `@requires` fields copied out of an object of the response.
+
+use serde_json::{Map, Value};
+
+use crate::operation::selection::{Selection, SelectionSet};
+use crate::planner::EntityFetch;
+use crate::supergraph::Supergraph;
+
+/// The representation of `object`, or `None` when the object lacks a field the key or the
+/// requirements need (the entity cannot be fetched).
+pub(super) fn representation(
+    sg: &Supergraph,
+    entity: &EntityFetch,
+    object: &Map<String, Value>,
+) -> Option<Value> {
+    let mut out = Map::new();
+    out.insert(
+        "__typename".into(),
+        Value::String(entity.typename.to_string()),
+    );
+    project_into(sg, &entity.requires, object, &mut out)?;
+    Some(Value::Object(out))
+}
+
+fn project_into(
+    sg: &Supergraph,
+    selection: &SelectionSet,
+    object: &Map<String, Value>,
+    out: &mut Map<String, Value>,
+) -> Option<()> {
+    for item in &selection.items {
+        match item {
+            Selection::Field(field) => {
+                let value = object.get(field.response_key().as_str())?;
+                let projected = if field.selection_set.is_empty() {
+                    value.clone()
+                } else {
+                    project_value(sg, &field.selection_set, value)?
+                };
+                out.insert(field.name.to_string(), projected);
+            }
+            Selection::InlineFragment(fragment) => {
+                let applies = object
+                    .get("__typename")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| sg.is_possible_type(&fragment.type_condition, t));
+                if applies {
+                    project_into(sg, &fragment.selection_set, object, out)?;
+                }
+            }
+        }
+    }
+    Some(())
+}
+
+fn project_value(sg: &Supergraph, selection: &SelectionSet, value: &Value) -> Option<Value> {
+    match value {
+        Value::Null => Some(Value::Null),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| project_value(sg, selection, item))
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array),
+        Value::Object(object) => {
+            let mut out = Map::new();
+            if let Some(typename) = object.get("__typename")
+                && selection.fragments().next().is_some()
+            {
+                out.insert("__typename".into(), typename.clone());
+            }
+            project_into(sg, selection, object, &mut out)?;
+            Some(Value::Object(out))
+        }
+        scalar => Some(scalar.clone()),
+    }
+}

@@ -1,0 +1,332 @@
+//! The `Gateway` facade the server calls: one GraphQL request in, one response out. It owns the
+//! caches that keep the hot path cheap (validated documents, plans) and runs each request
+//! through the pipeline: document → operation → variables → plan → execution.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use apollo_compiler::executable::{ExecutableDocument, Operation};
+use apollo_compiler::schema::Implementers;
+use apollo_compiler::validation::Valid;
+use apollo_compiler::{Name, ast};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::executor::{self, Fetcher};
+use crate::operation::{self, ApiSchema, NormalizedOperation, OperationError};
+use crate::planner::{QueryPlan, QueryPlanner};
+use crate::response::{GraphQLError, Response};
+use crate::supergraph::Supergraph;
+
+/// A GraphQL request as GraphQL over HTTP carries it (POST body or GET query string).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphQLRequest {
+    #[serde(default)]
+    pub query: Option<String>,
+    #[serde(default)]
+    pub operation_name: Option<String>,
+    #[serde(default)]
+    pub variables: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub extensions: Option<Map<String, Value>>,
+}
+
+/// What kind of answer a request got, which decides the HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The operation ran (possibly with field errors).
+    Executed,
+    /// The request failed before execution (parse, validation, variables): no `data`.
+    RequestError,
+    /// A mutation over GET.
+    MutationNotAllowed,
+}
+
+/// Whether the transport allows mutations (GET does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Post,
+    Get,
+}
+
+struct PreparedDocument {
+    id: u64,
+    document: Result<Valid<ExecutableDocument>, Vec<GraphQLError>>,
+    /// Variables `@skip`/`@include` read: their values select the plan.
+    condition_variables: Vec<Name>,
+}
+
+/// A plan with the normalised operation it was made for (the executor shapes with it).
+pub struct PlannedOperation {
+    pub operation: NormalizedOperation,
+    pub plan: QueryPlan,
+}
+
+type PlanKey = (u64, Option<String>, u64);
+
+pub struct Gateway {
+    supergraph: Arc<Supergraph>,
+    api: ApiSchema,
+    planner: QueryPlanner,
+    implementers: apollo_compiler::collections::HashMap<Name, Implementers>,
+    documents: moka::sync::Cache<String, Arc<PreparedDocument>>,
+    plans: moka::sync::Cache<PlanKey, Arc<PlannedOperation>>,
+    next_document_id: AtomicU64,
+    fetcher: Arc<dyn Fetcher>,
+}
+
+impl Gateway {
+    pub fn new(
+        supergraph: Arc<Supergraph>,
+        fetcher: Arc<dyn Fetcher>,
+        document_cache_size: u64,
+        plan_cache_size: u64,
+    ) -> Self {
+        let api = ApiSchema::new(supergraph.api_schema().clone());
+        let implementers = supergraph.api_schema().implementers_map();
+        Self {
+            planner: QueryPlanner::new(supergraph.clone()),
+            supergraph,
+            api,
+            implementers,
+            documents: moka::sync::Cache::new(document_cache_size),
+            plans: moka::sync::Cache::new(plan_cache_size),
+            next_document_id: AtomicU64::new(0),
+            fetcher,
+        }
+    }
+
+    pub fn supergraph(&self) -> &Arc<Supergraph> {
+        &self.supergraph
+    }
+
+    /// Runs one request.
+    pub async fn execute(
+        &self,
+        request: GraphQLRequest,
+        transport: Transport,
+    ) -> (Outcome, Response) {
+        match self.prepare(&request, transport) {
+            Ok(prepared) => (Outcome::Executed, self.run(prepared).await),
+            Err(Rejected::Request(errors)) => {
+                (Outcome::RequestError, Response::request_errors(errors))
+            }
+            Err(Rejected::MutationOverGet) => (
+                Outcome::MutationNotAllowed,
+                Response::request_errors(vec![
+                    GraphQLError::new("mutations cannot be sent with GET; use POST")
+                        .with_code("METHOD_NOT_ALLOWED"),
+                ]),
+            ),
+            Err(Rejected::Planning(error)) => (
+                Outcome::Executed,
+                Response {
+                    data: Some(Value::Null),
+                    errors: vec![error],
+                    extensions: Map::new(),
+                },
+            ),
+        }
+    }
+
+    /// The plan for a request, as `gateway plan` prints it.
+    pub fn plan(
+        &self,
+        request: &GraphQLRequest,
+    ) -> Result<Arc<PlannedOperation>, Vec<GraphQLError>> {
+        match self.prepare(request, Transport::Post) {
+            Ok(prepared) => Ok(prepared.planned),
+            Err(Rejected::Request(errors)) => Err(errors),
+            Err(Rejected::Planning(error)) => Err(vec![error]),
+            Err(Rejected::MutationOverGet) => unreachable!("POST allows mutations"),
+        }
+    }
+
+    fn prepare(
+        &self,
+        request: &GraphQLRequest,
+        transport: Transport,
+    ) -> Result<Prepared, Rejected> {
+        let query = request.query.as_deref().ok_or_else(|| {
+            Rejected::Request(vec![
+                GraphQLError::new("the request has no `query`").with_code("BAD_REQUEST"),
+            ])
+        })?;
+        let prepared = self.document(query);
+        let document = prepared
+            .document
+            .as_ref()
+            .map_err(|errors| Rejected::Request(errors.clone()))?;
+        let operation = operation::select_operation(document, request.operation_name.as_deref())
+            .map_err(request_error)?;
+        if transport == Transport::Get && operation.operation_type == ast::OperationType::Mutation {
+            return Err(Rejected::MutationOverGet);
+        }
+        if operation.operation_type == ast::OperationType::Subscription {
+            return Err(request_error(OperationError::SubscriptionUnsupported));
+        }
+        let empty = Map::new();
+        let raw_variables = request.variables.as_ref().unwrap_or(&empty);
+        let variables = operation::coerce_variables(&self.api, document, operation, raw_variables)
+            .map_err(request_error)?;
+        let condition = |name: &str| {
+            variables
+                .get(name)
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        };
+        let mut bits = 0u64;
+        for (i, name) in prepared.condition_variables.iter().enumerate().take(64) {
+            if condition(name) {
+                bits |= 1 << i;
+            }
+        }
+        let key = (prepared.id, request.operation_name.clone(), bits);
+        let planned = self
+            .plans
+            .try_get_with(key, || {
+                let normalized =
+                    NormalizedOperation::new(&self.api, document, operation, &condition);
+                self.planner.plan(&normalized).map(|plan| {
+                    Arc::new(PlannedOperation {
+                        operation: normalized,
+                        plan,
+                    })
+                })
+            })
+            .map_err(|e| {
+                Rejected::Planning(
+                    GraphQLError::new(format!("cannot plan the query: {e}"))
+                        .with_code("QUERY_PLANNING_FAILED"),
+                )
+            })?;
+        let introspection = self.introspection(document, operation, raw_variables)?;
+        Ok(Prepared {
+            planned,
+            variables,
+            introspection,
+        })
+    }
+
+    async fn run(&self, prepared: Prepared) -> Response {
+        executor::execute(
+            &self.supergraph,
+            &prepared.planned.plan,
+            &prepared.planned.operation,
+            &prepared.variables,
+            &*self.fetcher,
+            prepared.introspection,
+        )
+        .await
+    }
+
+    fn document(&self, query: &str) -> Arc<PreparedDocument> {
+        if let Some(found) = self.documents.get(query) {
+            return found;
+        }
+        let document =
+            operation::parse_document(&self.api, query).map_err(|e| e.to_graphql_errors());
+        let condition_variables = document
+            .as_ref()
+            .map(condition_variables)
+            .unwrap_or_default();
+        let prepared = Arc::new(PreparedDocument {
+            id: self.next_document_id.fetch_add(1, Ordering::Relaxed),
+            document,
+            condition_variables,
+        });
+        self.documents.insert(query.to_string(), prepared.clone());
+        prepared
+    }
+
+    /// Answers `__schema` and `__type` from the API schema, when the operation asks for them.
+    fn introspection(
+        &self,
+        document: &Valid<ExecutableDocument>,
+        operation: &Operation,
+        variables: &Map<String, Value>,
+    ) -> Result<Option<Map<String, Value>>, Rejected> {
+        let asks = operation
+            .root_fields(document)
+            .any(|f| matches!(f.name.as_str(), "__schema" | "__type"));
+        if !asks {
+            return Ok(None);
+        }
+        let schema = self.api.schema();
+        let introspection_error = |message: String| {
+            Rejected::Request(vec![
+                GraphQLError::new(message).with_code("INTROSPECTION_FAILED"),
+            ])
+        };
+        apollo_compiler::introspection::check_max_depth(document, operation)
+            .map_err(|e| introspection_error(e.message().to_string()))?;
+        let input: apollo_compiler::response::JsonMap = variables
+            .iter()
+            .map(|(k, v)| (k.as_str().into(), serde_json_bytes::Value::from(v.clone())))
+            .collect();
+        let coerced = apollo_compiler::request::coerce_variable_values(schema, operation, &input)
+            .map_err(|e| introspection_error(e.message().to_string()))?;
+        let response = apollo_compiler::introspection::partial_execute(
+            schema,
+            &self.implementers,
+            document,
+            operation,
+            &coerced,
+        )
+        .map_err(|e| introspection_error(e.message().to_string()))?;
+        let data = serde_json::to_value(response.data).unwrap_or(Value::Null);
+        Ok(match data {
+            Value::Object(map) => Some(map),
+            _ => None,
+        })
+    }
+}
+
+struct Prepared {
+    planned: Arc<PlannedOperation>,
+    variables: Map<String, Value>,
+    introspection: Option<Map<String, Value>>,
+}
+
+enum Rejected {
+    Request(Vec<GraphQLError>),
+    MutationOverGet,
+    Planning(GraphQLError),
+}
+
+fn request_error(error: OperationError) -> Rejected {
+    Rejected::Request(error.to_graphql_errors())
+}
+
+/// The variables used as `@skip(if:)` / `@include(if:)` conditions anywhere in the document.
+fn condition_variables(document: &Valid<ExecutableDocument>) -> Vec<Name> {
+    use apollo_compiler::executable::{Selection, SelectionSet};
+    fn visit(set: &SelectionSet, out: &mut Vec<Name>) {
+        for selection in &set.selections {
+            for directive in selection.directives().iter() {
+                if (directive.name == "skip" || directive.name == "include")
+                    && let Some(ast::Value::Variable(name)) = directive
+                        .specified_argument_by_name("if")
+                        .map(|v| v.as_ref())
+                    && !out.contains(name)
+                {
+                    out.push(name.clone());
+                }
+            }
+            match selection {
+                Selection::Field(f) => visit(&f.selection_set, out),
+                Selection::InlineFragment(f) => visit(&f.selection_set, out),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for operation in document.operations.iter() {
+        visit(&operation.selection_set, &mut out);
+    }
+    for fragment in document.fragments.values() {
+        visit(&fragment.selection_set, &mut out);
+    }
+    out
+}

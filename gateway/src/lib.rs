@@ -1,0 +1,18 @@
+//! A GraphQL federation gateway with an event-invalidated entity cache.
+//!
+//! A request flows through the modules in this order: [`server`] (GraphQL over HTTP) →
+//! [`gateway`] (the facade with the document and plan caches) → [`operation`] (parse,
+//! validate, normalise) → [`planner`] (a [`planner::QueryPlan`]) → [`executor`] (runs the plan
+//! against a [`executor::Fetcher`]) → [`fetch`] (HTTP to the subgraphs). [`supergraph`] is the
+//! data model every stage reads.
+
+pub mod config;
+pub mod executor;
+pub mod fetch;
+pub mod gateway;
+pub mod operation;
+pub mod planner;
+pub mod response;
+pub mod server;
+pub mod startup;
+pub mod supergraph;

@@ -1,0 +1,257 @@
+//! A client operation from text to the normalised form the planner reads: parse and validate
+//! against the API schema (apollo-compiler), pick the operation, coerce variables, normalise.
+
+mod normalize;
+pub mod selection;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use apollo_compiler::ast::OperationType;
+use apollo_compiler::executable::{ExecutableDocument, Operation};
+use apollo_compiler::schema::ExtendedType;
+use apollo_compiler::validation::Valid;
+use apollo_compiler::{Name, Node, Schema};
+use serde_json::{Map, Value};
+
+pub use normalize::normalize;
+pub use selection::SelectionSet;
+
+use crate::response::GraphQLError;
+
+/// The API schema with the lookups every request needs, computed once.
+#[derive(Debug)]
+pub struct ApiSchema {
+    schema: Arc<Valid<Schema>>,
+    possible_types: HashMap<Name, Vec<Name>>,
+}
+
+impl ApiSchema {
+    pub fn new(schema: Arc<Valid<Schema>>) -> Self {
+        let mut possible_types: HashMap<Name, Vec<Name>> = HashMap::new();
+        for ty in schema.types.values() {
+            match ty {
+                ExtendedType::Object(object) => {
+                    possible_types
+                        .entry(object.name.clone())
+                        .or_default()
+                        .push(object.name.clone());
+                    for interface in &object.implements_interfaces {
+                        possible_types
+                            .entry(interface.name.clone())
+                            .or_default()
+                            .push(object.name.clone());
+                    }
+                }
+                ExtendedType::Union(union) => {
+                    possible_types
+                        .entry(union.name.clone())
+                        .or_default()
+                        .extend(union.members.iter().map(|m| m.name.clone()));
+                }
+                _ => {}
+            }
+        }
+        Self {
+            schema,
+            possible_types,
+        }
+    }
+
+    pub fn schema(&self) -> &Arc<Valid<Schema>> {
+        &self.schema
+    }
+
+    /// The object types a value of `type_name` can have (itself for an object type).
+    pub fn possible_types(&self, type_name: &str) -> &[Name] {
+        self.possible_types
+            .get(type_name)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Whether an object of type `object` is a value of type `type_name`.
+    pub fn is_possible_type(&self, type_name: &str, object: &str) -> bool {
+        type_name == object || self.possible_types(type_name).iter().any(|t| t == object)
+    }
+
+    pub fn is_abstract(&self, type_name: &str) -> bool {
+        matches!(
+            self.schema.types.get(type_name),
+            Some(ExtendedType::Interface(_) | ExtendedType::Union(_))
+        )
+    }
+}
+
+/// An operation ready for planning: its selection normalised for one set of `@skip`/`@include`
+/// conditions.
+#[derive(Debug, Clone)]
+pub struct NormalizedOperation {
+    pub name: Option<Name>,
+    pub kind: OperationType,
+    pub root_type: Name,
+    pub selection_set: SelectionSet,
+    pub variables: Vec<Node<apollo_compiler::ast::VariableDefinition>>,
+}
+
+impl NormalizedOperation {
+    /// Normalises `operation` from `document`; `condition` gives the value of each Boolean
+    /// variable that `@skip`/`@include` use.
+    pub fn new(
+        schema: &ApiSchema,
+        document: &ExecutableDocument,
+        operation: &Operation,
+        condition: &dyn Fn(&str) -> bool,
+    ) -> Self {
+        Self {
+            name: operation.name.clone(),
+            kind: operation.operation_type,
+            root_type: operation.object_type().clone(),
+            selection_set: normalize(schema, document, operation, condition),
+            variables: operation.variables.clone(),
+        }
+    }
+}
+
+/// Why a request could not be executed at all. Each becomes a GraphQL request error.
+#[derive(Debug, thiserror::Error)]
+pub enum OperationError {
+    #[error("the query does not parse or is not valid against the schema")]
+    Invalid(Vec<GraphQLError>),
+    #[error("unknown operation named \"{0}\"")]
+    UnknownOperation(String),
+    #[error("the document contains several operations: operationName is required")]
+    OperationNameRequired,
+    #[error("the document contains no operation")]
+    NoOperation,
+    #[error("{message}")]
+    InvalidVariables {
+        message: String,
+        location: Option<(usize, usize)>,
+    },
+    #[error("subscriptions are not supported by this gateway")]
+    SubscriptionUnsupported,
+}
+
+impl OperationError {
+    /// The error as the client sees it, with the `extensions.code` clients switch on.
+    pub fn to_graphql_errors(&self) -> Vec<GraphQLError> {
+        match self {
+            OperationError::Invalid(errors) => errors.clone(),
+            OperationError::InvalidVariables { message, location } => {
+                let mut error = GraphQLError::new(message.clone()).with_code("BAD_USER_INPUT");
+                if let Some((line, column)) = location {
+                    error = error.with_location(*line, *column);
+                }
+                vec![error]
+            }
+            OperationError::UnknownOperation(_)
+            | OperationError::OperationNameRequired
+            | OperationError::NoOperation => {
+                vec![GraphQLError::new(self.to_string()).with_code("GRAPHQL_VALIDATION_FAILED")]
+            }
+            OperationError::SubscriptionUnsupported => {
+                vec![GraphQLError::new(self.to_string()).with_code("SUBSCRIPTION_UNSUPPORTED")]
+            }
+        }
+    }
+}
+
+/// Parses and validates a document against the API schema.
+pub fn parse_document(
+    schema: &ApiSchema,
+    query: &str,
+) -> Result<Valid<ExecutableDocument>, OperationError> {
+    ExecutableDocument::parse_and_validate(schema.schema(), query, "operation.graphql").map_err(
+        |with_errors| {
+            let errors = with_errors
+                .errors
+                .iter()
+                .map(|diagnostic| {
+                    let json = diagnostic.to_json();
+                    let mut error =
+                        GraphQLError::new(json.message).with_code("GRAPHQL_VALIDATION_FAILED");
+                    error.locations = json
+                        .locations
+                        .iter()
+                        .map(|l| crate::response::ErrorLocation {
+                            line: l.line,
+                            column: l.column,
+                        })
+                        .collect();
+                    error
+                })
+                .collect();
+            OperationError::Invalid(errors)
+        },
+    )
+}
+
+/// Picks the operation to run: by name, or the only one.
+pub fn select_operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Result<&'a Node<Operation>, OperationError> {
+    match name {
+        Some(name) => document
+            .operations
+            .named
+            .get(name)
+            .ok_or_else(|| OperationError::UnknownOperation(name.to_string())),
+        None => {
+            let count = document.operations.named.len()
+                + usize::from(document.operations.anonymous.is_some());
+            match count {
+                0 => Err(OperationError::NoOperation),
+                1 => Ok(document
+                    .operations
+                    .anonymous
+                    .as_ref()
+                    .or_else(|| document.operations.named.values().next())
+                    .expect("one operation")),
+                _ => Err(OperationError::OperationNameRequired),
+            }
+        }
+    }
+}
+
+/// Coerces the request's variables as the spec's CoerceVariableValues does (defaults applied,
+/// types checked), returning them as JSON.
+pub fn coerce_variables(
+    schema: &ApiSchema,
+    document: &ExecutableDocument,
+    operation: &Operation,
+    variables: &Map<String, Value>,
+) -> Result<Map<String, Value>, OperationError> {
+    if operation.variables.is_empty() {
+        return Ok(Map::new());
+    }
+    let input: apollo_compiler::response::JsonMap = variables
+        .iter()
+        .map(|(k, v)| (k.as_str().into(), serde_json_bytes::Value::from(v.clone())))
+        .collect();
+    let coerced =
+        apollo_compiler::request::coerce_variable_values(schema.schema(), operation, &input)
+            .map_err(|e| OperationError::InvalidVariables {
+                message: e.message().to_string(),
+                location: e
+                    .location()
+                    .and_then(|span| span.line_column(&document.sources))
+                    .map(|lc| (lc.line, lc.column)),
+            })?;
+    Ok(coerced
+        .into_inner()
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                serde_json::to_value(v).unwrap_or(Value::Null),
+            )
+        })
+        .collect())
+}
+
+/// The operation kind, as the planner and the HTTP layer need it.
+pub fn is_mutation(operation: &Operation) -> bool {
+    operation.operation_type == OperationType::Mutation
+}

@@ -1,0 +1,163 @@
+//! Prints a plan the way people review it: one node per block, selections indented, entity
+//! fetches as `representation requires => selection`.
+
+use std::fmt::{self, Write};
+
+use super::plan::{FetchNode, PathSegment, PlanNode, QueryPlan};
+use crate::operation::selection::{Selection, SelectionSet, write_arguments};
+
+impl fmt::Display for QueryPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "QueryPlan {{")?;
+        if let Some(root) = &self.root {
+            write_node(f, root, 1)?;
+        }
+        write!(f, "}}")
+    }
+}
+
+fn indent(f: &mut impl Write, level: usize) -> fmt::Result {
+    for _ in 0..level {
+        f.write_str("  ")?;
+    }
+    Ok(())
+}
+
+fn write_node(f: &mut impl Write, node: &PlanNode, level: usize) -> fmt::Result {
+    indent(f, level)?;
+    match node {
+        PlanNode::Fetch(fetch) => write_fetch(f, fetch, level)?,
+        PlanNode::Sequence(nodes) | PlanNode::Parallel(nodes) => {
+            let label = if matches!(node, PlanNode::Sequence(_)) {
+                "Sequence"
+            } else {
+                "Parallel"
+            };
+            writeln!(f, "{label} {{")?;
+            for child in nodes {
+                write_node(f, child, level + 1)?;
+            }
+            indent(f, level)?;
+            f.write_str("}")?;
+        }
+        PlanNode::Flatten { path, node } => {
+            writeln!(f, "Flatten(path: \"{}\") {{", PathDisplay(path))?;
+            write_node(f, node, level + 1)?;
+            indent(f, level)?;
+            f.write_str("}")?;
+        }
+    }
+    f.write_str(",\n")
+}
+
+fn write_fetch(f: &mut impl Write, fetch: &FetchNode, level: usize) -> fmt::Result {
+    writeln!(f, "Fetch(service: \"{}\") {{", fetch.subgraph_name)?;
+    match &fetch.entity {
+        Some(entity) => {
+            let requires = wrap(&entity.typename, &entity.requires, true);
+            write_selection(f, &requires, level + 1)?;
+            f.write_str(" =>\n")?;
+            let selection = wrap(&entity.typename, &fetch.selection, false);
+            write_selection(f, &selection, level + 1)?;
+        }
+        None => write_selection(f, &fetch.selection, level + 1)?,
+    }
+    f.write_char('\n')?;
+    for rename in &fetch.output_renames {
+        indent(f, level + 1)?;
+        let mut path = PathDisplay(&rename.path).to_string();
+        if !path.is_empty() {
+            path.push('.');
+        }
+        writeln!(f, "rename {path}{} => {}", rename.from, rename.to)?;
+    }
+    indent(f, level)?;
+    f.write_str("}")
+}
+
+/// `... on Type { [__typename] selection }`, as the subgraph sees an entity selection.
+fn wrap(
+    typename: &apollo_compiler::Name,
+    selection: &SelectionSet,
+    with_typename: bool,
+) -> SelectionSet {
+    use crate::operation::selection::{Field, InlineFragment};
+    let mut inner = SelectionSet::default();
+    if with_typename {
+        inner.items.push(Selection::Field(Field {
+            alias: None,
+            name: apollo_compiler::name!("__typename"),
+            arguments: Vec::new(),
+            ty: apollo_compiler::ast::Type::NonNullNamed(apollo_compiler::name!("String")),
+            selection_set: SelectionSet::default(),
+        }));
+    }
+    inner.items.extend(selection.items.iter().cloned());
+    SelectionSet {
+        items: vec![Selection::InlineFragment(InlineFragment {
+            type_condition: typename.clone(),
+            selection_set: inner,
+        })],
+    }
+}
+
+fn write_selection(f: &mut impl Write, selection: &SelectionSet, level: usize) -> fmt::Result {
+    indent(f, level)?;
+    f.write_str("{\n")?;
+    for item in &selection.items {
+        indent(f, level + 1)?;
+        let inner = match item {
+            Selection::Field(field) => {
+                if let Some(alias) = &field.alias {
+                    write!(f, "{alias}: ")?;
+                }
+                f.write_str(&field.name)?;
+                write_arguments(f, &field.arguments)?;
+                &field.selection_set
+            }
+            Selection::InlineFragment(fragment) => {
+                write!(f, "... on {}", fragment.type_condition)?;
+                &fragment.selection_set
+            }
+        };
+        if !inner.is_empty() {
+            f.write_str(" ")?;
+            let mut nested = String::new();
+            write_selection(&mut nested, inner, level + 1)?;
+            f.write_str(nested.trim_start())?;
+        }
+        f.write_char('\n')?;
+    }
+    indent(f, level)?;
+    f.write_str("}")
+}
+
+/// `a.@.b|[T1,T2]`: fields by name, `@` for every list element, type conditions in brackets.
+pub struct PathDisplay<'a>(pub &'a [PathSegment]);
+
+impl fmt::Display for PathDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for segment in self.0 {
+            match segment {
+                PathSegment::Field(name) => {
+                    if !first {
+                        f.write_char('.')?;
+                    }
+                    f.write_str(name)?;
+                }
+                PathSegment::List => {
+                    if !first {
+                        f.write_char('.')?;
+                    }
+                    f.write_char('@')?;
+                }
+                PathSegment::TypeCondition(types) => {
+                    write!(f, "|[{}]", types.join(","))?;
+                }
+            }
+            first = false;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,145 @@
+//! The query planner: a normalised operation and the supergraph in, a [`QueryPlan`] out.
+//! Pure and deterministic, so every plan can be printed and snapshot-tested.
+//!
+//! Stages, one module each: [`root`] picks subgraphs for the root fields, [`walk`] resolves
+//! every selection location by location (entity jumps, `@requires`, `@provides`, abstract
+//! types), [`fetch_graph`] assembles and merges fetch steps, [`aliases`] keeps each subgraph
+//! query valid, [`operation_text`] writes it, [`tree`] orders the steps into a plan tree.
+
+mod aliases;
+mod display;
+mod fetch_graph;
+mod field_set;
+mod operation_text;
+pub mod plan;
+mod root;
+mod tree;
+mod walk;
+
+use std::sync::Arc;
+
+use apollo_compiler::Name;
+use apollo_compiler::ast::OperationType;
+
+pub use display::PathDisplay;
+pub use plan::{
+    EntityFetch, FetchNode, KeyRename, OperationKind, PathSegment, PlanNode, QueryPlan,
+};
+
+use crate::operation::NormalizedOperation;
+use crate::operation::selection::Field;
+use crate::supergraph::Supergraph;
+use fetch_graph::FetchGraph;
+use walk::Walker;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PlanError {
+    #[error("no subgraph can resolve `{type_name}.{field}` for this query")]
+    Unsatisfiable { type_name: String, field: String },
+    #[error("the schema has no {0} type")]
+    MissingRootType(&'static str),
+    #[error("subscriptions are not supported")]
+    SubscriptionUnsupported,
+}
+
+impl PlanError {
+    fn unsatisfiable(type_name: &Name, field: &Field) -> Self {
+        PlanError::Unsatisfiable {
+            type_name: type_name.to_string(),
+            field: field.name.to_string(),
+        }
+    }
+}
+
+/// Plans operations over one supergraph.
+#[derive(Debug, Clone)]
+pub struct QueryPlanner {
+    supergraph: Arc<Supergraph>,
+}
+
+impl QueryPlanner {
+    pub fn new(supergraph: Arc<Supergraph>) -> Self {
+        Self { supergraph }
+    }
+
+    pub fn supergraph(&self) -> &Arc<Supergraph> {
+        &self.supergraph
+    }
+
+    pub fn plan(&self, operation: &NormalizedOperation) -> Result<QueryPlan, PlanError> {
+        let sg = &*self.supergraph;
+        let kind = match operation.kind {
+            OperationType::Query => OperationKind::Query,
+            OperationType::Mutation => OperationKind::Mutation,
+            OperationType::Subscription => return Err(PlanError::SubscriptionUnsupported),
+        };
+        let walker = Walker::new(sg);
+        let roots = match kind {
+            OperationKind::Query => {
+                root::plan_query_root(&walker, &operation.root_type, &operation.selection_set)?
+            }
+            OperationKind::Mutation => {
+                root::plan_mutation_root(&walker, &operation.root_type, &operation.selection_set)?
+            }
+        };
+        let graph = FetchGraph::build(roots, kind);
+        let fetch_count = graph.steps.len();
+        let deps: Vec<_> = graph.steps.iter().map(|s| s.deps.clone()).collect();
+        let mut nodes: Vec<Option<PlanNode>> = graph
+            .steps
+            .into_iter()
+            .enumerate()
+            .map(|(id, step)| {
+                let subgraph = sg.subgraph(step.subgraph);
+                let mut selection = step.selection;
+                let parent = match &step.entity {
+                    Some((entity, _)) => entity.clone(),
+                    None => operation.root_type.clone(),
+                };
+                let output_renames =
+                    aliases::resolve_conflicts(sg, step.subgraph, &parent, &mut selection);
+                let operation_name = operation.name.as_ref().map(|name| {
+                    let service: String = subgraph
+                        .name
+                        .chars()
+                        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                        .collect();
+                    Arc::<str>::from(format!("{name}__{service}__{id}"))
+                });
+                let variable_usages = operation_text::variable_usages(&selection);
+                let text = operation_text::render(
+                    step.kind,
+                    operation_name.as_deref(),
+                    step.entity.as_ref().map(|(entity, _)| entity),
+                    &selection,
+                    &variable_usages,
+                    &operation.variables,
+                );
+                let fetch = PlanNode::Fetch(Arc::new(FetchNode {
+                    id,
+                    subgraph: step.subgraph,
+                    subgraph_name: subgraph.name.clone(),
+                    kind: step.kind,
+                    operation: text.into(),
+                    operation_name,
+                    variable_usages,
+                    entity: step
+                        .entity
+                        .map(|(typename, requires)| EntityFetch { typename, requires }),
+                    output_renames,
+                    selection: Arc::new(selection),
+                }));
+                Some(if step.merge_path.is_empty() {
+                    fetch
+                } else {
+                    PlanNode::Flatten {
+                        path: step.merge_path,
+                        node: Box::new(fetch),
+                    }
+                })
+            })
+            .collect();
+        let root = tree::build_tree(&deps, &mut |i| nodes[i].take().expect("each step once"));
+        Ok(QueryPlan { root, fetch_count })
+    }
+}

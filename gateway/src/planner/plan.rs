@@ -1,0 +1,96 @@
+//! The query plan: what the executor runs. A tree of fetches to subgraphs, ordered by
+//! `Sequence` and `Parallel`, with `Flatten` saying where in the response an entity fetch reads
+//! its representations and merges its results.
+
+use std::sync::Arc;
+
+use apollo_compiler::Name;
+
+use crate::operation::SelectionSet;
+use crate::supergraph::SubgraphId;
+
+/// A plan for one operation (with its `@skip`/`@include` conditions resolved).
+#[derive(Debug, Clone)]
+pub struct QueryPlan {
+    /// `None` when nothing needs fetching (e.g. only `__typename` or introspection).
+    pub root: Option<PlanNode>,
+    /// Number of fetch nodes, for diagnostics and metrics.
+    pub fetch_count: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum PlanNode {
+    Fetch(Arc<FetchNode>),
+    Sequence(Vec<PlanNode>),
+    Parallel(Vec<PlanNode>),
+    /// Runs an entity fetch on every object found at `path` in the response so far.
+    Flatten {
+        path: Vec<PathSegment>,
+        node: Box<PlanNode>,
+    },
+}
+
+/// One step of a response path in a plan: an object field, every element of a list, or only the
+/// objects whose `__typename` is one of the given types.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PathSegment {
+    Field(Name),
+    List,
+    TypeCondition(Vec<Name>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationKind {
+    Query,
+    Mutation,
+}
+
+/// One request to one subgraph.
+#[derive(Debug, Clone)]
+pub struct FetchNode {
+    pub id: usize,
+    pub subgraph: SubgraphId,
+    pub subgraph_name: Arc<str>,
+    pub kind: OperationKind,
+    /// The GraphQL document sent to the subgraph, ready to go.
+    pub operation: Arc<str>,
+    pub operation_name: Option<Arc<str>>,
+    /// The client's variables this fetch forwards (by name).
+    pub variable_usages: Vec<Name>,
+    /// For entity fetches: how to build each representation from an object in the response.
+    pub entity: Option<EntityFetch>,
+    /// Keys the subgraph query had to alias (to avoid conflicts within the subgraph) and that
+    /// must get their client name back before the result is merged.
+    pub output_renames: Vec<KeyRename>,
+    /// The selection sent (under `... on Type` for entity fetches), for display and caches.
+    pub selection: Arc<SelectionSet>,
+}
+
+/// How an entity fetch builds `_entities` representations.
+#[derive(Debug, Clone)]
+pub struct EntityFetch {
+    /// The `__typename` of every representation: the entity type, or the interface name when
+    /// the target subgraph models it with `@interfaceObject`.
+    pub typename: Name,
+    /// The fields copied from the object into the representation (keys and `@requires`
+    /// fields), read under their response keys and written under their field names.
+    pub requires: SelectionSet,
+}
+
+/// A response key that the fetch aliased and that goes back to its client name on merge.
+/// `path` is relative to each fetched object (the root, or each entity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRename {
+    pub path: Vec<PathSegment>,
+    pub from: Name,
+    pub to: Name,
+}
+
+impl QueryPlan {
+    pub fn empty() -> Self {
+        Self {
+            root: None,
+            fetch_count: 0,
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Plans the root fields: which subgraph serves each, grouped into as few fetches as possible.
+//! A root field shared by several subgraphs may be fetched from more than one of them when no
+//! single one resolves its whole selection (there is no key to jump by at the root).
+
+use apollo_compiler::Name;
+use indexmap::IndexMap;
+
+use super::PlanError;
+use super::walk::{FETCH_COST, Planned, Walker, count_leaves};
+use crate::operation::selection::{Field, Selection, SelectionSet};
+use crate::supergraph::SubgraphId;
+
+pub(super) struct RootFetch {
+    pub subgraph: SubgraphId,
+    pub planned: Planned,
+}
+
+/// Root fields the gateway answers itself.
+fn is_meta_field(field: &Field) -> bool {
+    matches!(field.name.as_str(), "__typename" | "__schema" | "__type")
+}
+
+/// Plans query root fields: independent, so they are grouped per subgraph and run in parallel.
+pub(super) fn plan_query_root(
+    walker: &Walker,
+    root_type: &Name,
+    selection: &SelectionSet,
+) -> Result<Vec<RootFetch>, PlanError> {
+    let mut pending: Vec<(Field, Vec<SubgraphId>)> = selection
+        .fields()
+        .filter(|f| !is_meta_field(f))
+        .map(|f| (f.clone(), Vec::new()))
+        .collect();
+    let mut fetches = Vec::new();
+    while !pending.is_empty() {
+        let mut groups: IndexMap<SubgraphId, SelectionSet> = IndexMap::new();
+        for (field, excluded) in pending.drain(..) {
+            let subgraph = choose_subgraph(walker, root_type, &field, &excluded, |s| {
+                groups.contains_key(&s)
+            })?;
+            groups
+                .entry(subgraph)
+                .or_default()
+                .merge_in(Selection::Field(field));
+        }
+        let mut next = Vec::new();
+        for (subgraph, selection) in groups {
+            let located = walker.plan_at(subgraph, root_type, &selection, None);
+            for item in located.leftover.items {
+                if let Selection::Field(field) = item {
+                    // Retry what this subgraph could not resolve on the others.
+                    let mut excluded: Vec<SubgraphId> = fetches
+                        .iter()
+                        .map(|f: &RootFetch| f.subgraph)
+                        .filter(|s| walker.sg.resolves_field(root_type, &field.name, *s))
+                        .collect();
+                    excluded.push(subgraph);
+                    next.push((field, excluded));
+                }
+            }
+            fetches.push(RootFetch {
+                subgraph,
+                planned: located.planned,
+            });
+        }
+        pending = next;
+    }
+    Ok(fetches)
+}
+
+/// Plans mutation root fields: they run in order, one fetch per run of consecutive fields that
+/// go to the same subgraph.
+pub(super) fn plan_mutation_root(
+    walker: &Walker,
+    root_type: &Name,
+    selection: &SelectionSet,
+) -> Result<Vec<RootFetch>, PlanError> {
+    let mut runs: Vec<(SubgraphId, SelectionSet)> = Vec::new();
+    for field in selection.fields().filter(|f| !is_meta_field(f)) {
+        let previous = runs.last().map(|(s, _)| *s);
+        let subgraph = choose_subgraph(walker, root_type, field, &[], |s| Some(s) == previous)?;
+        match runs.last_mut() {
+            Some((s, selection)) if *s == subgraph => {
+                selection.merge_in(Selection::Field(field.clone()))
+            }
+            _ => runs.push((
+                subgraph,
+                SelectionSet {
+                    items: vec![Selection::Field(field.clone())],
+                },
+            )),
+        }
+    }
+    runs.into_iter()
+        .map(|(subgraph, selection)| {
+            let located = walker.plan_at(subgraph, root_type, &selection, None);
+            // A mutation field cannot be sent twice, so nothing may be left over.
+            match located.leftover.fields().next() {
+                Some(field) => Err(PlanError::unsatisfiable(root_type, field)),
+                None => Ok(RootFetch {
+                    subgraph,
+                    planned: located.planned,
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Picks the subgraph that serves `field` best: nothing left over first, then fewest
+/// fetches, then one already chosen for a sibling, then supergraph order.
+fn choose_subgraph(
+    walker: &Walker,
+    root_type: &Name,
+    field: &Field,
+    excluded: &[SubgraphId],
+    already_used: impl Fn(SubgraphId) -> bool,
+) -> Result<SubgraphId, PlanError> {
+    let single = SelectionSet {
+        items: vec![Selection::Field(field.clone())],
+    };
+    walker
+        .sg
+        .subgraphs_resolving(root_type, &field.name)
+        .into_iter()
+        .filter(|s| !excluded.contains(s))
+        .map(|s| {
+            let located = walker.plan_at(s, root_type, &single, None);
+            let new_fetch = FETCH_COST * u32::from(!already_used(s));
+            let score = (
+                count_leaves(&located.leftover),
+                located.planned.cost + new_fetch,
+                new_fetch,
+            );
+            (score, s)
+        })
+        .min_by_key(|(score, s)| (*score, *s))
+        .map(|(_, s)| s)
+        .ok_or_else(|| PlanError::unsatisfiable(root_type, field))
+}

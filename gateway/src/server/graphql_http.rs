@@ -1,0 +1,173 @@
+//! GraphQL over HTTP: `POST /graphql` with a JSON body, `GET /graphql?query=…` for queries,
+//! status codes and media types as the GraphQL-over-HTTP spec says.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response as HttpResponse};
+use serde_json::{Map, Value};
+
+use super::graphiql;
+use super::media_type::{self, ResponseType};
+use crate::gateway::{Gateway, GraphQLRequest, Outcome, Transport};
+use crate::response::{GraphQLError, Response};
+
+pub async fn post_graphql(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResponse {
+    let Some(response_type) = media_type::negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case("application/json") {
+        return bad_request(
+            response_type,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "unsupported content type \"{content_type}\": send the request as application/json"
+            ),
+        );
+    }
+    let request: GraphQLRequest = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(object)) => match serde_json::from_value(Value::Object(object)) {
+            Ok(request) => request,
+            Err(e) => {
+                return bad_request(
+                    response_type,
+                    StatusCode::BAD_REQUEST,
+                    format!("invalid GraphQL request: {e}"),
+                );
+            }
+        },
+        Ok(Value::Array(_)) => {
+            return bad_request(
+                response_type,
+                StatusCode::BAD_REQUEST,
+                "batched requests are not supported: send one operation per request".into(),
+            );
+        }
+        Ok(_) => {
+            return bad_request(
+                response_type,
+                StatusCode::BAD_REQUEST,
+                "the request body must be a JSON object".into(),
+            );
+        }
+        Err(e) => {
+            return bad_request(
+                response_type,
+                StatusCode::BAD_REQUEST,
+                format!("the request body is not valid JSON: {e}"),
+            );
+        }
+    };
+    if request.query.is_none() {
+        return bad_request(
+            response_type,
+            StatusCode::BAD_REQUEST,
+            "the request has no `query`".into(),
+        );
+    }
+    let (outcome, response) = gateway.execute(request, Transport::Post).await;
+    respond(response_type, outcome, &response)
+}
+
+pub async fn get_graphql(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> HttpResponse {
+    if !params.contains_key("query") && media_type::wants_html(&headers) {
+        return Html(graphiql::PAGE).into_response();
+    }
+    let Some(response_type) = media_type::negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let parse_object = |name: &str| -> Result<Option<Map<String, Value>>, String> {
+        match params.get(name) {
+            None => Ok(None),
+            Some(text) if text.is_empty() => Ok(None),
+            Some(text) => match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(map)) => Ok(Some(map)),
+                Ok(Value::Null) => Ok(None),
+                Ok(_) => Err(format!("`{name}` must be a JSON object")),
+                Err(e) => Err(format!("`{name}` is not valid JSON: {e}")),
+            },
+        }
+    };
+    let (variables, extensions) = match (parse_object("variables"), parse_object("extensions")) {
+        (Ok(v), Ok(e)) => (v, e),
+        (Err(message), _) | (_, Err(message)) => {
+            return bad_request(response_type, StatusCode::BAD_REQUEST, message);
+        }
+    };
+    let Some(query) = params.get("query").cloned() else {
+        return bad_request(
+            response_type,
+            StatusCode::BAD_REQUEST,
+            "the request has no `query` parameter".into(),
+        );
+    };
+    let request = GraphQLRequest {
+        query: Some(query),
+        operation_name: params
+            .get("operationName")
+            .cloned()
+            .filter(|s| !s.is_empty()),
+        variables,
+        extensions,
+    };
+    let (outcome, response) = gateway.execute(request, Transport::Get).await;
+    respond(response_type, outcome, &response)
+}
+
+fn respond(response_type: ResponseType, outcome: Outcome, response: &Response) -> HttpResponse {
+    let status = match (outcome, response_type) {
+        (Outcome::MutationNotAllowed, _) => StatusCode::METHOD_NOT_ALLOWED,
+        (Outcome::RequestError, ResponseType::GraphQLResponseJson) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    };
+    let body = serde_json::to_vec(response).unwrap_or_else(|_| {
+        br#"{"errors":[{"message":"the response could not be serialised"}]}"#.to_vec()
+    });
+    let mut http = (status, body).into_response();
+    http.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(response_type.content_type()),
+    );
+    if outcome == Outcome::MutationNotAllowed {
+        http.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    http
+}
+
+/// A request that is not well-formed GraphQL over HTTP: 4xx in both media types.
+fn bad_request(response_type: ResponseType, status: StatusCode, message: String) -> HttpResponse {
+    let response =
+        Response::request_errors(vec![GraphQLError::new(message).with_code("BAD_REQUEST")]);
+    let mut http = respond(response_type, Outcome::RequestError, &response);
+    *http.status_mut() = status;
+    http
+}
+
+fn not_acceptable() -> HttpResponse {
+    let response = Response::request_errors(vec![
+        GraphQLError::new(
+            "none of the accepted media types is supported: accept application/graphql-response+json or application/json",
+        )
+        .with_code("NOT_ACCEPTABLE"),
+    ]);
+    let mut http = respond(ResponseType::Json, Outcome::RequestError, &response);
+    *http.status_mut() = StatusCode::NOT_ACCEPTABLE;
+    http
+}

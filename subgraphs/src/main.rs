@@ -1,0 +1,45 @@
+//! `subgraph <accounts|products|reviews|inventory> [--listen ADDR]`: runs one
+//! demo subgraph on its own, e.g. to point a gateway or rover at it.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use clap::{Parser, builder::PossibleValuesParser, builder::TypedValueParser};
+use subgraphs::Service;
+
+#[derive(Debug, Parser)]
+#[command(version, about = "Runs one of the demo federation subgraphs")]
+struct Args {
+    /// Which subgraph to run.
+    #[arg(value_parser = service_parser())]
+    service: Service,
+
+    /// Address to listen on [default: 127.0.0.1:4001 for accounts, 4002
+    /// products, 4003 reviews, 4004 inventory].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+}
+
+fn service_parser() -> impl TypedValueParser<Value = Service> {
+    PossibleValuesParser::new(Service::ALL.map(Service::name))
+        .try_map(|name| name.parse::<Service>())
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let addr = args
+        .listen
+        .unwrap_or_else(|| SocketAddr::from((Ipv4Addr::LOCALHOST, args.service.default_port())));
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(
+        service = args.service.name(),
+        "serving http://{}/graphql",
+        listener.local_addr()?
+    );
+    subgraphs::serve(args.service, listener).await
+}
