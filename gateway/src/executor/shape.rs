@@ -62,6 +62,10 @@ impl Shaper<'_> {
         } else {
             Some(type_name.as_str())
         };
+        if runtime_type.is_some_and(|t| !self.sg.api_schema().types.contains_key(t)) {
+            // An object of an `@inaccessible` type: clients cannot know it, so it is null.
+            return Err(PropagateNull);
+        }
         let mut grouped: IndexMap<&Name, Vec<&Field>> = IndexMap::new();
         for selection in selections {
             self.collect(selection, runtime_type, &mut grouped);

@@ -8,7 +8,7 @@ use apollo_compiler::Name;
 
 use super::plan::{OperationKind, PathSegment};
 use super::root::RootFetch;
-use super::walk::{Jump, JumpId};
+use super::walk::{Jump, JumpId, requirements_conflict};
 use crate::operation::selection::SelectionSet;
 use crate::supergraph::SubgraphId;
 
@@ -129,8 +129,15 @@ impl FetchGraph {
             return false;
         }
         let same_entity = sa.entity.as_ref().map(|e| &e.0) == sb.entity.as_ref().map(|e| &e.0);
+        let compatible_inputs = match (&sa.entity, &sb.entity) {
+            (Some((_, ra)), Some((_, rb))) => !requirements_conflict(ra, rb),
+            _ => false,
+        };
         let independent = !self.waits_for(a, b) && !self.waits_for(b, a);
-        same_entity && independent && mergeable_paths(&sa.merge_path, &sb.merge_path, sa, sb)
+        same_entity
+            && compatible_inputs
+            && independent
+            && mergeable_paths(&sa.merge_path, &sb.merge_path, sa, sb)
     }
 
     fn merge_into(&mut self, a: usize, b: usize) {

@@ -560,8 +560,20 @@ impl<'a> Walker<'a> {
             entity: Name,
             with_requires: bool,
             selection: SelectionSet,
+            /// The `@requires` inputs of the group's fields: one representation carries them.
+            requires: SelectionSet,
             excluded: Vec<SubgraphId>,
         }
+        let fits = |g: &Group,
+                    target: SubgraphId,
+                    entity: &Name,
+                    with_requires: bool,
+                    requires: &SelectionSet| {
+            g.target == target
+                && g.entity == *entity
+                && g.with_requires == with_requires
+                && !requirements_conflict(&g.requires, requires)
+        };
         let mut pending: Vec<(Selection, Vec<SubgraphId>)> = nonlocal
             .items
             .iter()
@@ -587,7 +599,8 @@ impl<'a> Walker<'a> {
                     if excluded.contains(&target) {
                         continue;
                     }
-                    let with_requires = self.has_requires(target, &entity, &single);
+                    let requires = self.requires_of(target, &entity, &single);
+                    let with_requires = !requires.is_empty();
                     if std::env::var("PLAN_DEBUG").is_ok() {
                         eprintln!("candidate {target:?} {entity} for {item:?}");
                     }
@@ -606,9 +619,9 @@ impl<'a> Walker<'a> {
                     if missing >= wanted {
                         continue;
                     }
-                    let joins_group = groups.iter().any(|g| {
-                        g.target == target && g.entity == entity && g.with_requires == with_requires
-                    });
+                    let joins_group = groups
+                        .iter()
+                        .any(|g| fits(g, target, &entity, with_requires, &requires));
                     let score = (missing, built.cost - FETCH_COST * u32::from(joins_group));
                     if best.as_ref().is_none_or(|(b, ..)| score < *b) {
                         best = Some((score, target, entity, with_requires));
@@ -619,11 +632,16 @@ impl<'a> Walker<'a> {
                     leftover.merge_in(item);
                     continue;
                 };
-                match groups.iter_mut().find(|g| {
-                    g.target == target && g.entity == entity && g.with_requires == with_requires
-                }) {
+                let requires = self.requires_of(target, &entity, &single);
+                match groups
+                    .iter_mut()
+                    .find(|g| fits(g, target, &entity, with_requires, &requires))
+                {
                     Some(group) => {
                         group.selection.merge_in(item);
+                        for required in requires.items {
+                            group.requires.merge_in(required);
+                        }
                         group.excluded.extend(excluded);
                     }
                     None => groups.push(Group {
@@ -631,6 +649,7 @@ impl<'a> Walker<'a> {
                         entity,
                         with_requires,
                         selection: single,
+                        requires,
                         excluded,
                     }),
                 }
@@ -747,12 +766,26 @@ impl<'a> Walker<'a> {
         candidates
     }
 
-    fn has_requires(&self, target: SubgraphId, entity: &Name, selection: &SelectionSet) -> bool {
-        selection.fields().any(|f| {
-            self.sg
-                .field_in_subgraph(entity, &f.name, target)
-                .is_some_and(|f| f.requires.is_some())
-        })
+    /// The `@requires` inputs `target` needs to resolve `selection` on `entity`.
+    fn requires_of(
+        &self,
+        target: SubgraphId,
+        entity: &Name,
+        selection: &SelectionSet,
+    ) -> SelectionSet {
+        let mut required = SelectionSet::default();
+        for field in selection.fields() {
+            if let Some(requires) = self
+                .sg
+                .field_in_subgraph(entity, &field.name, target)
+                .and_then(|f| f.requires)
+            {
+                for item in from_field_set(&requires).items {
+                    required.merge_in(item);
+                }
+            }
+        }
+        required
     }
 
     /// Builds the jump from a location (`s`, `parent`) to `target` for `selection`: the target's
@@ -771,18 +804,7 @@ impl<'a> Walker<'a> {
         self.alternatives.borrow_mut().push(vec![target]);
         let inner = self.plan_location(target, entity, selection, None, true);
         self.alternatives.borrow_mut().pop();
-        let mut required = SelectionSet::default();
-        for field in selection.fields() {
-            if let Some(requires) = self
-                .sg
-                .field_in_subgraph(entity, &field.name, target)
-                .and_then(|f| f.requires)
-            {
-                for item in from_field_set(&requires).items {
-                    required.merge_in(item);
-                }
-            }
-        }
+        let required = self.requires_of(target, entity, selection);
         let keys = self
             .sg
             .type_def(entity)
@@ -850,6 +872,25 @@ impl<'a> Walker<'a> {
         }
         Ok((located.planned, aliased))
     }
+}
+
+/// Whether two sets of representation inputs ask for the same field with different
+/// arguments: one representation has room for only one value per field name.
+pub(super) fn requirements_conflict(a: &SelectionSet, b: &SelectionSet) -> bool {
+    a.items.iter().any(|x| {
+        b.items.iter().any(|y| match (x, y) {
+            (Selection::Field(x), Selection::Field(y)) if x.name == y.name => {
+                x.arguments != y.arguments
+                    || requirements_conflict(&x.selection_set, &y.selection_set)
+            }
+            (Selection::InlineFragment(x), Selection::InlineFragment(y))
+                if x.type_condition == y.type_condition =>
+            {
+                requirements_conflict(&x.selection_set, &y.selection_set)
+            }
+            _ => false,
+        })
+    })
 }
 
 /// What a nonlocal selection item seeks: a field by name, or a concrete type's fragment.
