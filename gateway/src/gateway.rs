@@ -123,7 +123,7 @@ impl Gateway {
                 Outcome::Executed,
                 Response {
                     data: Some(Value::Null),
-                    errors: vec![error],
+                    errors: vec![*error],
                     extensions: Map::new(),
                 },
             ),
@@ -138,7 +138,7 @@ impl Gateway {
         match self.prepare(request, Transport::Post) {
             Ok(prepared) => Ok(prepared.planned),
             Err(Rejected::Request(errors)) => Err(errors),
-            Err(Rejected::Planning(error)) => Err(vec![error]),
+            Err(Rejected::Planning(error)) => Err(vec![*error]),
             Err(Rejected::MutationOverGet) => unreachable!("POST allows mutations"),
         }
     }
@@ -196,10 +196,10 @@ impl Gateway {
                 })
             })
             .map_err(|e| {
-                Rejected::Planning(
+                Rejected::Planning(Box::new(
                     GraphQLError::new(format!("cannot plan the query: {e}"))
                         .with_code("QUERY_PLANNING_FAILED"),
-                )
+                ))
             })?;
         let introspection = self.introspection(document, operation, raw_variables)?;
         Ok(Prepared {
@@ -292,7 +292,7 @@ struct Prepared {
 enum Rejected {
     Request(Vec<GraphQLError>),
     MutationOverGet,
-    Planning(GraphQLError),
+    Planning(Box<GraphQLError>),
 }
 
 fn request_error(error: OperationError) -> Rejected {

@@ -19,7 +19,7 @@ pub enum StartupError {
     #[error("supergraph {path}: {source}")]
     Supergraph {
         path: String,
-        source: SupergraphError,
+        source: Box<SupergraphError>,
     },
     #[error("config names subgraph \"{0}\", which the supergraph does not have")]
     UnknownSubgraph(String),
@@ -33,7 +33,7 @@ pub fn load_supergraph(path: &Path) -> Result<Supergraph, StartupError> {
     })?;
     Supergraph::parse(&sdl).map_err(|source| StartupError::Supergraph {
         path: path.display().to_string(),
-        source,
+        source: Box::new(source),
     })
 }
 

@@ -6,7 +6,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use apollo_compiler::Name;
 use serde_json::{Map, Value};
 
 use crate::operation::SelectionSet;
@@ -28,12 +27,12 @@ pub struct FetchRequest {
     pub entities: Option<EntityRequest>,
 }
 
-/// The entity part of a fetch: which type, which selection, and one representation per entity
-/// (de-duplicated). The answer's `_entities` list has one item per representation, in order.
+/// The entity part of a fetch: the selection and one representation per entity
+/// (de-duplicated; each carries its `__typename`). The answer's `_entities` list has one item
+/// per representation, in order.
 #[derive(Debug, Clone)]
 pub struct EntityRequest {
-    pub typename: Name,
-    /// What the fetch selects on each entity (under `... on typename`).
+    /// What the fetch selects on each entity: one `... on Type` fragment per entity type.
     pub selection: Arc<SelectionSet>,
     pub representations: Vec<Value>,
 }

@@ -133,15 +133,13 @@ impl Run<'_> {
                         else {
                             continue;
                         };
-                        let Some(rep) = representations::representation(self.sg, entity, object)
-                        else {
-                            continue;
-                        };
-                        let index = *index_of.entry(rep.to_string()).or_insert_with(|| {
-                            representations.push(rep);
-                            representations.len() - 1
-                        });
-                        targets.push((object_path, index));
+                        for rep in representations::representations(self.sg, entity, object) {
+                            let index = *index_of.entry(rep.to_string()).or_insert_with(|| {
+                                representations.push(rep);
+                                representations.len() - 1
+                            });
+                            targets.push((object_path.clone(), index));
+                        }
                     }
                     (targets, representations)
                 };
@@ -149,7 +147,6 @@ impl Run<'_> {
                     return;
                 }
                 request.entities = Some(EntityRequest {
-                    typename: entity.typename.clone(),
                     selection: fetch.selection.clone(),
                     representations,
                 });

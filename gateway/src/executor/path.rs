@@ -47,10 +47,10 @@ fn walk(
                 current.pop();
             }
         }
-        (PathSegment::TypeCondition(types), Value::Object(object)) => {
-            if matches_types(sg, object, types) {
-                walk(sg, value, rest, current, out);
-            }
+        (PathSegment::TypeCondition(types), Value::Object(object))
+            if matches_types(sg, object, types) =>
+        {
+            walk(sg, value, rest, current, out);
         }
         _ => {}
     }

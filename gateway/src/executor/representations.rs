@@ -4,23 +4,39 @@
 use serde_json::{Map, Value};
 
 use crate::operation::selection::{Selection, SelectionSet};
-use crate::planner::EntityFetch;
+use crate::planner::{EntityFetch, EntityPart};
 use crate::supergraph::Supergraph;
 
-/// The representation of `object`, or `None` when the object lacks a field the key or the
-/// requirements need (the entity cannot be fetched).
-pub(super) fn representation(
-    sg: &Supergraph,
-    entity: &EntityFetch,
-    object: &Map<String, Value>,
-) -> Option<Value> {
-    let mut out = Map::new();
-    out.insert(
-        "__typename".into(),
-        Value::String(entity.typename.to_string()),
-    );
-    project_into(sg, &entity.requires, object, &mut out)?;
-    Some(Value::Object(out))
+/// The representations of `object`: one per part of the fetch that applies to it. A part is
+/// skipped when the object lacks a field its key or requirements need.
+pub(super) fn representations<'a>(
+    sg: &'a Supergraph,
+    entity: &'a EntityFetch,
+    object: &'a Map<String, Value>,
+) -> impl Iterator<Item = Value> + 'a {
+    entity
+        .parts
+        .iter()
+        .filter(move |part| applies(sg, part, object))
+        .filter_map(move |part| {
+            let mut out = Map::new();
+            out.insert(
+                "__typename".into(),
+                Value::String(part.typename.to_string()),
+            );
+            project_into(sg, &part.requires, object, &mut out)?;
+            Some(Value::Object(out))
+        })
+}
+
+fn applies(sg: &Supergraph, part: &EntityPart, object: &Map<String, Value>) -> bool {
+    match &part.applies_to {
+        None => true,
+        Some(types) => object
+            .get("__typename")
+            .and_then(Value::as_str)
+            .is_some_and(|t| types.iter().any(|c| sg.is_possible_type(c, t))),
+    }
 }
 
 fn project_into(

@@ -111,8 +111,8 @@ impl SelectionSet {
 impl fmt::Display for SelectionSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("{")?;
-        for (i, item) in self.items.iter().enumerate() {
-            f.write_str(if i == 0 { " " } else { " " })?;
+        for item in &self.items {
+            f.write_str(" ")?;
             match item {
                 Selection::Field(field) => {
                     if let Some(alias) = &field.alias {

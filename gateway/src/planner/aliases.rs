@@ -33,6 +33,28 @@ pub(super) fn resolve_conflicts(
     resolver.renames
 }
 
+/// Like [`resolve_conflicts`] for an entity fetch's selection: each `... on Type` fragment is
+/// one entity's selection, checked on its own, with renames relative to the entity.
+pub(super) fn resolve_entity_conflicts(
+    sg: &Supergraph,
+    subgraph: SubgraphId,
+    selection: &mut SelectionSet,
+) -> Vec<KeyRename> {
+    let mut renames = Vec::new();
+    for item in &mut selection.items {
+        if let Selection::InlineFragment(fragment) = item {
+            let entity = fragment.type_condition.clone();
+            renames.extend(resolve_conflicts(
+                sg,
+                subgraph,
+                &entity,
+                &mut fragment.selection_set,
+            ));
+        }
+    }
+    renames
+}
+
 struct Seen {
     name: Name,
     arguments: Vec<(Name, Node<Value>)>,

@@ -3,8 +3,8 @@
 
 use std::fmt::{self, Write};
 
-use super::plan::{FetchNode, PathSegment, PlanNode, QueryPlan};
-use crate::operation::selection::{Selection, SelectionSet, write_arguments};
+use super::plan::{EntityPart, FetchNode, PathSegment, PlanNode, QueryPlan};
+use crate::operation::selection::{Field, Selection, SelectionSet, write_arguments};
 
 impl fmt::Display for QueryPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -54,11 +54,9 @@ fn write_fetch(f: &mut impl Write, fetch: &FetchNode, level: usize) -> fmt::Resu
     writeln!(f, "Fetch(service: \"{}\") {{", fetch.subgraph_name)?;
     match &fetch.entity {
         Some(entity) => {
-            let requires = wrap(&entity.typename, &entity.requires, true);
-            write_selection(f, &requires, level + 1)?;
+            write_representations(f, &entity.parts, level + 1)?;
             f.write_str(" =>\n")?;
-            let selection = wrap(&entity.typename, &fetch.selection, false);
-            write_selection(f, &selection, level + 1)?;
+            write_selection(f, &fetch.selection, level + 1)?;
         }
         None => write_selection(f, &fetch.selection, level + 1)?,
     }
@@ -75,15 +73,21 @@ fn write_fetch(f: &mut impl Write, fetch: &FetchNode, level: usize) -> fmt::Resu
     f.write_str("}")
 }
 
-/// `... on Type { [__typename] selection }`, as the subgraph sees an entity selection.
-fn wrap(
-    typename: &apollo_compiler::Name,
-    selection: &SelectionSet,
-    with_typename: bool,
-) -> SelectionSet {
-    use crate::operation::selection::{Field, InlineFragment};
-    let mut inner = SelectionSet::default();
-    if with_typename {
+/// The representations an entity fetch sends: per part, `... on Type { __typename keys }`,
+/// with `|[Types]` when only objects of some types send that part.
+fn write_representations(f: &mut impl Write, parts: &[EntityPart], level: usize) -> fmt::Result {
+    indent(f, level)?;
+    f.write_str("{\n")?;
+    for part in parts {
+        indent(f, level + 1)?;
+        write!(f, "... on {}", part.typename)?;
+        if let Some(types) = &part.applies_to
+            && (types.len() > 1 || types[0] != part.typename)
+        {
+            write!(f, "|[{}]", types.join(","))?;
+        }
+        f.write_str(" ")?;
+        let mut inner = SelectionSet::default();
         inner.items.push(Selection::Field(Field {
             alias: None,
             name: apollo_compiler::name!("__typename"),
@@ -91,14 +95,14 @@ fn wrap(
             ty: apollo_compiler::ast::Type::NonNullNamed(apollo_compiler::name!("String")),
             selection_set: SelectionSet::default(),
         }));
+        inner.items.extend(part.requires.items.iter().cloned());
+        let mut nested = String::new();
+        write_selection(&mut nested, &inner, level + 1)?;
+        f.write_str(nested.trim_start())?;
+        f.write_char('\n')?;
     }
-    inner.items.extend(selection.items.iter().cloned());
-    SelectionSet {
-        items: vec![Selection::InlineFragment(InlineFragment {
-            type_condition: typename.clone(),
-            selection_set: inner,
-        })],
-    }
+    indent(f, level)?;
+    f.write_str("}")
 }
 
 fn write_selection(f: &mut impl Write, selection: &SelectionSet, level: usize) -> fmt::Result {

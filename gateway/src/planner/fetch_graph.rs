@@ -6,10 +6,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use apollo_compiler::Name;
 
-use super::plan::{OperationKind, PathSegment};
+use super::plan::{EntityPart, OperationKind, PathSegment};
 use super::root::RootFetch;
 use super::walk::{Jump, JumpId, requirements_conflict};
 use crate::operation::selection::SelectionSet;
+use crate::operation::selection::{InlineFragment, Selection};
 use crate::supergraph::SubgraphId;
 
 #[derive(Debug, Clone)]
@@ -18,9 +19,9 @@ pub(super) struct Step {
     pub kind: OperationKind,
     /// Where the step's objects are in the response; empty for root fetches.
     pub merge_path: Vec<PathSegment>,
-    /// For entity fetches: the entity type (and representation typename) and key/requires
-    /// fields to copy into representations.
-    pub entity: Option<(Name, SelectionSet)>,
+    /// For entity fetches: how each object becomes a representation.
+    pub entity: Option<Vec<EntityPart>>,
+    /// For entity fetches, one `... on Type` fragment per entity type.
     pub selection: SelectionSet,
     pub deps: BTreeSet<usize>,
 }
@@ -68,16 +69,30 @@ impl FetchGraph {
             merge_path.extend(jump.path);
             let mut deps = BTreeSet::from([parent]);
             deps.extend(jump.depends_on.iter().filter_map(|j| jump_steps.get(j)));
+            let applies_to = match merge_path.last() {
+                Some(PathSegment::TypeCondition(types)) => Some(types.clone()),
+                _ => None,
+            };
             let id = self.steps.len();
             self.steps.push(Step {
                 subgraph: jump.subgraph,
                 kind: OperationKind::Query,
                 merge_path: merge_path.clone(),
-                entity: Some((jump.entity_type, jump.requires)),
-                selection: jump.inner.selection,
+                entity: Some(vec![EntityPart {
+                    applies_to,
+                    typename: jump.entity_type.clone(),
+                    requires: jump.requires,
+                }]),
+                selection: SelectionSet {
+                    items: vec![Selection::InlineFragment(InlineFragment {
+                        type_condition: jump.entity_type,
+                        selection_set: jump.inner.selection,
+                    })],
+                },
                 deps,
             });
             jump_steps.insert(jump.id, id);
+            // Jumps inside the entity continue from each entity object, whatever its part.
             self.add_jumps(id, &merge_path, jump.inner.jumps, jump_steps);
         }
     }
@@ -120,45 +135,53 @@ impl FetchGraph {
 
     fn mergeable(&self, a: usize, b: usize) -> bool {
         let (sa, sb) = (&self.steps[a], &self.steps[b]);
+        let (Some(parts_a), Some(parts_b)) = (&sa.entity, &sb.entity) else {
+            return false;
+        };
         if sa.subgraph != sb.subgraph
             || sa.kind != OperationKind::Query
             || sb.kind != OperationKind::Query
-            || sa.entity.is_none()
-            || sb.entity.is_none()
+            || split_condition(&sa.merge_path).0 != split_condition(&sb.merge_path).0
         {
             return false;
         }
-        let same_entity = sa.entity.as_ref().map(|e| &e.0) == sb.entity.as_ref().map(|e| &e.0);
-        let compatible_inputs = match (&sa.entity, &sb.entity) {
-            (Some((_, ra)), Some((_, rb))) => !requirements_conflict(ra, rb),
-            _ => false,
-        };
-        let independent = !self.waits_for(a, b) && !self.waits_for(b, a);
-        same_entity
-            && compatible_inputs
-            && independent
-            && mergeable_paths(&sa.merge_path, &sb.merge_path, sa, sb)
+        // One representation per object and typename: the inputs of both must fit in it.
+        let compatible = parts_a.iter().all(|pa| {
+            parts_b.iter().all(|pb| {
+                pa.typename != pb.typename || !requirements_conflict(&pa.requires, &pb.requires)
+            })
+        });
+        compatible && !self.waits_for(a, b) && !self.waits_for(b, a)
     }
 
     fn merge_into(&mut self, a: usize, b: usize) {
         let step_b = self.steps[b].clone();
         let step_a = &mut self.steps[a];
-        if step_a.merge_path != step_b.merge_path {
-            // Same fetch for several type conditions at the same place.
-            if let (Some(PathSegment::TypeCondition(ta)), Some(PathSegment::TypeCondition(tb))) =
-                (step_a.merge_path.last_mut(), step_b.merge_path.last())
-            {
-                ta.extend(tb.iter().cloned());
-                ta.sort();
-                ta.dedup();
-            }
+        let (base, condition_a) = split_condition(&step_a.merge_path);
+        let (_, condition_b) = split_condition(&step_b.merge_path);
+        let mut merge_path = base.to_vec();
+        if let (Some(ta), Some(tb)) = (condition_a, condition_b) {
+            let mut types: Vec<Name> = ta.iter().chain(tb).cloned().collect();
+            types.sort();
+            types.dedup();
+            merge_path.push(PathSegment::TypeCondition(types));
         }
+        step_a.merge_path = merge_path;
         for item in step_b.selection.items {
             step_a.selection.merge_in(item);
         }
-        if let (Some((_, ra)), Some((_, rb))) = (&mut step_a.entity, step_b.entity) {
-            for item in rb.items {
-                ra.merge_in(item);
+        let parts = step_a.entity.get_or_insert_with(Vec::new);
+        for part in step_b.entity.into_iter().flatten() {
+            match parts
+                .iter_mut()
+                .find(|p| p.typename == part.typename && p.applies_to == part.applies_to)
+            {
+                Some(existing) => {
+                    for item in part.requires.items {
+                        existing.requires.merge_in(item);
+                    }
+                }
+                None => parts.push(part),
             }
         }
         step_a
@@ -192,21 +215,10 @@ impl FetchGraph {
     }
 }
 
-/// Two entity steps can share a fetch at the same path, or at paths that differ only in the
-/// final type condition when they fetch exactly the same thing.
-fn mergeable_paths(a: &[PathSegment], b: &[PathSegment], sa: &Step, sb: &Step) -> bool {
-    if a == b {
-        return true;
-    }
-    match (a.split_last(), b.split_last()) {
-        (
-            Some((PathSegment::TypeCondition(_), rest_a)),
-            Some((PathSegment::TypeCondition(_), rest_b)),
-        ) => {
-            rest_a == rest_b
-                && sa.selection == sb.selection
-                && sa.entity.as_ref().map(|e| &e.1) == sb.entity.as_ref().map(|e| &e.1)
-        }
-        _ => false,
+/// A merge path without its final type condition, and that condition.
+fn split_condition(path: &[PathSegment]) -> (&[PathSegment], Option<&[Name]>) {
+    match path.split_last() {
+        Some((PathSegment::TypeCondition(types), base)) => (base, Some(types)),
+        _ => (path, None),
     }
 }

@@ -23,7 +23,7 @@ use apollo_compiler::ast::OperationType;
 
 pub use display::PathDisplay;
 pub use plan::{
-    EntityFetch, FetchNode, KeyRename, OperationKind, PathSegment, PlanNode, QueryPlan,
+    EntityFetch, EntityPart, FetchNode, KeyRename, OperationKind, PathSegment, PlanNode, QueryPlan,
 };
 
 use crate::operation::NormalizedOperation;
@@ -92,12 +92,16 @@ impl QueryPlanner {
             .map(|(id, step)| {
                 let subgraph = sg.subgraph(step.subgraph);
                 let mut selection = step.selection;
-                let parent = match &step.entity {
-                    Some((entity, _)) => entity.clone(),
-                    None => operation.root_type.clone(),
+                let output_renames = match &step.entity {
+                    // Each `_entities` item is one entity: its fragment is checked on its own.
+                    Some(_) => aliases::resolve_entity_conflicts(sg, step.subgraph, &mut selection),
+                    None => aliases::resolve_conflicts(
+                        sg,
+                        step.subgraph,
+                        &operation.root_type,
+                        &mut selection,
+                    ),
                 };
-                let output_renames =
-                    aliases::resolve_conflicts(sg, step.subgraph, &parent, &mut selection);
                 let operation_name = operation.name.as_ref().map(|name| {
                     let service: String = subgraph
                         .name
@@ -110,7 +114,7 @@ impl QueryPlanner {
                 let text = operation_text::render(
                     step.kind,
                     operation_name.as_deref(),
-                    step.entity.as_ref().map(|(entity, _)| entity),
+                    step.entity.is_some(),
                     &selection,
                     &variable_usages,
                     &operation.variables,
@@ -123,9 +127,7 @@ impl QueryPlanner {
                     operation: text.into(),
                     operation_name,
                     variable_usages,
-                    entity: step
-                        .entity
-                        .map(|(typename, requires)| EntityFetch { typename, requires }),
+                    entity: step.entity.map(|parts| EntityFetch { parts }),
                     output_renames,
                     selection: Arc::new(selection),
                 }));

@@ -43,12 +43,12 @@ fn collect_value_variables(value: &Value, names: &mut Vec<Name>) {
     }
 }
 
-/// Renders a fetch's document. For an entity fetch (`entity_type` set) the selection goes under
-/// `_entities(representations: $representations) { ... on EntityType { … } }`.
+/// Renders a fetch's document. For an entity fetch the selection (`... on Type` fragments) goes
+/// under `_entities(representations: $representations)`.
 pub(super) fn render(
     kind: OperationKind,
     name: Option<&str>,
-    entity_type: Option<&Name>,
+    entity: bool,
     selection: &SelectionSet,
     usages: &[Name],
     definitions: &[Node<VariableDefinition>],
@@ -63,7 +63,7 @@ pub(super) fn render(
         out.push_str(name);
     }
     let mut declarations: Vec<String> = Vec::new();
-    if entity_type.is_some() {
+    if entity {
         declarations.push("$representations: [_Any!]!".into());
     }
     for usage in usages {
@@ -82,16 +82,13 @@ pub(super) fn render(
     if !declarations.is_empty() {
         let _ = write!(out, "({})", declarations.join(", "));
     }
-    match entity_type {
-        Some(entity) => {
-            let _ = write!(
-                out,
-                " {{ _entities(representations: $representations) {{ ... on {entity} {selection} }} }}"
-            );
-        }
-        None => {
-            let _ = write!(out, " {selection}");
-        }
+    if entity {
+        let _ = write!(
+            out,
+            " {{ _entities(representations: $representations) {selection} }}"
+        );
+    } else {
+        let _ = write!(out, " {selection}");
     }
     out
 }

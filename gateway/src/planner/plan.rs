@@ -62,14 +62,24 @@ pub struct FetchNode {
     /// Keys the subgraph query had to alias (to avoid conflicts within the subgraph) and that
     /// must get their client name back before the result is merged.
     pub output_renames: Vec<KeyRename>,
-    /// The selection sent (under `... on Type` for entity fetches), for display and caches.
+    /// The selection sent; for entity fetches, the inside of `_entities` (one `... on Type`
+    /// fragment per entity type).
     pub selection: Arc<SelectionSet>,
 }
 
-/// How an entity fetch builds `_entities` representations.
+/// How an entity fetch builds `_entities` representations: one part per entity type the
+/// fetch resolves (several types can share one request).
 #[derive(Debug, Clone)]
 pub struct EntityFetch {
-    /// The `__typename` of every representation: the entity type, or the interface name when
+    pub parts: Vec<EntityPart>,
+}
+
+/// Representations of one entity type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityPart {
+    /// The objects this part applies to, by `__typename`; `None`: every object at the path.
+    pub applies_to: Option<Vec<Name>>,
+    /// The `__typename` of the representations: the entity type, or the interface name when
     /// the target subgraph models it with `@interfaceObject`.
     pub typename: Name,
     /// The fields copied from the object into the representation (keys and `@requires`

@@ -95,14 +95,9 @@ fn prefixed(jumps: Vec<Jump>, prefix: &[PathSegment]) -> impl Iterator<Item = Ju
 pub(super) fn field_path(field: &Field) -> Vec<PathSegment> {
     let mut path = vec![PathSegment::Field(field.response_key().clone())];
     let mut ty = &field.ty;
-    loop {
-        match ty {
-            Type::List(inner) | Type::NonNullList(inner) => {
-                path.push(PathSegment::List);
-                ty = inner;
-            }
-            Type::Named(_) | Type::NonNullNamed(_) => break,
-        }
+    while let Type::List(inner) | Type::NonNullList(inner) = ty {
+        path.push(PathSegment::List);
+        ty = inner;
     }
     path
 }
@@ -317,7 +312,8 @@ impl<'a> Walker<'a> {
         let uniform = selection.fields().all(|field| {
             field.name == "__typename"
                 || (is_interface
-                    && self.local_uniform(s, parent, field, &possible, provided, entity_root))
+                    && (self.local_uniform(s, parent, field, &possible, provided, entity_root)
+                        || self.from_interface_object(s, parent, &field.name)))
         });
         let mut out = Located::default();
         out.planned
@@ -506,7 +502,7 @@ impl<'a> Walker<'a> {
         if !in_subgraph.resolves() && provided_field.is_none() {
             return None;
         }
-        let own_provides = in_subgraph.provides.as_ref().map(|p| from_field_set(p));
+        let own_provides = in_subgraph.provides.as_ref().map(from_field_set);
         Some(match (provided_field, own_provides) {
             (None, None) => None,
             (Some(a), None) | (None, Some(a)) => Some(a),
@@ -540,6 +536,19 @@ impl<'a> Walker<'a> {
                 self.local(s, object, field, provided_object.as_ref(), entity_root)
                     .is_some()
             })
+    }
+
+    /// Whether another subgraph adds `interface.field` as an `@interfaceObject`: a jump from the
+    /// interface itself serves every implementation at once.
+    fn from_interface_object(&self, s: SubgraphId, interface: &Name, field: &Name) -> bool {
+        self.sg.type_def(interface).is_some_and(|def| {
+            def.subgraphs.iter().any(|t| {
+                t.subgraph != s
+                    && t.is_interface_object
+                    && t.resolvable_keys().next().is_some()
+                    && self.sg.resolves_field(interface, field, t.subgraph)
+            })
+        })
     }
 
     /// Resolves `nonlocal` (selections at a location of `s` that `s` cannot resolve) with

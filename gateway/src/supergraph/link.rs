@@ -15,8 +15,6 @@ const INACCESSIBLE_SPEC: &str = "https://specs.apollo.dev/inaccessible/";
 pub struct SpecNames {
     /// Prefix of the join directives and types: `join` unless linked `as:` something else.
     pub join: String,
-    /// Minor version of the join spec (`v0.3` → 3).
-    pub join_minor: u32,
     /// Prefix of the link spec's own types (`link__Import`, `link__Purpose`).
     pub link: String,
     /// Name of the `@inaccessible` directive, when the spec is linked.
@@ -54,7 +52,7 @@ impl SpecNames {
                         version: version.to_string(),
                     });
                 }
-                join = Some((alias.unwrap_or_else(|| "join".into()), minor));
+                join = Some(alias.unwrap_or_else(|| "join".into()));
             } else if url.starts_with(LINK_SPEC) || url.starts_with(CORE_SPEC) {
                 if let Some(alias) = alias {
                     link = alias;
@@ -63,10 +61,9 @@ impl SpecNames {
                 inaccessible = Some(alias.unwrap_or_else(|| "inaccessible".into()));
             }
         }
-        let (join, join_minor) = join.ok_or(SupergraphError::MissingJoinSpec)?;
+        let join = join.ok_or(SupergraphError::MissingJoinSpec)?;
         Ok(Self {
             join,
-            join_minor,
             link,
             inaccessible,
         })

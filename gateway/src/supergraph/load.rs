@@ -171,6 +171,7 @@ impl Loader<'_> {
             fields: IndexMap::new(),
             implements: Vec::new(),
             union_members: Vec::new(),
+            enum_values: IndexMap::new(),
         };
         let type_directive = self.names.join("type");
         for directive in ty.directives().get_all(&type_directive) {
@@ -245,6 +246,19 @@ impl Loader<'_> {
                 })?,
             ));
         }
+        if let ExtendedType::Enum(enum_type) = ty {
+            let value_directive = self.names.join("enumValue");
+            for (value, definition) in &enum_type.values {
+                let coordinate = format!("{name}.{value}");
+                let mut graphs = Vec::new();
+                for directive in definition.directives.get_all(&value_directive) {
+                    let graph = join::join_enum_value(directive)
+                        .map_err(|e| self.bad_directive(directive, &coordinate, e))?;
+                    graphs.push(self.graph(&graph, directive, &coordinate)?);
+                }
+                def.enum_values.insert(value.clone(), graphs);
+            }
+        }
         let fields = match ty {
             ExtendedType::Object(o) => Some(&o.fields),
             ExtendedType::Interface(i) => Some(&i.fields),
@@ -303,6 +317,7 @@ impl Loader<'_> {
                 ty,
                 external: jf.external,
                 used_overridden: jf.used_overridden,
+                overrides: jf.override_from,
             });
         }
         Ok(FieldDef {

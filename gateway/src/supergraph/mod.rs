@@ -87,6 +87,8 @@ pub struct FieldInSubgraph {
     pub external: bool,
     /// The field moved to another subgraph (`@override`), kept here only for keys or requires.
     pub used_overridden: bool,
+    /// `@override(from:)`: the subgraph this one took the field over from.
+    pub overrides: Option<String>,
 }
 
 impl FieldInSubgraph {
@@ -116,6 +118,8 @@ pub struct TypeDef {
     pub implements: Vec<(SubgraphId, Name)>,
     /// `@join__unionMember`: (subgraph, member) pairs.
     pub union_members: Vec<(SubgraphId, Name)>,
+    /// For enums, `@join__enumValue`: each value and the subgraphs that declare it.
+    pub enum_values: IndexMap<Name, Vec<SubgraphId>>,
 }
 
 impl TypeDef {
@@ -197,6 +201,7 @@ impl Supergraph {
                 ty: None,
                 external: false,
                 used_overridden: false,
+                overrides: None,
             }),
         }
     }

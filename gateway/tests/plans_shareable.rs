@@ -1,0 +1,111 @@
+//! Plans over `@shareable` fields: the subgraph that saves fetches wins, and a shared root
+//! field without key is fetched from each subgraph that has part of the selection.
+
+mod common;
+
+use common::plan;
+
+#[test]
+fn keeps_a_shareable_field_in_the_current_subgraph() {
+    insta::assert_snapshot!(plan("shareable", r#"{ search(term: "lamp") { name } }"#), @r#"
+    QueryPlan {
+      Fetch(service: "search") {
+        {
+          search(term: "lamp") {
+            name
+          }
+        }
+      },
+    }
+    "#);
+}
+
+#[test]
+fn jumps_for_what_the_current_subgraph_lacks() {
+    insta::assert_snapshot!(plan("shareable", r#"{ search(term: "lamp") { name description price } }"#), @r#"
+    QueryPlan {
+      Sequence {
+        Fetch(service: "search") {
+          {
+            search(term: "lamp") {
+              name
+              id
+            }
+          }
+        },
+        Parallel {
+          Flatten(path: "search.@") {
+            Fetch(service: "catalog") {
+              {
+                ... on Product {
+                  __typename
+                  id
+                }
+              } =>
+              {
+                ... on Product {
+                  description
+                }
+              }
+            },
+          },
+          Flatten(path: "search.@") {
+            Fetch(service: "pricing") {
+              {
+                ... on Product {
+                  __typename
+                  id
+                }
+              } =>
+              {
+                ... on Product {
+                  price
+                }
+              }
+            },
+          },
+        },
+      },
+    }
+    "#);
+}
+
+#[test]
+fn picks_the_root_subgraph_that_saves_a_fetch() {
+    insta::assert_snapshot!(plan("shareable", r#"{ product(id: "1") { name description } }"#), @r#"
+    QueryPlan {
+      Fetch(service: "catalog") {
+        {
+          product(id: "1") {
+            name
+            description
+          }
+        }
+      },
+    }
+    "#);
+}
+
+#[test]
+fn splits_a_shared_root_field_without_key() {
+    insta::assert_snapshot!(plan("shareable", "{ settings { locale pageSize } }"), @r#"
+    QueryPlan {
+      Parallel {
+        Fetch(service: "catalog") {
+          {
+            settings {
+              locale
+            }
+          }
+        },
+        Fetch(service: "search") {
+          {
+            settings {
+              pageSize
+            }
+          }
+        },
+      },
+    }
+    "#);
+}
