@@ -313,7 +313,7 @@ impl<'a> Walker<'a> {
             field.name == "__typename"
                 || (is_interface
                     && (self.local_uniform(s, parent, field, &possible, provided, entity_root)
-                        || self.from_interface_object(s, parent, &field.name)))
+                        || self.added_by_interface_object(s, parent, &field.name)))
         });
         let mut out = Located::default();
         out.planned
@@ -540,7 +540,7 @@ impl<'a> Walker<'a> {
 
     /// Whether another subgraph adds `interface.field` as an `@interfaceObject`: a jump from the
     /// interface itself serves every implementation at once.
-    fn from_interface_object(&self, s: SubgraphId, interface: &Name, field: &Name) -> bool {
+    fn added_by_interface_object(&self, s: SubgraphId, interface: &Name, field: &Name) -> bool {
         self.sg.type_def(interface).is_some_and(|def| {
             def.subgraphs.iter().any(|t| {
                 t.subgraph != s
