@@ -1,1 +1,108 @@
+//! Test support: the demo subgraphs and a gateway over them, each a real HTTP server on a
+//! free loopback port, stopped when the [`Stack`] is dropped.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use gateway::config::{Config, SubgraphConfig};
+use gateway::supergraph::Supergraph;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// The checked-in supergraph of the demo services.
+pub const DEMO_SUPERGRAPH: &str = include_str!("../../schema/supergraph.graphql");
+
+/// Servers running for one test.
+pub struct Stack {
+    pub gateway_url: String,
+    tasks: Vec<JoinHandle<()>>,
+    client: reqwest::Client,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// A free loopback listener.
+pub async fn listener() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let address = listener.local_addr().expect("local address");
+    (listener, address)
+}
+
+impl Stack {
+    /// The four demo subgraphs and a gateway over them.
+    pub async fn demo() -> Stack {
+        Self::demo_with(|_| {}).await
+    }
+
+    /// Like [`Stack::demo`], with a chance to change the gateway's config (e.g. point a
+    /// subgraph elsewhere) after the demo subgraphs' URLs are set.
+    pub async fn demo_with(adjust: impl FnOnce(&mut Config)) -> Stack {
+        let mut config = Config::default();
+        let mut tasks = Vec::new();
+        for service in subgraphs::Service::ALL {
+            let (listener, address) = listener().await;
+            tasks.push(tokio::spawn(async move {
+                let _ = subgraphs::serve(service, listener).await;
+            }));
+            config.subgraphs.insert(
+                service.name().to_string(),
+                SubgraphConfig {
+                    url: Some(format!("http://{address}/graphql")),
+                    timeout_ms: None,
+                },
+            );
+        }
+        adjust(&mut config);
+        let mut stack = Self::gateway(DEMO_SUPERGRAPH, &config).await;
+        stack.tasks.extend(tasks);
+        stack
+    }
+
+    /// A gateway over `supergraph` with `config` (its `listen` is ignored: a free port).
+    pub async fn gateway(supergraph: &str, config: &Config) -> Stack {
+        let supergraph = Supergraph::parse(supergraph).expect("supergraph loads");
+        let gateway =
+            Arc::new(gateway::startup::build_gateway(supergraph, config).expect("gateway builds"));
+        let (listener, address) = listener().await;
+        let router = gateway::server::router(gateway);
+        let task = tokio::spawn(async move {
+            let _ = gateway::server::serve(listener, router, std::future::pending()).await;
+        });
+        Stack {
+            gateway_url: format!("http://{address}/graphql"),
+            tasks: vec![task],
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// POSTs a query and returns the JSON response (any status).
+    pub async fn query(&self, query: &str) -> Value {
+        self.request(serde_json::json!({ "query": query })).await
+    }
+
+    /// POSTs a GraphQL request body and returns the JSON response (any status).
+    pub async fn request(&self, body: Value) -> Value {
+        self.client
+            .post(&self.gateway_url)
+            .json(&body)
+            .send()
+            .await
+            .expect("gateway answers")
+            .json()
+            .await
+            .expect("JSON response")
+    }
+}

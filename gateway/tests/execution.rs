@@ -1,0 +1,330 @@
+//! The executor against canned subgraph answers: representations, merging, errors moved to
+//! the client's paths, null propagation, response shaping, and failing subgraphs.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use gateway::executor::{FetchError, FetchFuture, FetchRequest, Fetcher, SubgraphResponse};
+use gateway::gateway::{Gateway, GraphQLRequest, Outcome, Transport};
+use gateway::response::GraphQLError;
+use gateway::startup::load_supergraph;
+use serde_json::{Value, json};
+
+type Answer = dyn Fn(&FetchRequest) -> Result<SubgraphResponse, FetchError> + Send + Sync;
+
+/// A fetcher that answers from a function and remembers every request.
+struct Canned {
+    answer: Box<Answer>,
+    seen: Mutex<Vec<FetchRequest>>,
+}
+
+impl Fetcher for Canned {
+    fn fetch(&self, request: FetchRequest) -> FetchFuture<'_> {
+        let answer = (self.answer)(&request);
+        self.seen.lock().unwrap().push(request);
+        Box::pin(async move { answer })
+    }
+}
+
+fn data(value: Value) -> Result<SubgraphResponse, FetchError> {
+    Ok(SubgraphResponse {
+        data: Some(value),
+        ..Default::default()
+    })
+}
+
+fn setup(
+    fixture: &str,
+    answer: impl Fn(&FetchRequest) -> Result<SubgraphResponse, FetchError> + Send + Sync + 'static,
+) -> (Gateway, Arc<Canned>) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(fixture)
+        .join("supergraph.graphql");
+    let supergraph = Arc::new(load_supergraph(&path).unwrap());
+    let fetcher = Arc::new(Canned {
+        answer: Box::new(answer),
+        seen: Mutex::new(Vec::new()),
+    });
+    (Gateway::new(supergraph, fetcher.clone(), 100, 100), fetcher)
+}
+
+async fn run(gateway: &Gateway, query: &str) -> (Outcome, Value) {
+    let request = GraphQLRequest {
+        query: Some(query.into()),
+        ..Default::default()
+    };
+    let (outcome, response) = gateway.execute(request, Transport::Post).await;
+    (outcome, serde_json::to_value(response).unwrap())
+}
+
+fn representations(request: &FetchRequest) -> Vec<Value> {
+    request
+        .entities
+        .as_ref()
+        .map(|e| e.representations.clone())
+        .unwrap_or_default()
+}
+
+fn warehouse(region: &str, number: u64) -> Value {
+    json!({ "region": { "code": region }, "number": number })
+}
+
+/// Orders with three items in two warehouses; stock answers each representation in order.
+fn orders_and_stock(request: &FetchRequest) -> Result<SubgraphResponse, FetchError> {
+    match &*request.subgraph_name {
+        "orders" => data(json!({ "order": { "items": [
+            { "quantity": 1, "warehouse": warehouse("eu", 1) },
+            { "quantity": 2, "warehouse": warehouse("us", 7) },
+            { "quantity": 3, "warehouse": warehouse("eu", 1) },
+        ] } })),
+        "stock" => {
+            let entities: Vec<Value> = representations(request)
+                .iter()
+                .map(|r| {
+                    json!({ "address": format!("{} #{}", r["region"]["code"].as_str().unwrap(), r["number"]) })
+                })
+                .collect();
+            data(json!({ "_entities": entities }))
+        }
+        other => panic!("unexpected subgraph {other}"),
+    }
+}
+
+#[tokio::test]
+async fn one_representation_per_entity_and_results_merged_into_every_occurrence() {
+    let (gateway, fetcher) = setup("entities", orders_and_stock);
+    let (_, response) = run(
+        &gateway,
+        r#"{ order(id: "1") { items { quantity warehouse { address } } } }"#,
+    )
+    .await;
+    assert_eq!(
+        response,
+        json!({ "data": { "order": { "items": [
+            { "quantity": 1, "warehouse": { "address": "eu #1" } },
+            { "quantity": 2, "warehouse": { "address": "us #7" } },
+            { "quantity": 3, "warehouse": { "address": "eu #1" } },
+        ] } } })
+    );
+    let seen = fetcher.seen.lock().unwrap();
+    let stock = seen.iter().find(|r| &*r.subgraph_name == "stock").unwrap();
+    assert_eq!(
+        representations(stock),
+        vec![
+            json!({ "__typename": "Warehouse", "region": { "code": "eu" }, "number": 1 }),
+            json!({ "__typename": "Warehouse", "region": { "code": "us" }, "number": 7 }),
+        ]
+    );
+    assert!(
+        !stock.variables.contains_key("representations"),
+        "representations travel apart from the client's variables"
+    );
+}
+
+#[tokio::test]
+async fn entity_errors_move_to_the_client_path_and_nulls_propagate() {
+    let (gateway, _) = setup("entities", |request| match &*request.subgraph_name {
+        "stock" => Ok(SubgraphResponse {
+            data: Some(json!({ "_entities": [{ "address": "eu #1" }, null] })),
+            errors: vec![GraphQLError::new("warehouse closed").with_path(vec![
+                gateway::response::PathElement::Key("_entities".into()),
+                gateway::response::PathElement::Index(1),
+                gateway::response::PathElement::Key("address".into()),
+            ])],
+            ..Default::default()
+        }),
+        _ => orders_and_stock(request),
+    });
+    let (_, response) = run(
+        &gateway,
+        r#"{ order(id: "1") { items { quantity warehouse { address } } } }"#,
+    )
+    .await;
+    // `address: String!` of item 1 is null: its warehouse and item (non-null) go null with it,
+    // then the non-null list, up to the nullable `order`.
+    assert_eq!(response["data"], json!({ "order": null }));
+    let errors = response["errors"].as_array().unwrap();
+    assert_eq!(
+        errors.len(),
+        1,
+        "the subgraph error explains the null: {errors:?}"
+    );
+    assert_eq!(errors[0]["message"], "warehouse closed");
+    assert_eq!(
+        errors[0]["path"],
+        json!(["order", "items", 1, "warehouse", "address"])
+    );
+    assert_eq!(errors[0]["extensions"]["serviceName"], "stock");
+}
+
+#[tokio::test]
+async fn a_null_without_a_subgraph_error_gets_one() {
+    let (gateway, _) = setup("entities", |request| match &*request.subgraph_name {
+        "stock" => data(json!({ "_entities": [{ "address": null }, { "address": "us #7" }] })),
+        _ => orders_and_stock(request),
+    });
+    let (_, response) = run(
+        &gateway,
+        r#"{ order(id: "1") { items { warehouse { address } } } }"#,
+    )
+    .await;
+    assert_eq!(response["data"], json!({ "order": null }));
+    assert_eq!(
+        response["errors"][0]["message"],
+        "Cannot return null for non-nullable field Warehouse.address"
+    );
+    assert_eq!(
+        response["errors"][0]["path"],
+        json!(["order", "items", 0, "warehouse", "address"])
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_subgraph_leaves_partial_data_and_a_located_error() {
+    let (gateway, _) = setup("entities", |request| match &*request.subgraph_name {
+        "orders" => {
+            data(json!({ "order": { "id": "1", "buyer": { "email": "ada@example.com" } } }))
+        }
+        "users" => Err(FetchError::Unreachable("connection refused".into())),
+        other => panic!("unexpected subgraph {other}"),
+    });
+    let (outcome, response) = run(&gateway, r#"{ order(id: "1") { id buyer { name } } }"#).await;
+    assert_eq!(outcome, Outcome::Executed);
+    assert_eq!(
+        response["data"],
+        json!({ "order": { "id": "1", "buyer": { "name": null } } })
+    );
+    let error = &response["errors"][0];
+    assert_eq!(error["extensions"]["code"], "SUBGRAPH_UNREACHABLE");
+    assert_eq!(error["extensions"]["serviceName"], "users");
+    assert_eq!(error["path"], json!(["order", "buyer"]));
+}
+
+#[tokio::test]
+async fn response_follows_the_query_order_without_gateway_fields() {
+    let (gateway, _) = setup("entities", |request| match &*request.subgraph_name {
+        "users" => data(json!({ "me": { "id": "u1", "name": "Ada", "mail": "ada@example.com" } })),
+        "reviews" => data(json!({ "_entities": [{ "reviews": [{ "body": "great" }] }] })),
+        other => panic!("unexpected subgraph {other}"),
+    });
+    let (_, response) = run(&gateway, "{ me { mail: email reviews { body } name } }").await;
+    let text = serde_json::to_string(&response).unwrap();
+    assert_eq!(
+        text,
+        r#"{"data":{"me":{"mail":"ada@example.com","reviews":[{"body":"great"}],"name":"Ada"}}}"#
+    );
+}
+
+#[tokio::test]
+async fn keys_aliased_for_the_subgraph_get_their_client_name_back() {
+    let (gateway, fetcher) = setup("aliases", |request| {
+        assert!(request.operation.contains("id__alias_0: id"));
+        data(json!({ "accounts": [
+            { "__typename": "User", "id": "u1", "name": "Ada" },
+            { "__typename": "Admin", "id__alias_0": "a1", "name": "Root" },
+        ] }))
+    });
+    let (_, response) = run(
+        &gateway,
+        "{ accounts { ... on User { id name } ... on Admin { id name } } }",
+    )
+    .await;
+    assert_eq!(
+        response,
+        json!({ "data": { "accounts": [
+            { "id": "u1", "name": "Ada" },
+            { "id": "a1", "name": "Root" },
+        ] } })
+    );
+    assert_eq!(fetcher.seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn interface_object_representations_use_the_interface_name() {
+    let (gateway, fetcher) = setup("interface_object", |request| {
+        match &*request.subgraph_name {
+            "inventory" => data(json!({ "items": [
+            { "__typename": "Book", "id": "b1", "name": "Dune" },
+            { "__typename": "Movie", "id": "m1", "name": "Alien" },
+        ] })),
+            "ratings" => data(json!({ "_entities": [{ "rating": 4.5 }, { "rating": 3.0 }] })),
+            other => panic!("unexpected subgraph {other}"),
+        }
+    });
+    let (_, response) = run(&gateway, "{ items { __typename name rating } }").await;
+    assert_eq!(
+        response["data"],
+        json!({ "items": [
+            { "__typename": "Book", "name": "Dune", "rating": 4.5 },
+            { "__typename": "Movie", "name": "Alien", "rating": 3.0 },
+        ] })
+    );
+    let seen = fetcher.seen.lock().unwrap();
+    let ratings = seen
+        .iter()
+        .find(|r| &*r.subgraph_name == "ratings")
+        .unwrap();
+    assert_eq!(
+        representations(ratings),
+        vec![
+            json!({ "__typename": "Item", "id": "b1" }),
+            json!({ "__typename": "Item", "id": "m1" }),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn variables_are_coerced_and_forwarded() {
+    let (gateway, fetcher) = setup("entities", |_| data(json!({ "order": { "id": "7" } })));
+    let request = GraphQLRequest {
+        query: Some("query ($id: ID!) { order(id: $id) { id } }".into()),
+        variables: Some(json!({ "id": 7 }).as_object().unwrap().clone()),
+        ..Default::default()
+    };
+    let (_, response) = gateway.execute(request, Transport::Post).await;
+    assert_eq!(
+        serde_json::to_value(response).unwrap()["data"],
+        json!({ "order": { "id": "7" } })
+    );
+    let seen = fetcher.seen.lock().unwrap();
+    assert_eq!(seen[0].variables.get("id"), Some(&json!(7)));
+    assert!(seen[0].operation.contains("$id: ID!"));
+}
+
+#[tokio::test]
+async fn request_errors_have_no_data() {
+    let (gateway, fetcher) = setup("entities", |_| panic!("nothing should be fetched"));
+    for (query, needle) in [
+        ("{ order(id: 1) { nope } }", "nope"),
+        ("{ order(", "syntax"),
+        ("query ($id: ID!) { order(id: $id) { id } }", "id"),
+    ] {
+        let (outcome, response) = run(&gateway, query).await;
+        assert_eq!(outcome, Outcome::RequestError, "{query}");
+        assert!(response.get("data").is_none(), "{query}: {response}");
+        let messages = response["errors"].to_string().to_lowercase();
+        assert!(messages.contains(needle), "{query}: {messages}");
+    }
+    assert!(fetcher.seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn typename_and_introspection_are_answered_by_the_gateway() {
+    let (gateway, fetcher) = setup("entities", |_| panic!("nothing should be fetched"));
+    let (_, response) = run(
+        &gateway,
+        r#"{ __typename __type(name: "Order") { name fields { name } } }"#,
+    )
+    .await;
+    assert_eq!(response["data"]["__typename"], "Query");
+    assert_eq!(response["data"]["__type"]["name"], "Order");
+    let fields: Vec<&str> = response["data"]["__type"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["id", "buyer", "items"]);
+    assert!(fetcher.seen.lock().unwrap().is_empty());
+}
