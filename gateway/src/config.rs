@@ -47,6 +47,9 @@ pub struct QueryPlanningConfig {
     pub document_cache_size: u64,
     /// How many query plans to keep.
     pub plan_cache_size: u64,
+    /// How many locations planning one operation may explore before giving up with
+    /// QUERY_PLANNING_FAILED (a guard against pathological queries).
+    pub location_budget: u32,
 }
 
 impl Default for Config {
@@ -72,6 +75,7 @@ impl Default for QueryPlanningConfig {
         Self {
             document_cache_size: 2_000,
             plan_cache_size: 2_000,
+            location_budget: crate::planner::DEFAULT_LOCATION_BUDGET,
         }
     }
 }

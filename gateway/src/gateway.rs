@@ -12,6 +12,7 @@ use apollo_compiler::{Name, ast};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::config::QueryPlanningConfig;
 use crate::executor::{self, Fetcher};
 use crate::operation::{self, ApiSchema, NormalizedOperation, OperationError};
 use crate::planner::{QueryPlan, QueryPlanner};
@@ -80,18 +81,18 @@ impl Gateway {
     pub fn new(
         supergraph: Arc<Supergraph>,
         fetcher: Arc<dyn Fetcher>,
-        document_cache_size: u64,
-        plan_cache_size: u64,
+        planning: &QueryPlanningConfig,
     ) -> Self {
         let api = ApiSchema::new(supergraph.api_schema().clone());
         let implementers = supergraph.api_schema().implementers_map();
         Self {
-            planner: QueryPlanner::new(supergraph.clone()),
+            planner: QueryPlanner::new(supergraph.clone())
+                .with_location_budget(planning.location_budget),
             supergraph,
             api,
             implementers,
-            documents: moka::sync::Cache::new(document_cache_size),
-            plans: moka::sync::Cache::new(plan_cache_size),
+            documents: moka::sync::Cache::new(planning.document_cache_size),
+            plans: moka::sync::Cache::new(planning.plan_cache_size),
             next_document_id: AtomicU64::new(0),
             fetcher,
         }

@@ -59,7 +59,6 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
     Ok(Gateway::new(
         Arc::new(supergraph),
         Arc::new(HttpFetcher::new(endpoints)),
-        config.query_planning.document_cache_size,
-        config.query_planning.plan_cache_size,
+        &config.query_planning,
     ))
 }

@@ -46,7 +46,11 @@ fn setup(
         answer: Box::new(answer),
         seen: Mutex::new(Vec::new()),
     });
-    (Gateway::new(supergraph, fetcher.clone(), 100, 100), fetcher)
+    let planning = gateway::config::QueryPlanningConfig::default();
+    (
+        Gateway::new(supergraph, fetcher.clone(), &planning),
+        fetcher,
+    )
 }
 
 async fn run(gateway: &Gateway, query: &str) -> (Outcome, Value) {
@@ -307,6 +311,39 @@ async fn request_errors_have_no_data() {
         assert!(messages.contains(needle), "{query}: {messages}");
     }
     assert!(fetcher.seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn planning_that_exceeds_its_budget_fails_cleanly() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/entities/supergraph.graphql");
+    let supergraph = Arc::new(load_supergraph(&path).unwrap());
+    let fetcher = Arc::new(Canned {
+        answer: Box::new(|_| panic!("nothing should be fetched")),
+        seen: Mutex::new(Vec::new()),
+    });
+    let planning = gateway::config::QueryPlanningConfig {
+        location_budget: 3,
+        ..Default::default()
+    };
+    let gateway = Gateway::new(supergraph, fetcher, &planning);
+    let (outcome, response) = run(
+        &gateway,
+        r#"{ order(id: "1") { buyer { reviews { body } } } }"#,
+    )
+    .await;
+    assert_eq!(outcome, Outcome::Executed);
+    assert_eq!(response["data"], Value::Null);
+    assert_eq!(
+        response["errors"][0]["extensions"]["code"],
+        "QUERY_PLANNING_FAILED"
+    );
+    assert!(
+        response["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too complex")
+    );
 }
 
 #[tokio::test]

@@ -167,7 +167,7 @@ impl Run<'_> {
                     response
                         .errors
                         .into_iter()
-                        .map(|e| subgraph_error(e, service, e_path_unchanged)),
+                        .map(|e| subgraph_error(e, service)),
                 );
             }
             Err(error) => self.push_errors([fetch_failed(fetch, &error, None)]),
@@ -231,13 +231,13 @@ impl Run<'_> {
                         let mut path = object_path.clone();
                         path.extend(rest);
                         relocated.path = Some(path);
-                        errors.push(subgraph_error(relocated, service, e_path_unchanged));
+                        errors.push(subgraph_error(relocated, service));
                     }
                 }
                 None => {
                     let mut relocated = error;
                     relocated.path = targets.first().map(|(p, _)| p.clone());
-                    errors.push(subgraph_error(relocated, service, e_path_unchanged));
+                    errors.push(subgraph_error(relocated, service));
                 }
             }
         }
@@ -245,17 +245,8 @@ impl Run<'_> {
     }
 }
 
-fn e_path_unchanged(error: GraphQLError) -> GraphQLError {
-    error
-}
-
 /// An error a subgraph reported, tagged with the subgraph's name.
-fn subgraph_error(
-    error: GraphQLError,
-    service: &str,
-    relocate: fn(GraphQLError) -> GraphQLError,
-) -> GraphQLError {
-    let mut error = relocate(error);
+fn subgraph_error(mut error: GraphQLError, service: &str) -> GraphQLError {
     error
         .extensions
         .entry("code")

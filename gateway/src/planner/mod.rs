@@ -25,6 +25,7 @@ pub use display::PathDisplay;
 pub use plan::{
     EntityFetch, EntityPart, FetchNode, KeyRename, OperationKind, PathSegment, PlanNode, QueryPlan,
 };
+pub use walk::DEFAULT_LOCATION_BUDGET;
 
 use crate::operation::NormalizedOperation;
 use crate::operation::selection::Field;
@@ -40,6 +41,8 @@ pub enum PlanError {
     MissingRootType(&'static str),
     #[error("subscriptions are not supported")]
     SubscriptionUnsupported,
+    #[error("the query is too complex to plan: simplify it or split it")]
+    TooComplex,
 }
 
 impl PlanError {
@@ -55,11 +58,22 @@ impl PlanError {
 #[derive(Debug, Clone)]
 pub struct QueryPlanner {
     supergraph: Arc<Supergraph>,
+    location_budget: u32,
 }
 
 impl QueryPlanner {
     pub fn new(supergraph: Arc<Supergraph>) -> Self {
-        Self { supergraph }
+        Self {
+            supergraph,
+            location_budget: walk::DEFAULT_LOCATION_BUDGET,
+        }
+    }
+
+    /// Caps how many locations planning one operation may explore (see
+    /// [`PlanError::TooComplex`]).
+    pub fn with_location_budget(mut self, budget: u32) -> Self {
+        self.location_budget = budget;
+        self
     }
 
     pub fn supergraph(&self) -> &Arc<Supergraph> {
@@ -73,15 +87,19 @@ impl QueryPlanner {
             OperationType::Mutation => OperationKind::Mutation,
             OperationType::Subscription => return Err(PlanError::SubscriptionUnsupported),
         };
-        let walker = Walker::new(sg);
+        let walker = Walker::new(sg, self.location_budget);
         let roots = match kind {
             OperationKind::Query => {
-                root::plan_query_root(&walker, &operation.root_type, &operation.selection_set)?
+                root::plan_query_root(&walker, &operation.root_type, &operation.selection_set)
             }
             OperationKind::Mutation => {
-                root::plan_mutation_root(&walker, &operation.root_type, &operation.selection_set)?
+                root::plan_mutation_root(&walker, &operation.root_type, &operation.selection_set)
             }
         };
+        if walker.exhausted() {
+            return Err(PlanError::TooComplex);
+        }
+        let roots = roots?;
         let graph = FetchGraph::build(roots, kind);
         let fetch_count = graph.steps.len();
         let deps: Vec<_> = graph.steps.iter().map(|s| s.deps.clone()).collect();

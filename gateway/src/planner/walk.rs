@@ -26,6 +26,10 @@ pub(super) type JumpId = u32;
 /// The cost of one more fetch, against which a field fetched through a jump weighs 1.
 pub(super) const FETCH_COST: u32 = 1000;
 
+/// How many locations one plan may explore by default. Comparing alternatives can grow quickly
+/// with deeply nested shareable paths; past the budget planning stops instead of hogging a core.
+pub const DEFAULT_LOCATION_BUDGET: u32 = 200_000;
+
 /// What one subgraph fetch does at one location, and the entity fetches that follow from it.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Planned {
@@ -122,15 +126,20 @@ pub(super) struct Walker<'a> {
     /// chosen one (through shareable fields and entity keys since the last entity jump).
     /// Only union members all of them know are safe to select (see `plan_abstract`).
     alternatives: RefCell<Vec<Vec<SubgraphId>>>,
+    /// Locations planned so far, against `budget`.
+    explored: Cell<u32>,
+    budget: u32,
 }
 
 impl<'a> Walker<'a> {
-    pub fn new(sg: &'a Supergraph) -> Self {
+    pub fn new(sg: &'a Supergraph, budget: u32) -> Self {
         Self {
             sg,
             next_jump: Cell::new(0),
             seeking: RefCell::new(Vec::new()),
             alternatives: RefCell::new(vec![sg.subgraphs().iter().map(|s| s.id).collect()]),
+            explored: Cell::new(0),
+            budget,
         }
     }
 
@@ -157,7 +166,9 @@ impl<'a> Walker<'a> {
         provided: Option<&SelectionSet>,
         entity_root: bool,
     ) -> Located {
-        let Some(def) = self.sg.type_def(parent) else {
+        self.explored.set(self.explored.get().saturating_add(1));
+        let def = self.sg.type_def(parent).filter(|_| !self.exhausted());
+        let Some(def) = def else {
             return Located {
                 leftover: selection.clone(),
                 ..Default::default()
@@ -175,6 +186,11 @@ impl<'a> Walker<'a> {
             }
             _ => Located::default(),
         }
+    }
+
+    /// Whether planning ran out of its budget (the plan is then abandoned).
+    pub fn exhausted(&self) -> bool {
+        self.explored.get() > self.budget
     }
 
     /// Plans at an object type, or at an interface that `s` models as an `@interfaceObject`

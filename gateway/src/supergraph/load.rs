@@ -39,12 +39,22 @@ pub(super) fn load(sdl: &str) -> Result<Supergraph, SupergraphError> {
     }
     let api_schema = api_schema::derive(&schema, &names)?;
     let possible_types = possible_types(&schema);
+    let mut implementations: HashMap<Name, Vec<(SubgraphId, Name)>> = HashMap::new();
+    for def in types.values().filter(|t| t.kind == TypeKind::Object) {
+        for (subgraph, interface) in &def.implements {
+            implementations
+                .entry(interface.clone())
+                .or_default()
+                .push((*subgraph, def.name.clone()));
+        }
+    }
     Ok(Supergraph {
         schema,
         api_schema: Arc::new(api_schema),
         subgraphs,
         types,
         possible_types,
+        implementations,
     })
 }
 

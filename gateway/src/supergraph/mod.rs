@@ -141,6 +141,8 @@ pub struct Supergraph {
     types: IndexMap<Name, TypeDef>,
     /// Abstract (and object) type → the object types its values can have.
     possible_types: HashMap<Name, Vec<Name>>,
+    /// Interface → (subgraph, object type) for each `@join__implements` of an object type.
+    implementations: HashMap<Name, Vec<(SubgraphId, Name)>>,
 }
 
 impl Supergraph {
@@ -255,15 +257,12 @@ impl Supergraph {
                 {
                     return Vec::new();
                 }
-                self.types
-                    .values()
-                    .filter(|t| t.kind == TypeKind::Object)
-                    .filter(|t| {
-                        t.implements
-                            .iter()
-                            .any(|(g, i)| *g == subgraph && i == abstract_type)
-                    })
-                    .map(|t| t.name.clone())
+                self.implementations
+                    .get(abstract_type)
+                    .into_iter()
+                    .flatten()
+                    .filter(|(g, _)| *g == subgraph)
+                    .map(|(_, object)| object.clone())
                     .collect()
             }
             _ => Vec::new(),
