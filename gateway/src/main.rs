@@ -1,19 +1,12 @@
 //! The `gateway` command: `serve`, `plan` and `demo`.
 
+mod cli;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use gateway::config::{Config, SubgraphConfig};
-use gateway::gateway::GraphQLRequest;
-use gateway::startup::{build_gateway, load_supergraph};
-use gateway::supergraph::Supergraph;
-use tokio::net::TcpListener;
-
-/// The supergraph of the demo services, as `gateway demo` serves it.
-const DEMO_SUPERGRAPH: &str = include_str!("../../schema/supergraph.graphql");
 
 #[derive(Parser)]
 #[command(name = "gateway", version, about = "GraphQL federation gateway")]
@@ -69,14 +62,14 @@ fn main() -> ExitCode {
             supergraph,
             listen,
             config,
-        } => run_async(serve(supergraph, listen, config)),
+        } => run_async(cli::serve::serve(supergraph, listen, config)),
         Command::Plan {
             supergraph,
             query,
             operation_name,
             variables,
-        } => plan(supergraph, query, operation_name, variables),
-        Command::Demo { listen } => run_async(demo(listen)),
+        } => cli::plan::plan(supergraph, query, operation_name, variables),
+        Command::Demo { listen } => run_async(cli::demo::demo(listen)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -93,112 +86,4 @@ fn run_async(future: impl Future<Output = Result<(), String>>) -> Result<(), Str
         .build()
         .map_err(|e| e.to_string())?
         .block_on(future)
-}
-
-async fn serve(
-    supergraph: Option<PathBuf>,
-    listen: Option<SocketAddr>,
-    config: Option<PathBuf>,
-) -> Result<(), String> {
-    let mut config = match config {
-        Some(path) => Config::load(&path).map_err(|e| e.to_string())?,
-        None => {
-            let mut config = Config::default();
-            config.apply_env().map_err(|e| e.to_string())?;
-            config
-        }
-    };
-    if let Some(listen) = listen {
-        config.listen = listen;
-    }
-    let path = supergraph
-        .or_else(|| config.supergraph.clone())
-        .ok_or("no supergraph: pass --supergraph FILE or set `supergraph:` in the config")?;
-    let supergraph = load_supergraph(&path).map_err(|e| e.to_string())?;
-    run_gateway(supergraph, &config).await
-}
-
-async fn run_gateway(supergraph: Supergraph, config: &Config) -> Result<(), String> {
-    let gateway = Arc::new(build_gateway(supergraph, config).map_err(|e| e.to_string())?);
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!("gateway listening on http://{address}/graphql");
-    gateway::server::serve(
-        listener,
-        gateway::server::router(gateway),
-        shutdown_signal(),
-    )
-    .await
-    .map_err(|e| e.to_string())
-}
-
-async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
-}
-
-async fn demo(listen: SocketAddr) -> Result<(), String> {
-    let mut config = Config {
-        listen,
-        ..Config::default()
-    };
-    for service in subgraphs::Service::ALL {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| e.to_string())?;
-        let address = listener.local_addr().map_err(|e| e.to_string())?;
-        tracing::info!("{} subgraph on http://{address}/graphql", service.name());
-        config.subgraphs.insert(
-            service.name().to_string(),
-            SubgraphConfig {
-                url: Some(format!("http://{address}/graphql")),
-                timeout_ms: None,
-            },
-        );
-        tokio::spawn(async move {
-            if let Err(e) = subgraphs::serve(service, listener).await {
-                tracing::error!("{} subgraph stopped: {e}", service.name());
-            }
-        });
-    }
-    let supergraph = Supergraph::parse(DEMO_SUPERGRAPH).map_err(|e| e.to_string())?;
-    tracing::info!("playground: http://{listen}/graphql");
-    run_gateway(supergraph, &config).await
-}
-
-fn plan(
-    supergraph: PathBuf,
-    query: PathBuf,
-    operation_name: Option<String>,
-    variables: Option<String>,
-) -> Result<(), String> {
-    let supergraph = load_supergraph(&supergraph).map_err(|e| e.to_string())?;
-    let gateway = build_gateway(supergraph, &Config::default()).map_err(|e| e.to_string())?;
-    let text = std::fs::read_to_string(&query)
-        .map_err(|e| format!("cannot read {}: {e}", query.display()))?;
-    let variables = match variables {
-        Some(json) => Some(
-            serde_json::from_str(&json)
-                .map_err(|e| format!("--variables is not a JSON object: {e}"))?,
-        ),
-        None => None,
-    };
-    let request = GraphQLRequest {
-        query: Some(text),
-        operation_name,
-        variables,
-        extensions: None,
-    };
-    match gateway.plan(&request) {
-        Ok(planned) => {
-            println!("{}", planned.plan);
-            Ok(())
-        }
-        Err(errors) => Err(errors
-            .iter()
-            .map(|e| e.message.clone())
-            .collect::<Vec<_>>()
-            .join("\n")),
-    }
 }

@@ -1,0 +1,5 @@
+//! The `gateway` subcommands, one module each. Each returns `Err(message)` for the user.
+
+pub mod demo;
+pub mod plan;
+pub mod serve;
