@@ -6,6 +6,8 @@
 //! against a [`executor::Fetcher`]) → [`fetch`] (HTTP to the subgraphs). [`supergraph`] is the
 //! data model every stage reads.
 
+pub mod check;
+pub mod compose;
 pub mod config;
 pub mod executor;
 pub mod fetch;

@@ -1,4 +1,4 @@
-//! The `gateway` command: `serve`, `plan` and `demo`.
+//! The `gateway` command: `serve`, `plan`, `compose`, `check` and `demo`.
 
 mod cli;
 
@@ -42,6 +42,21 @@ enum Command {
         #[arg(long)]
         variables: Option<String>,
     },
+    /// List the changes between two API schemas; exit 1 if one is breaking, 2 on bad input.
+    Check(cli::check::CheckArgs),
+    /// Compose subgraph schemas into a supergraph (config in the shape of supergraph.yaml).
+    Compose {
+        #[arg(long)]
+        config: PathBuf,
+        /// Write the supergraph here instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Write nothing; fail when FILE differs from a fresh composition (CI's stale check).
+        #[arg(long, value_name = "FILE", conflicts_with = "output")]
+        check: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: cli::compose::Format,
+    },
     /// Run the four demo services and a gateway over them in this process.
     Demo {
         #[arg(long, default_value = "127.0.0.1:4000")]
@@ -69,6 +84,20 @@ fn main() -> ExitCode {
             operation_name,
             variables,
         } => cli::plan::plan(supergraph, query, operation_name, variables),
+        Command::Check(args) => return cli::check::check(args),
+        Command::Compose {
+            config,
+            output,
+            check,
+            format,
+        } => {
+            let target = match (output, check) {
+                (_, Some(file)) => cli::compose::Target::Check(file),
+                (Some(file), None) => cli::compose::Target::File(file),
+                (None, None) => cli::compose::Target::Stdout,
+            };
+            run_async(cli::compose::run(config, target, format))
+        }
         Command::Demo { listen } => run_async(cli::demo::demo(listen)),
     };
     match result {

@@ -28,8 +28,8 @@ pub use plan::{
 pub use walk::DEFAULT_LOCATION_BUDGET;
 
 use crate::operation::NormalizedOperation;
-use crate::operation::selection::Field;
-use crate::supergraph::Supergraph;
+use crate::operation::selection::{Field, Selection, SelectionSet};
+use crate::supergraph::{SubgraphId, Supergraph};
 use fetch_graph::FetchGraph;
 use walk::Walker;
 
@@ -78,6 +78,47 @@ impl QueryPlanner {
 
     pub fn supergraph(&self) -> &Arc<Supergraph> {
         &self.supergraph
+    }
+
+    /// Which subgraphs could serve `field` (a selection of one field, with a sub-selection for
+    /// composite types) on a `parent` object found in `subgraph`: `subgraph` itself when it
+    /// resolves the field there, and every subgraph an entity jump could reach for it. Empty
+    /// when nothing can resolve it from there. Composition's satisfiability check explores the
+    /// supergraph with it.
+    pub fn serving_subgraphs(
+        &self,
+        subgraph: SubgraphId,
+        parent: &Name,
+        field: &Field,
+    ) -> Vec<SubgraphId> {
+        let walker = Walker::new(&self.supergraph, self.location_budget);
+        let item = Selection::Field(field.clone());
+        let selection = SelectionSet {
+            items: vec![item.clone()],
+        };
+        let located = walker.plan_at(subgraph, parent, &selection, None);
+        let key = field.response_key();
+        let local = located
+            .planned
+            .selection
+            .fields()
+            .any(|f| f.response_key() == key)
+            || located.planned.selection.fragments().any(|fragment| {
+                fragment
+                    .selection_set
+                    .fields()
+                    .any(|f| f.response_key() == key)
+            });
+        let mut serving = Vec::new();
+        if local && located.leftover.is_empty() {
+            serving.push(subgraph);
+        }
+        for target in walker.jump_targets(subgraph, parent, &item) {
+            if !serving.contains(&target) {
+                serving.push(target);
+            }
+        }
+        serving
     }
 
     pub fn plan(&self, operation: &NormalizedOperation) -> Result<QueryPlan, PlanError> {

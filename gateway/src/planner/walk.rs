@@ -554,6 +554,25 @@ impl<'a> Walker<'a> {
             })
     }
 
+    /// Every subgraph an entity jump from (`s`, `parent`) could reach to resolve `item` whole
+    /// (keys and requires plannable), whether or not a plan would choose it.
+    pub fn jump_targets(&self, s: SubgraphId, parent: &Name, item: &Selection) -> Vec<SubgraphId> {
+        let interface_object = self.sg.type_def(parent).is_some_and(|d| {
+            d.kind == TypeKind::Interface && d.in_subgraph(s).is_some_and(|t| t.is_interface_object)
+        });
+        let single = SelectionSet {
+            items: vec![item.clone()],
+        };
+        let mut targets = Vec::new();
+        for (target, entity) in self.jump_candidates(s, parent, interface_object, item) {
+            let built = self.build_jump(s, parent, None, &single, target, &entity, &single);
+            if built.is_ok_and(|b| b.inner_leftover.is_empty()) && !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+        targets
+    }
+
     /// Whether another subgraph adds `interface.field` as an `@interfaceObject`: a jump from the
     /// interface itself serves every implementation at once.
     fn added_by_interface_object(&self, s: SubgraphId, interface: &Name, field: &Name) -> bool {

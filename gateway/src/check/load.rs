@@ -1,0 +1,72 @@
+//! Reading the two schemas `gateway check` compares. A file is either a Federation v2
+//! supergraph, compared through the API schema clients see, or a plain GraphQL schema.
+//! Every error names the file, and the line when there is one, because the person reading
+//! it is fixing a CI job and needs to know where to look.
+
+use std::path::{Path, PathBuf};
+
+use apollo_compiler::Schema;
+use apollo_compiler::validation::Valid;
+
+use crate::supergraph::{Supergraph, SupergraphError};
+
+const JOIN_SPEC: &str = "https://specs.apollo.dev/join/";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// apollo-compiler's diagnostics, rendered with the file path, line and a snippet.
+    #[error("{} is not a valid GraphQL schema:\n{diagnostics}", path.display())]
+    InvalidSchema { path: PathBuf, diagnostics: String },
+    #[error("{}: {source}", path.display())]
+    Supergraph {
+        path: PathBuf,
+        source: Box<SupergraphError>,
+    },
+}
+
+/// Reads `path` and returns the API schema it describes.
+pub fn read_api_schema(path: &Path) -> Result<Valid<Schema>, LoadError> {
+    let sdl = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    api_schema(&sdl, path)
+}
+
+/// The API schema of `sdl`, read from `path` (used in diagnostics only): the schema itself
+/// when it is plain GraphQL, or the supergraph's API schema, without join machinery and
+/// `@inaccessible` elements, when it links the join spec.
+pub fn api_schema(sdl: &str, path: &Path) -> Result<Valid<Schema>, LoadError> {
+    // Validate first under the real path, so that diagnostics name the user's file even
+    // when it turns out to be a supergraph.
+    let schema = Schema::parse_and_validate(sdl, path).map_err(|e| LoadError::InvalidSchema {
+        path: path.to_path_buf(),
+        diagnostics: e.errors.to_string(),
+    })?;
+    if !links_join_spec(&schema) {
+        return Ok(schema);
+    }
+    let supergraph = Supergraph::parse(sdl).map_err(|source| LoadError::Supergraph {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    })?;
+    Ok(Valid::clone(supergraph.api_schema()))
+}
+
+/// Whether the schema definition links the join spec (`@link(url:)`, or Federation 1's
+/// `@core(feature:)`, which the supergraph loader then refuses with a clear message).
+fn links_join_spec(schema: &Schema) -> bool {
+    schema.schema_definition.directives.iter().any(|directive| {
+        (directive.name == "link" || directive.name == "core")
+            && directive
+                .specified_argument_by_name("url")
+                .or_else(|| directive.specified_argument_by_name("feature"))
+                .and_then(|url| url.as_str())
+                .is_some_and(|url| url.starts_with(JOIN_SPEC))
+    })
+}

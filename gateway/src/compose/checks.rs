@@ -1,0 +1,690 @@
+//! The rules composition enforces on the merged model, each reported with the federation error
+//! code it documents: `@override`, `@shareable`, `@external`, the `@key`/`@requires`/
+//! `@provides` field sets, `@interfaceObject`, `@inaccessible`, and the presence of queries.
+
+use std::collections::HashSet;
+
+use apollo_compiler::executable::{FieldSet, Selection, SelectionSet};
+use apollo_compiler::schema::ExtendedType;
+use apollo_compiler::{Name, Node};
+
+use super::error::CompositionError;
+use super::merge::quoted;
+use super::model::{Kind, Origin, Supergraph};
+use super::subgraph::Subgraph;
+
+pub struct Checker<'a> {
+    pub subgraphs: &'a [Subgraph],
+    pub errors: &'a mut Vec<CompositionError>,
+    pub hints: &'a mut Vec<CompositionError>,
+}
+
+/// (type, field) pairs a subgraph's own field sets select (keys, requires, provides).
+fn field_set_usage(subgraph: &Subgraph) -> HashSet<(Name, Name)> {
+    fn walk(set: &SelectionSet, out: &mut HashSet<(Name, Name)>) {
+        for selection in &set.selections {
+            match selection {
+                Selection::Field(field) => {
+                    out.insert((set.ty.clone(), field.name.clone()));
+                    walk(&field.selection_set, out);
+                }
+                Selection::InlineFragment(fragment) => walk(&fragment.selection_set, out),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    let mut used = HashSet::new();
+    let parse = |ty: &Name, text: &str| {
+        FieldSet::parse(&subgraph.schema, ty.clone(), text, "field_set.graphql").ok()
+    };
+    for ty in subgraph.types() {
+        for key in subgraph.type_directives(ty, "key") {
+            if let Some(set) = key
+                .specified_argument_by_name("fields")
+                .and_then(|v| v.as_str())
+                .and_then(|text| parse(ty.name(), text))
+            {
+                walk(&set.selection_set, &mut used);
+            }
+        }
+        let fields = match ty {
+            ExtendedType::Object(o) => &o.fields,
+            ExtendedType::Interface(i) => &i.fields,
+            _ => continue,
+        };
+        for field in fields.values() {
+            if let Some(set) = subgraph
+                .get(&field.directives, "requires")
+                .and_then(|d| d.specified_argument_by_name("fields"))
+                .and_then(|v| v.as_str())
+                .and_then(|text| parse(ty.name(), text))
+            {
+                walk(&set.selection_set, &mut used);
+            }
+            if let Some(set) = subgraph
+                .get(&field.directives, "provides")
+                .and_then(|d| d.specified_argument_by_name("fields"))
+                .and_then(|v| v.as_str())
+                .and_then(|text| parse(field.ty.inner_named_type(), text))
+            {
+                walk(&set.selection_set, &mut used);
+            }
+        }
+    }
+    used
+}
+
+impl Checker<'_> {
+    fn name(&self, origin: Origin) -> &str {
+        &self.subgraphs[origin.subgraph].name
+    }
+
+    fn error(&mut self, code: &'static str, message: String, places: &[Origin]) {
+        let mut error = CompositionError::new(code, message);
+        for place in places {
+            error = error.at(&self.subgraphs[place.subgraph].name, place.span);
+        }
+        self.errors.push(error);
+    }
+
+    pub fn run(&mut self, supergraph: &mut Supergraph) {
+        let usage: Vec<HashSet<(Name, Name)>> =
+            self.subgraphs.iter().map(field_set_usage).collect();
+        self.overrides(supergraph, &usage);
+        self.sharing(supergraph);
+        self.externals(supergraph, &usage);
+        for (index, subgraph) in self.subgraphs.iter().enumerate() {
+            self.field_sets(index, subgraph);
+        }
+        self.interface_objects(supergraph);
+        self.inaccessible(supergraph);
+        self.queries(supergraph);
+    }
+
+    /// `@override(from:)`: the named subgraph stops resolving the field, unless its own keys
+    /// or requires use it (then it is `usedOverridden`).
+    fn overrides(&mut self, supergraph: &mut Supergraph, usage: &[HashSet<(Name, Name)>]) {
+        let subgraph_index = |name: &str| self.subgraphs.iter().position(|s| s.name == name);
+        // Fields a subgraph must keep because they implement one of its interfaces' fields.
+        let implemented: Vec<HashSet<(Name, Name)>> = self
+            .subgraphs
+            .iter()
+            .map(interface_implementations)
+            .collect();
+        let mut errors = Vec::new();
+        let mut hints = Vec::new();
+        for ty in supergraph.types.values_mut() {
+            for field in ty.fields.values_mut() {
+                let overriding: Vec<(usize, String, Origin, bool)> = field
+                    .sources
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, s)| {
+                        s.override_from
+                            .clone()
+                            .map(|from| (i, from, s.origin, s.external))
+                    })
+                    .collect();
+                for (_, from, origin, external) in overriding {
+                    let here = self.subgraphs[origin.subgraph].name.clone();
+                    let coordinate = format!("{}.{}", ty.name, field.name);
+                    if from == here {
+                        errors.push(
+                            CompositionError::new(
+                                "OVERRIDE_FROM_SELF_ERROR",
+                                format!("field \"{coordinate}\" in subgraph \"{here}\" overrides itself: @override(from:) must name another subgraph"),
+                            )
+                            .at(&here, origin.span),
+                        );
+                        continue;
+                    }
+                    if external {
+                        errors.push(
+                            CompositionError::new(
+                                "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
+                                format!("field \"{coordinate}\" in subgraph \"{here}\" is both @override and @external: an overriding subgraph must resolve the field"),
+                            )
+                            .at(&here, origin.span),
+                        );
+                        continue;
+                    }
+                    let Some(source_index) = subgraph_index(&from) else {
+                        // Nothing to take over: the field stays as if not overridden.
+                        if let Some(source) = field
+                            .sources
+                            .iter_mut()
+                            .find(|s| s.origin.subgraph == origin.subgraph)
+                        {
+                            source.override_from = None;
+                        }
+                        hints.push(
+                            CompositionError::new(
+                                "FROM_SUBGRAPH_DOES_NOT_EXIST",
+                                format!("field \"{coordinate}\" in subgraph \"{here}\" overrides subgraph \"{from}\", which is not part of this composition"),
+                            )
+                            .at(&here, origin.span),
+                        );
+                        continue;
+                    };
+                    let Some(source) = field
+                        .sources
+                        .iter_mut()
+                        .find(|s| s.origin.subgraph == source_index)
+                    else {
+                        continue;
+                    };
+                    if source.override_from.is_some() {
+                        errors.push(
+                            CompositionError::new(
+                                "OVERRIDE_SOURCE_HAS_OVERRIDE",
+                                format!("field \"{coordinate}\" in subgraph \"{here}\" overrides subgraph \"{from}\", which itself overrides it: overrides cannot be chained"),
+                            )
+                            .at(&here, origin.span)
+                            .at(&from, source.origin.span),
+                        );
+                        continue;
+                    }
+                    if source.external {
+                        // An external field was never resolved there: nothing changes.
+                    } else if usage[source_index].contains(&(ty.name.clone(), field.name.clone()))
+                        || implemented[source_index]
+                            .contains(&(ty.name.clone(), field.name.clone()))
+                    {
+                        source.used_overridden = true;
+                    } else {
+                        source.overridden = true;
+                    }
+                }
+            }
+        }
+        self.errors.extend(errors);
+        self.hints.extend(hints);
+    }
+
+    /// A field several subgraphs resolve must be `@shareable` in each of them (key fields and
+    /// Federation 1 subgraphs are implicitly). Interface fields resolve nothing by themselves.
+    fn sharing(&mut self, supergraph: &Supergraph) {
+        for ty in supergraph.types.values() {
+            // On an interface only `@interfaceObject` subgraphs resolve fields; interface
+            // declarations themselves resolve nothing.
+            let resolves_here = |subgraph: usize| {
+                ty.kind != Kind::Interface
+                    || ty
+                        .sources
+                        .iter()
+                        .any(|s| s.origin.subgraph == subgraph && s.interface_object)
+            };
+            for field in ty.fields.values() {
+                let resolving: Vec<_> = field
+                    .sources
+                    .iter()
+                    .filter(|s| s.resolves() && resolves_here(s.origin.subgraph))
+                    .collect();
+                if resolving.len() < 2 || resolving.iter().all(|s| s.shareable) {
+                    continue;
+                }
+                let names: Vec<&str> = resolving.iter().map(|s| self.name(s.origin)).collect();
+                let not_shareable: Vec<&str> = resolving
+                    .iter()
+                    .filter(|s| !s.shareable)
+                    .map(|s| self.name(s.origin))
+                    .collect();
+                let message = format!(
+                    "non-shareable field \"{}.{}\" is resolved by several subgraphs ({}): it is not marked @shareable in subgraph(s) {}",
+                    ty.name,
+                    field.name,
+                    quoted(&names),
+                    quoted(&not_shareable)
+                );
+                let places: Vec<Origin> = resolving.iter().map(|s| s.origin).collect();
+                self.error("INVALID_FIELD_SHARING", message, &places);
+            }
+        }
+    }
+
+    /// `@external` fields must be resolved by some other subgraph, and (in Federation 2) used
+    /// by a key, requires or provides of their own subgraph.
+    fn externals(&mut self, supergraph: &Supergraph, usage: &[HashSet<(Name, Name)>]) {
+        for ty in supergraph.types.values() {
+            for field in ty.fields.values() {
+                let resolved_elsewhere = field.sources.iter().any(|s| !s.external);
+                for source in field.sources.iter().filter(|s| s.external) {
+                    let subgraph = &self.subgraphs[source.origin.subgraph];
+                    if !resolved_elsewhere {
+                        self.error(
+                            "EXTERNAL_MISSING_ON_BASE",
+                            format!(
+                                "field \"{}.{}\" is marked @external in subgraph \"{}\" but no subgraph resolves it",
+                                ty.name, field.name, subgraph.name
+                            ),
+                            &[source.origin],
+                        );
+                    } else if !subgraph.fed1
+                        && !usage[source.origin.subgraph]
+                            .contains(&(ty.name.clone(), field.name.clone()))
+                        && !implements_interface_field(
+                            supergraph,
+                            &ty.name,
+                            &field.name,
+                            source.origin.subgraph,
+                        )
+                    {
+                        self.error(
+                            "EXTERNAL_UNUSED",
+                            format!(
+                                "field \"{}.{}\" is marked @external in subgraph \"{}\" but no @key, @requires or @provides of that subgraph uses it",
+                                ty.name, field.name, subgraph.name
+                            ),
+                            &[source.origin],
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each `@key`, `@requires` and `@provides` must select fields of the right type, and
+    /// `@requires`/`@provides` only `@external` ones.
+    fn field_sets(&mut self, index: usize, subgraph: &Subgraph) {
+        let origin = |span| Origin {
+            subgraph: index,
+            span,
+        };
+        for ty in subgraph.types() {
+            for key in subgraph.type_directives(ty, "key") {
+                let text = key
+                    .specified_argument_by_name("fields")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
+                match FieldSet::parse_and_validate(
+                    &subgraph.schema,
+                    ty.name().clone(),
+                    text,
+                    "key.graphql",
+                ) {
+                    Err(e) => self.error(
+                        "KEY_INVALID_FIELDS",
+                        format!(
+                            "@key(fields: \"{text}\") on \"{}\" in subgraph \"{}\" is invalid: {}",
+                            ty.name(),
+                            subgraph.name,
+                            first_message(&e.errors)
+                        ),
+                        &[origin(key.location())],
+                    ),
+                    Ok(set) => {
+                        if let Some(field) =
+                            find_field(&set.selection_set, &|f| !f.definition.arguments.is_empty())
+                        {
+                            self.error(
+                                "KEY_FIELDS_HAS_ARGS",
+                                format!(
+                                    "@key(fields: \"{text}\") on \"{}\" in subgraph \"{}\" selects field \"{field}\", which takes arguments",
+                                    ty.name(),
+                                    subgraph.name
+                                ),
+                                &[origin(key.location())],
+                            );
+                        }
+                        let invalid = |f: &Node<apollo_compiler::executable::Field>| {
+                            matches!(
+                                subgraph.schema.types.get(f.ty().inner_named_type()),
+                                Some(ExtendedType::Interface(_) | ExtendedType::Union(_))
+                            )
+                        };
+                        if let Some(field) = find_field(&set.selection_set, &invalid) {
+                            self.error(
+                                "KEY_FIELDS_SELECT_INVALID_TYPE",
+                                format!(
+                                    "@key(fields: \"{text}\") on \"{}\" in subgraph \"{}\" selects field \"{field}\", whose type is an interface or a union",
+                                    ty.name(),
+                                    subgraph.name
+                                ),
+                                &[origin(key.location())],
+                            );
+                        }
+                    }
+                }
+            }
+            let fields = match ty {
+                ExtendedType::Object(o) => &o.fields,
+                ExtendedType::Interface(i) => &i.fields,
+                _ => continue,
+            };
+            for field in fields.values() {
+                let coordinate = format!("{}.{}", ty.name(), field.name);
+                if let Some(requires) = subgraph.get(&field.directives, "requires") {
+                    let text = requires
+                        .specified_argument_by_name("fields")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("");
+                    match FieldSet::parse_and_validate(&subgraph.schema, ty.name().clone(), text, "requires.graphql") {
+                        Err(e) => self.error(
+                            "REQUIRES_INVALID_FIELDS",
+                            format!(
+                                "@requires(fields: \"{text}\") on \"{coordinate}\" in subgraph \"{}\" is invalid: {}",
+                                subgraph.name,
+                                first_message(&e.errors)
+                            ),
+                            &[origin(requires.location())],
+                        ),
+                        Ok(set) => {
+                            if let Some((parent, field)) = local_leaf(subgraph, &set.selection_set) {
+                                self.error(
+                                    "REQUIRES_FIELDS_MISSING_EXTERNAL",
+                                    format!(
+                                        "@requires on \"{coordinate}\" in subgraph \"{}\" selects \"{parent}.{field}\", which is not marked @external: a subgraph requires fields it does not resolve",
+                                        subgraph.name
+                                    ),
+                                    &[origin(requires.location())],
+                                );
+                            }
+                        }
+                    }
+                }
+                if let Some(provides) = subgraph.get(&field.directives, "provides") {
+                    let text = provides
+                        .specified_argument_by_name("fields")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("");
+                    let returned = field.ty.inner_named_type();
+                    let returned_type = subgraph.schema.types.get(returned);
+                    let composite = matches!(
+                        returned_type,
+                        Some(
+                            ExtendedType::Object(_)
+                                | ExtendedType::Interface(_)
+                                | ExtendedType::Union(_)
+                        )
+                    );
+                    if !composite {
+                        self.error(
+                            "PROVIDES_ON_NON_OBJECT_FIELD",
+                            format!(
+                                "@provides on \"{coordinate}\" in subgraph \"{}\": the field returns \"{}\", not an object type",
+                                subgraph.name, field.ty
+                            ),
+                            &[origin(provides.location())],
+                        );
+                        continue;
+                    }
+                    match FieldSet::parse_and_validate(&subgraph.schema, returned.clone(), text, "provides.graphql") {
+                        Err(e) => self.error(
+                            "PROVIDES_INVALID_FIELDS",
+                            format!(
+                                "@provides(fields: \"{text}\") on \"{coordinate}\" in subgraph \"{}\" is invalid: {}",
+                                subgraph.name,
+                                first_message(&e.errors)
+                            ),
+                            &[origin(provides.location())],
+                        ),
+                        Ok(set) => {
+                            if let Some((parent, field)) = local_leaf(subgraph, &set.selection_set) {
+                                self.error(
+                                    "PROVIDES_FIELDS_MISSING_EXTERNAL",
+                                    format!(
+                                        "@provides on \"{coordinate}\" in subgraph \"{}\" selects \"{parent}.{field}\", which is not marked @external",
+                                        subgraph.name
+                                    ),
+                                    &[origin(provides.location())],
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// An `@interfaceObject` stands for an interface that some subgraph declares as an
+    /// interface, and must be an entity.
+    fn interface_objects(&mut self, supergraph: &Supergraph) {
+        for ty in supergraph.types.values() {
+            for source in ty.sources.iter().filter(|s| s.interface_object) {
+                let declared_as_interface = ty.sources.iter().any(|s| !s.interface_object);
+                if !declared_as_interface {
+                    self.error(
+                        "INTERFACE_OBJECT_USAGE_ERROR",
+                        format!(
+                            "type \"{}\" is an @interfaceObject in subgraph \"{}\", but no subgraph declares an interface \"{}\"",
+                            ty.name,
+                            self.name(source.origin),
+                            ty.name
+                        ),
+                        &[source.origin],
+                    );
+                } else if source.keys.is_empty() {
+                    self.error(
+                        "INTERFACE_OBJECT_USAGE_ERROR",
+                        format!(
+                            "@interfaceObject \"{}\" in subgraph \"{}\" has no @key: an interface object must be an entity",
+                            ty.name,
+                            self.name(source.origin)
+                        ),
+                        &[source.origin],
+                    );
+                }
+            }
+        }
+    }
+
+    /// `@inaccessible` elements must not leave the API schema pointing at them, required inputs
+    /// cannot be hidden, and a visible type needs a visible field.
+    fn inaccessible(&mut self, supergraph: &Supergraph) {
+        let hidden: HashSet<&Name> = supergraph
+            .types
+            .values()
+            .filter(|t| t.common.inaccessible)
+            .map(|t| &t.name)
+            .collect();
+        for ty in supergraph.types.values().filter(|t| !t.common.inaccessible) {
+            let first = |origins: &[Origin]| origins.first().copied();
+            for field in ty.fields.values() {
+                let origin = field.sources.first().map(|s| s.origin);
+                if !field.common.inaccessible && hidden.contains(field.ty.inner_named_type()) {
+                    self.error(
+                        "REFERENCED_INACCESSIBLE",
+                        format!(
+                            "field \"{}.{}\" returns \"{}\", which is @inaccessible, but the field is not",
+                            ty.name,
+                            field.name,
+                            field.ty.inner_named_type()
+                        ),
+                        &origin.into_iter().collect::<Vec<_>>(),
+                    );
+                }
+                for argument in field.arguments.values() {
+                    let required = argument.ty.is_non_null() && argument.default.is_none();
+                    if argument.common.inaccessible && required {
+                        self.error(
+                            "REQUIRED_INACCESSIBLE",
+                            format!(
+                                "required argument \"{}.{}({}:)\" is @inaccessible: clients could never send it",
+                                ty.name, field.name, argument.name
+                            ),
+                            &first(&argument.origins).into_iter().collect::<Vec<_>>(),
+                        );
+                    }
+                }
+            }
+            for field in ty.input_fields.values() {
+                let required = field.ty.is_non_null() && field.default.is_none();
+                if field.common.inaccessible && required {
+                    self.error(
+                        "REQUIRED_INACCESSIBLE",
+                        format!(
+                            "required input field \"{}.{}\" is @inaccessible: clients could never send it",
+                            ty.name, field.name
+                        ),
+                        &first(&field.origins).into_iter().collect::<Vec<_>>(),
+                    );
+                }
+            }
+            let all_hidden = match ty.kind {
+                Kind::Object | Kind::Interface => {
+                    !ty.fields.is_empty() && ty.fields.values().all(|f| f.common.inaccessible)
+                }
+                Kind::Enum => {
+                    !ty.values.is_empty() && ty.values.values().all(|v| v.common.inaccessible)
+                }
+                Kind::InputObject => {
+                    !ty.input_fields.is_empty()
+                        && ty.input_fields.values().all(|f| f.common.inaccessible)
+                }
+                Kind::Union | Kind::Scalar => false,
+            };
+            if all_hidden {
+                let origins: Vec<Origin> = ty.sources.iter().map(|s| s.origin).take(1).collect();
+                self.error(
+                    "ONLY_INACCESSIBLE_CHILDREN",
+                    format!(
+                        "{} \"{}\" is visible but all its fields or values are @inaccessible",
+                        ty.kind.describe(),
+                        ty.name
+                    ),
+                    &origins,
+                );
+            }
+        }
+    }
+
+    /// A supergraph needs at least one visible query field.
+    fn queries(&mut self, supergraph: &Supergraph) {
+        let has_query = supergraph.types.get("Query").is_some_and(|q| {
+            !q.common.inaccessible && q.fields.values().any(|f| !f.common.inaccessible)
+        });
+        if !has_query {
+            self.errors.push(CompositionError::new(
+                "NO_QUERIES",
+                "no subgraph declares a query field: the supergraph would have no Query type",
+            ));
+        }
+    }
+}
+
+/// The first field of a `@requires`/`@provides` selection that the subgraph would have to
+/// resolve itself: neither `@external` nor nested under an `@external` field (fields under an
+/// external one describe the shape of the external value).
+fn local_leaf(subgraph: &Subgraph, set: &SelectionSet) -> Option<(Name, Name)> {
+    fn walk(subgraph: &Subgraph, set: &SelectionSet, under_external: bool) -> Option<(Name, Name)> {
+        for selection in &set.selections {
+            match selection {
+                Selection::Field(field) => {
+                    let external_on = |ty: &ExtendedType| {
+                        let fields = match ty {
+                            ExtendedType::Object(o) => &o.fields,
+                            ExtendedType::Interface(i) => &i.fields,
+                            _ => return false,
+                        };
+                        subgraph.has_type_directive(ty, "external")
+                            || fields
+                                .get(&field.name)
+                                .is_some_and(|f| subgraph.has(&f.directives, "external"))
+                    };
+                    // On an interface, the implementations say whether the field is external.
+                    let external = under_external
+                        || subgraph.schema.types.get(&set.ty).is_some_and(|ty| {
+                            external_on(ty)
+                                || (ty.is_interface()
+                                    && subgraph.schema.types.values().any(|t| match t {
+                                        ExtendedType::Object(o) => {
+                                            o.implements_interfaces.iter().any(|i| i.name == set.ty)
+                                                && external_on(t)
+                                        }
+                                        _ => false,
+                                    }))
+                        });
+                    if field.selection_set.selections.is_empty() {
+                        if !external && field.name != "__typename" {
+                            return Some((set.ty.clone(), field.name.clone()));
+                        }
+                    } else if let Some(found) = walk(subgraph, &field.selection_set, external) {
+                        return Some(found);
+                    }
+                }
+                Selection::InlineFragment(fragment) => {
+                    if let Some(found) = walk(subgraph, &fragment.selection_set, under_external) {
+                        return Some(found);
+                    }
+                }
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+        None
+    }
+    walk(subgraph, set, false)
+}
+
+/// (object type, field) pairs that implement a field of an interface the type implements in
+/// the subgraph.
+fn interface_implementations(subgraph: &Subgraph) -> HashSet<(Name, Name)> {
+    let mut out = HashSet::new();
+    for ty in subgraph.types() {
+        let ExtendedType::Object(object) = ty else {
+            continue;
+        };
+        for interface in &object.implements_interfaces {
+            if let Some(ExtendedType::Interface(interface)) =
+                subgraph.schema.types.get(&interface.name)
+            {
+                for field in interface.fields.keys() {
+                    out.insert((object.name.clone(), field.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether the external field is there to satisfy an interface the type implements in that
+/// subgraph (such a field needs no key or requires to justify it).
+fn implements_interface_field(
+    supergraph: &Supergraph,
+    type_name: &Name,
+    field: &Name,
+    subgraph: usize,
+) -> bool {
+    supergraph.types.get(type_name).is_some_and(|ty| {
+        ty.implements.iter().any(|(interface, subgraphs)| {
+            subgraphs.contains(&subgraph)
+                && supergraph
+                    .types
+                    .get(interface)
+                    .is_some_and(|i| i.fields.contains_key(field))
+        })
+    })
+}
+
+/// The first field of a field set (depth first) matching `predicate`, by name.
+fn find_field(
+    set: &SelectionSet,
+    predicate: &dyn Fn(&Node<apollo_compiler::executable::Field>) -> bool,
+) -> Option<Name> {
+    for selection in &set.selections {
+        match selection {
+            Selection::Field(field) => {
+                if predicate(field) {
+                    return Some(field.name.clone());
+                }
+                if let Some(found) = find_field(&field.selection_set, predicate) {
+                    return Some(found);
+                }
+            }
+            Selection::InlineFragment(fragment) => {
+                if let Some(found) = find_field(&fragment.selection_set, predicate) {
+                    return Some(found);
+                }
+            }
+            Selection::FragmentSpread(_) => {}
+        }
+    }
+    None
+}
+
+fn first_message(errors: &apollo_compiler::validation::DiagnosticList) -> String {
+    errors
+        .iter()
+        .next()
+        .map(|d| d.error.to_string())
+        .unwrap_or_else(|| "invalid field set".into())
+}

@@ -1,0 +1,391 @@
+//! Writes the composed model as a Federation v2 supergraph in the standard form: `@link` core
+//! v1.0 and join v0.3, the machinery definitions first, then the types sorted by name, each with
+//! its `@join__*` directives.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use apollo_compiler::Node;
+use apollo_compiler::ast::{Directive, Type as AstType};
+
+use super::model::{Common, Field, Kind, Supergraph, Type};
+
+const LINK_PURPOSE: &str = r#"enum link__Purpose {
+  """
+  `SECURITY` features provide metadata necessary to securely resolve fields.
+  """
+  SECURITY
+
+  """
+  `EXECUTION` features provide metadata necessary for operation execution.
+  """
+  EXECUTION
+}
+"#;
+
+pub fn emit(supergraph: &Supergraph) -> String {
+    let uses_inaccessible = supergraph.types.values().any(|t| {
+        t.common.inaccessible
+            || t.fields.values().any(|f| {
+                f.common.inaccessible || f.arguments.values().any(|a| a.common.inaccessible)
+            })
+            || t.values.values().any(|v| v.common.inaccessible)
+            || t.input_fields.values().any(|f| f.common.inaccessible)
+    });
+    let uses_tags = supergraph.types.values().any(|t| {
+        !t.common.tags.is_empty()
+            || t.fields.values().any(|f| {
+                !f.common.tags.is_empty() || f.arguments.values().any(|a| !a.common.tags.is_empty())
+            })
+            || t.values.values().any(|v| !v.common.tags.is_empty())
+            || t.input_fields.values().any(|f| !f.common.tags.is_empty())
+    });
+    let mut out = String::new();
+    out.push_str("schema\n  @link(url: \"https://specs.apollo.dev/link/v1.0\")\n");
+    out.push_str("  @link(url: \"https://specs.apollo.dev/join/v0.3\", for: EXECUTION)\n");
+    if uses_inaccessible {
+        out.push_str(
+            "  @link(url: \"https://specs.apollo.dev/inaccessible/v0.2\", for: SECURITY)\n",
+        );
+    }
+    if uses_tags {
+        out.push_str("  @link(url: \"https://specs.apollo.dev/tag/v0.3\")\n");
+    }
+    out.push_str("{\n");
+    for (root, field) in [
+        ("Query", "query"),
+        ("Mutation", "mutation"),
+        ("Subscription", "subscription"),
+    ] {
+        if supergraph.types.contains_key(root) {
+            let _ = writeln!(out, "  {field}: {root}");
+        }
+    }
+    out.push_str("}\n\n");
+    if uses_inaccessible {
+        out.push_str("directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION\n\n");
+    }
+    out.push_str("directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE\n\n");
+    out.push_str("directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION\n\n");
+    out.push_str("directive @join__graph(name: String!, url: String!) on ENUM_VALUE\n\n");
+    out.push_str("directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE\n\n");
+    out.push_str("directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR\n\n");
+    out.push_str("directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION\n\n");
+    out.push_str("directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA\n\n");
+    if uses_tags {
+        out.push_str("directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION | SCHEMA\n\n");
+    }
+    // Machinery and user types sorted together, ignoring case, as composition tools print them.
+    let mut graph_enum = String::from("enum join__Graph {\n");
+    for subgraph in &supergraph.subgraphs {
+        let _ = writeln!(
+            graph_enum,
+            "  {} @join__graph(name: {}, url: {})",
+            subgraph.graph,
+            string(&subgraph.name),
+            string(&subgraph.url)
+        );
+    }
+    graph_enum.push_str("}\n");
+    let mut blocks: Vec<(String, String)> = vec![
+        ("join__FieldSet".into(), "scalar join__FieldSet\n".into()),
+        ("join__Graph".into(), graph_enum),
+        ("link__Import".into(), "scalar link__Import\n".into()),
+        ("link__Purpose".into(), LINK_PURPOSE.into()),
+    ];
+    for ty in supergraph.types.values() {
+        let mut block = String::new();
+        write_type(&mut block, supergraph, ty);
+        blocks.push((ty.name.to_string(), block));
+    }
+    blocks.sort_by(|(a, _), (b, _)| a.to_lowercase().cmp(&b.to_lowercase()).then(a.cmp(b)));
+    let blocks: Vec<String> = blocks.into_iter().map(|(_, block)| block).collect();
+    out.push_str(&blocks.join("\n"));
+    out
+}
+
+fn graph(supergraph: &Supergraph, index: usize) -> &str {
+    &supergraph.subgraphs[index].graph
+}
+
+/// A GraphQL string literal.
+fn string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into())
+}
+
+fn description(out: &mut String, description: &Option<Node<str>>, indent: &str) {
+    if let Some(text) = description {
+        let escaped = text.replace("\"\"\"", "\\\"\"\"");
+        // One line when short, as graphql-js prints descriptions (it breaks past 70 chars).
+        if !escaped.contains('\n') && escaped.chars().count() <= 70 {
+            let _ = writeln!(out, "{indent}\"\"\"{escaped}\"\"\"");
+            return;
+        }
+        let _ = writeln!(out, "{indent}\"\"\"");
+        for line in escaped.lines() {
+            if line.is_empty() {
+                out.push('\n');
+            } else {
+                let _ = writeln!(out, "{indent}{line}");
+            }
+        }
+        let _ = writeln!(out, "{indent}\"\"\"");
+    }
+}
+
+/// `@inaccessible`, `@tag(...)` and the directives kept as written.
+fn common_directives(common: &Common) -> String {
+    let mut out = String::new();
+    if common.inaccessible {
+        out.push_str(" @inaccessible");
+    }
+    for tag in &common.tags {
+        let _ = write!(out, " @tag(name: {})", string(tag));
+    }
+    for directive in &common.directives {
+        let _ = write!(out, " {}", directive_text(directive));
+    }
+    out
+}
+
+fn directive_text(directive: &Node<Directive>) -> String {
+    directive.to_string()
+}
+
+fn write_type(out: &mut String, supergraph: &Supergraph, ty: &Type) {
+    description(out, &ty.common.description, "");
+    let keyword = match ty.kind {
+        Kind::Object => "type",
+        Kind::Interface => "interface",
+        Kind::Union => "union",
+        Kind::Enum => "enum",
+        Kind::InputObject => "input",
+        Kind::Scalar => "scalar",
+    };
+    let _ = write!(out, "{keyword} {}", ty.name);
+    if !ty.implements.is_empty() {
+        let interfaces: Vec<&str> = ty.implements.keys().map(|n| n.as_str()).collect();
+        let _ = write!(out, " implements {}", interfaces.join(" & "));
+    }
+    out.push('\n');
+    // @join__implements, by subgraph.
+    let mut implements = BTreeSet::new();
+    for (interface, subgraphs) in &ty.implements {
+        for (position, subgraph) in subgraphs.iter().enumerate() {
+            let order = ty.implements.get_index_of(interface).unwrap_or(position);
+            implements.insert((*subgraph, order, interface.clone()));
+        }
+    }
+    for (subgraph, _, interface) in implements {
+        let _ = writeln!(
+            out,
+            "  @join__implements(graph: {}, interface: {})",
+            graph(supergraph, subgraph),
+            string(&interface)
+        );
+    }
+    for source in &ty.sources {
+        let graph = graph(supergraph, source.origin.subgraph);
+        let interface_object = if source.interface_object {
+            ", isInterfaceObject: true"
+        } else {
+            ""
+        };
+        if source.keys.is_empty() {
+            let _ = writeln!(out, "  @join__type(graph: {graph}{interface_object})");
+        }
+        for key in &source.keys {
+            let extension = if source.extension {
+                ", extension: true"
+            } else {
+                ""
+            };
+            let resolvable = match (key.resolvable, key.resolvable_explicit) {
+                (false, _) => ", resolvable: false",
+                (true, true) => ", resolvable: true",
+                (true, false) => "",
+            };
+            let _ = writeln!(
+                out,
+                "  @join__type(graph: {graph}, key: {}{extension}{resolvable}{interface_object})",
+                string(key.fields.trim())
+            );
+        }
+    }
+    if ty.kind == Kind::Union {
+        for member in ty.members.keys() {
+            for subgraph in &ty.members[member] {
+                let _ = writeln!(
+                    out,
+                    "  @join__unionMember(graph: {}, member: {})",
+                    graph(supergraph, *subgraph),
+                    string(member)
+                );
+            }
+        }
+    }
+    let directives = common_directives(&ty.common);
+    if !directives.is_empty() {
+        let _ = writeln!(out, "  {}", directives.trim_start());
+    }
+    match ty.kind {
+        Kind::Object | Kind::Interface => {
+            out.push_str("{\n");
+            for (i, field) in ty.fields.values().enumerate() {
+                // A described member gets a blank line before it, as graphql-js prints.
+                if i > 0 && field.common.description.is_some() {
+                    out.push('\n');
+                }
+                write_field(out, supergraph, ty, field);
+            }
+            out.push_str("}\n");
+        }
+        Kind::InputObject => {
+            out.push_str("{\n");
+            for (i, field) in ty.input_fields.values().enumerate() {
+                if i > 0 && field.common.description.is_some() {
+                    out.push('\n');
+                }
+                description(out, &field.common.description, "  ");
+                let default = field
+                    .default
+                    .as_ref()
+                    .map(|d| format!(" = {d}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  {}: {}{default}{}",
+                    field.name,
+                    field.ty,
+                    common_directives(&field.common)
+                );
+            }
+            out.push_str("}\n");
+        }
+        Kind::Enum => {
+            out.push_str("{\n");
+            for (i, value) in ty.values.values().enumerate() {
+                if i > 0 && value.common.description.is_some() {
+                    out.push('\n');
+                }
+                description(out, &value.common.description, "  ");
+                let _ = write!(out, "  {}{}", value.name, common_directives(&value.common));
+                for origin in &value.origins {
+                    let _ = write!(
+                        out,
+                        " @join__enumValue(graph: {})",
+                        graph(supergraph, origin.subgraph)
+                    );
+                }
+                out.push('\n');
+            }
+            out.push_str("}\n");
+        }
+        Kind::Union => {
+            let members: Vec<&str> = ty.members.keys().map(|n| n.as_str()).collect();
+            let _ = writeln!(out, " = {}", members.join(" | "));
+        }
+        Kind::Scalar => {}
+    }
+}
+
+fn write_field(out: &mut String, supergraph: &Supergraph, ty: &Type, field: &Field) {
+    description(out, &field.common.description, "  ");
+    let _ = write!(out, "  {}", field.name);
+    if !field.arguments.is_empty() {
+        let with_descriptions = field
+            .arguments
+            .values()
+            .any(|a| a.common.description.is_some());
+        let arguments: Vec<String> = field
+            .arguments
+            .values()
+            .map(|argument| {
+                let mut text = String::new();
+                if with_descriptions {
+                    description(&mut text, &argument.common.description, "    ");
+                    text.push_str("    ");
+                }
+                let default = argument
+                    .default
+                    .as_ref()
+                    .map(|d| format!(" = {d}"))
+                    .unwrap_or_default();
+                let _ = write!(
+                    text,
+                    "{}: {}{default}{}",
+                    argument.name,
+                    argument.ty,
+                    common_directives(&argument.common)
+                );
+                text
+            })
+            .collect();
+        if with_descriptions {
+            let _ = write!(out, "(\n{}\n  )", arguments.join("\n"));
+        } else {
+            let _ = write!(out, "({})", arguments.join(", "));
+        }
+    }
+    let _ = write!(out, ": {}{}", field.ty, common_directives(&field.common));
+    for join in join_fields(supergraph, ty, field) {
+        let _ = write!(out, " {join}");
+    }
+    out.push('\n');
+}
+
+/// The `@join__field` directives of a field: none when every subgraph of the type resolves it
+/// plainly, otherwise one per subgraph that knows it.
+fn join_fields(supergraph: &Supergraph, ty: &Type, field: &Field) -> Vec<String> {
+    if field.from_interface_object {
+        return vec!["@join__field".into()];
+    }
+    let kept: Vec<_> = field.sources.iter().filter(|s| !s.overridden).collect();
+    let type_subgraphs: BTreeSet<usize> = ty.sources.iter().map(|s| s.origin.subgraph).collect();
+    let field_subgraphs: BTreeSet<usize> = kept.iter().map(|s| s.origin.subgraph).collect();
+    let types_differ = kept.iter().any(|s| !same_type(&s.ty, &field.ty));
+    let needed = type_subgraphs != field_subgraphs
+        || types_differ
+        || kept.iter().any(|s| {
+            s.external
+                || s.requires.is_some()
+                || s.provides.is_some()
+                || s.override_from.is_some()
+                || s.used_overridden
+        });
+    if !needed {
+        return Vec::new();
+    }
+    kept.iter()
+        .map(|source| {
+            let mut text = format!(
+                "@join__field(graph: {}",
+                graph(supergraph, source.origin.subgraph)
+            );
+            if let Some(requires) = &source.requires {
+                let _ = write!(text, ", requires: {}", string(requires.trim()));
+            }
+            if let Some(provides) = &source.provides {
+                let _ = write!(text, ", provides: {}", string(provides.trim()));
+            }
+            if types_differ {
+                let _ = write!(text, ", type: {}", string(&source.ty.to_string()));
+            }
+            if source.external {
+                text.push_str(", external: true");
+            }
+            if let Some(from) = &source.override_from {
+                let _ = write!(text, ", override: {}", string(from));
+            }
+            if source.used_overridden {
+                text.push_str(", usedOverridden: true");
+            }
+            text.push(')');
+            text
+        })
+        .collect()
+}
+
+fn same_type(a: &AstType, b: &AstType) -> bool {
+    a == b
+}

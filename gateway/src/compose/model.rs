@@ -1,0 +1,176 @@
+//! The supergraph being composed: every type and field with the subgraphs it comes from, before
+//! it is written out as SDL.
+
+use apollo_compiler::ast::{Directive, Type as AstType, Value};
+use apollo_compiler::parser::SourceSpan;
+use apollo_compiler::{Name, Node};
+use indexmap::IndexMap;
+
+/// Index of a subgraph in the (name-sorted) composition.
+pub type SubgraphIndex = usize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Object,
+    Interface,
+    Union,
+    Enum,
+    InputObject,
+    Scalar,
+}
+
+impl Kind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Object => "object type",
+            Kind::Interface => "interface",
+            Kind::Union => "union",
+            Kind::Enum => "enum",
+            Kind::InputObject => "input object type",
+            Kind::Scalar => "scalar",
+        }
+    }
+}
+
+/// Where a subgraph declares something, for errors.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    pub subgraph: SubgraphIndex,
+    pub span: Option<SourceSpan>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeySource {
+    pub fields: String,
+    pub resolvable: bool,
+    /// `resolvable:` was written out (printed back as written).
+    pub resolvable_explicit: bool,
+}
+
+/// One subgraph's declaration of a type.
+#[derive(Debug, Clone)]
+pub struct TypeSource {
+    pub origin: Origin,
+    pub keys: Vec<KeySource>,
+    /// Declared with `extend type` or `@extends`.
+    pub extension: bool,
+    /// An `@interfaceObject`: an object type here, an interface in the supergraph.
+    pub interface_object: bool,
+}
+
+/// One subgraph's declaration of a field of an object or interface type.
+#[derive(Debug, Clone)]
+pub struct FieldSource {
+    pub origin: Origin,
+    pub ty: AstType,
+    pub external: bool,
+    pub shareable: bool,
+    pub requires: Option<String>,
+    pub provides: Option<String>,
+    /// `@override(from:)`.
+    pub override_from: Option<String>,
+    /// Overridden by another subgraph but used by this one's keys or requires.
+    pub used_overridden: bool,
+    /// Overridden by another subgraph and unused here: the subgraph no longer resolves it.
+    pub overridden: bool,
+}
+
+impl FieldSource {
+    /// Whether this subgraph resolves the field itself.
+    pub fn resolves(&self) -> bool {
+        !self.external && !self.used_overridden && !self.overridden
+    }
+}
+
+/// Things every kind of element can carry into the supergraph.
+#[derive(Debug, Clone, Default)]
+pub struct Common {
+    pub description: Option<Node<str>>,
+    pub inaccessible: bool,
+    pub tags: Vec<String>,
+    /// `@deprecated`, `@specifiedBy` and the like, kept as written.
+    pub directives: Vec<Node<Directive>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Argument {
+    pub name: Name,
+    pub ty: AstType,
+    pub default: Option<Node<Value>>,
+    pub common: Common,
+    pub origins: Vec<Origin>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: Name,
+    pub ty: AstType,
+    pub arguments: IndexMap<Name, Argument>,
+    pub sources: Vec<FieldSource>,
+    pub common: Common,
+    /// Added to an implementation because an `@interfaceObject` adds it to the interface: no
+    /// subgraph resolves it on this type directly.
+    pub from_interface_object: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct InputField {
+    pub name: Name,
+    pub ty: AstType,
+    pub default: Option<Node<Value>>,
+    pub common: Common,
+    pub origins: Vec<Origin>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnumValue {
+    pub name: Name,
+    pub common: Common,
+    pub origins: Vec<Origin>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Type {
+    pub name: Name,
+    pub kind: Kind,
+    pub sources: Vec<TypeSource>,
+    pub common: Common,
+    pub fields: IndexMap<Name, Field>,
+    pub input_fields: IndexMap<Name, InputField>,
+    pub values: IndexMap<Name, EnumValue>,
+    /// Union members, each with the subgraphs that declare it.
+    pub members: IndexMap<Name, Vec<SubgraphIndex>>,
+    /// Implemented interfaces, each with the subgraphs that declare it.
+    pub implements: IndexMap<Name, Vec<SubgraphIndex>>,
+}
+
+impl Type {
+    pub fn new(name: Name, kind: Kind) -> Self {
+        Self {
+            name,
+            kind,
+            sources: Vec::new(),
+            common: Common::default(),
+            fields: IndexMap::new(),
+            input_fields: IndexMap::new(),
+            values: IndexMap::new(),
+            members: IndexMap::new(),
+            implements: IndexMap::new(),
+        }
+    }
+}
+
+/// A subgraph as the supergraph names it.
+#[derive(Debug, Clone)]
+pub struct SubgraphEntry {
+    pub name: String,
+    pub url: String,
+    /// The `join__Graph` enum value.
+    pub graph: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Supergraph {
+    pub subgraphs: Vec<SubgraphEntry>,
+    pub types: IndexMap<Name, Type>,
+}

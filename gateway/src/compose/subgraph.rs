@@ -1,0 +1,439 @@
+//! One subgraph's schema, read the way federation reads it: Federation v2 (`@link` to the
+//! federation spec, with its imports and renames) or Federation 1 (no link, `extend type`,
+//! `@extends`). The SDL is validated with apollo-compiler against the federation definitions it
+//! may use without declaring them.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use apollo_compiler::ast::{self, Definition, Value};
+use apollo_compiler::diagnostic::ToCliReport;
+use apollo_compiler::parser::SourceMap;
+use apollo_compiler::schema::ExtendedType;
+use apollo_compiler::validation::Valid;
+use apollo_compiler::{Name, Node, Schema};
+
+use super::error::CompositionError;
+
+const FEDERATION_SPEC: &str = "https://specs.apollo.dev/federation/";
+/// The newest federation spec version this composer knows (`v2.x`).
+const LATEST_MINOR: u32 = 11;
+
+/// The SDL of one subgraph and where it comes from.
+#[derive(Debug, Clone)]
+pub struct SubgraphInput {
+    pub name: String,
+    pub url: String,
+    pub sdl: String,
+    /// Shown in diagnostics (the schema file, or the URL it was fetched from).
+    pub path: PathBuf,
+}
+
+/// The federation directives, by their spec name.
+const DIRECTIVES: &[(&str, &str)] = &[
+    (
+        "key",
+        "(fields: FieldSet!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE",
+    ),
+    ("requires", "(fields: FieldSet!) on FIELD_DEFINITION"),
+    ("provides", "(fields: FieldSet!) on FIELD_DEFINITION"),
+    ("external", "(reason: String) on OBJECT | FIELD_DEFINITION"),
+    ("shareable", " repeatable on OBJECT | FIELD_DEFINITION"),
+    ("extends", " on OBJECT | INTERFACE"),
+    (
+        "override",
+        "(from: String!, label: String) on FIELD_DEFINITION",
+    ),
+    (
+        "inaccessible",
+        " on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION",
+    ),
+    (
+        "tag",
+        "(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION | SCHEMA",
+    ),
+    ("interfaceObject", " on OBJECT"),
+    ("composeDirective", "(name: String!) repeatable on SCHEMA"),
+    (
+        "authenticated",
+        " on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM",
+    ),
+    (
+        "requiresScopes",
+        "(scopes: [[Scope!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM",
+    ),
+    (
+        "policy",
+        "(policies: [[Policy!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM",
+    ),
+    (
+        "context",
+        "(name: String!) repeatable on INTERFACE | OBJECT | UNION",
+    ),
+    (
+        "fromContext",
+        "(field: ContextFieldValue) on ARGUMENT_DEFINITION",
+    ),
+    (
+        "cost",
+        "(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR",
+    ),
+    (
+        "listSize",
+        "(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION",
+    ),
+];
+
+/// Scalars the federation directives take, by spec name.
+const SCALARS: &[&str] = &["FieldSet", "Scope", "Policy", "ContextFieldValue"];
+
+/// How this subgraph names the federation machinery.
+#[derive(Debug, Clone)]
+pub struct FederationNames {
+    directives: HashMap<&'static str, Name>,
+}
+
+impl FederationNames {
+    /// The local name of a federation directive (`key` → `key`, `federation__key`, or an
+    /// `as:` rename).
+    pub fn directive(&self, spec_name: &str) -> &str {
+        self.directives
+            .get(spec_name)
+            .map(|n| n.as_str())
+            .unwrap_or("")
+    }
+}
+
+/// A parsed, validated subgraph.
+#[derive(Debug, Clone)]
+pub struct Subgraph {
+    pub name: String,
+    pub url: String,
+    pub schema: Valid<Schema>,
+    pub names: FederationNames,
+    /// Federation 1: no `@link`; every field shareable, extensions marked by `extend`.
+    pub fed1: bool,
+    /// Types and directives the prelude added (not part of the subgraph's own schema).
+    machinery: HashSet<Name>,
+}
+
+impl Subgraph {
+    /// Whether a type is federation machinery rather than part of the subgraph's API.
+    pub fn is_machinery(&self, type_name: &str) -> bool {
+        self.machinery.contains(type_name)
+            || type_name.starts_with("link__")
+            || type_name.starts_with("federation__")
+            || matches!(
+                type_name,
+                "_Any" | "_Entity" | "_Service" | "_FieldSet" | "FieldSet"
+            )
+    }
+
+    /// The user-defined types of the subgraph, in declaration order.
+    pub fn types(&self) -> impl Iterator<Item = &ExtendedType> {
+        self.schema
+            .types
+            .values()
+            .filter(|t| !t.is_built_in() && !self.is_machinery(t.name()))
+    }
+
+    /// Whether the element carries the federation directive `spec_name`.
+    pub fn has(&self, directives: &ast::DirectiveList, spec_name: &str) -> bool {
+        directives.has(self.names.directive(spec_name))
+    }
+
+    pub fn get<'a>(
+        &self,
+        directives: &'a ast::DirectiveList,
+        spec_name: &str,
+    ) -> Option<&'a Node<ast::Directive>> {
+        directives.get(self.names.directive(spec_name))
+    }
+
+    pub fn has_type_directive(&self, ty: &ExtendedType, spec_name: &str) -> bool {
+        ty.directives().has(self.names.directive(spec_name))
+    }
+
+    pub fn type_directives<'a>(
+        &'a self,
+        ty: &'a ExtendedType,
+        spec_name: &'a str,
+    ) -> impl Iterator<Item = &'a apollo_compiler::schema::Component<ast::Directive>> + 'a {
+        ty.directives().get_all(self.names.directive(spec_name))
+    }
+
+    /// The root operation type names, mapped to the standard names (`Query`, ...).
+    pub fn root_name(&self, type_name: &str) -> Option<&'static str> {
+        let def = &self.schema.schema_definition;
+        [
+            (&def.query, "Query"),
+            (&def.mutation, "Mutation"),
+            (&def.subscription, "Subscription"),
+        ]
+        .into_iter()
+        .find(|(root, _)| root.as_ref().is_some_and(|r| r.name == type_name))
+        .map(|(_, standard)| standard)
+    }
+}
+
+/// Reads and validates one subgraph. The source map comes back either way, so errors can be
+/// rendered with their snippets.
+pub fn parse(input: &SubgraphInput) -> (Result<Subgraph, Vec<CompositionError>>, SourceMap) {
+    let invalid = |message: String, span| {
+        CompositionError::new("INVALID_GRAPHQL", message).at(&input.name, span)
+    };
+    let document = match ast::Document::parse(input.sdl.as_str(), &input.path) {
+        Ok(document) => document,
+        Err(e) => {
+            let errors = e
+                .errors
+                .iter()
+                .map(|d| invalid(d.error.to_string(), d.error.location()))
+                .collect();
+            return (Err(errors), e.partial.sources.clone());
+        }
+    };
+    let sources = document.sources.clone();
+    let (names, fed1) = match federation_names(&input.name, &document) {
+        Ok(found) => found,
+        Err(errors) => return (Err(errors), sources),
+    };
+    let defined: HashSet<&str> = document
+        .definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::DirectiveDefinition(def) => Some(def.name.as_str()),
+            other => other.name().map(|n| n.as_str()),
+        })
+        .collect();
+    let (mut prelude, machinery) = prelude(&names, fed1, &defined);
+    if !defined.contains("Query") && !names_query_root(&document) {
+        // Every subgraph answers `_service`, so every subgraph has a Query type.
+        prelude.push_str("type Query { _service: String }\n");
+    }
+    let prelude = ast::Document::parse(prelude, "federation-definitions.graphql")
+        .expect("the federation definitions parse");
+    let built = match Schema::builder()
+        .adopt_orphan_extensions()
+        .ignore_builtin_redefinitions()
+        .add_ast(&prelude)
+        .add_ast(&document)
+        .build()
+    {
+        Ok(schema) => with_default_roots(schema).validate(),
+        Err(errors) => Err(errors),
+    };
+    match built {
+        Ok(schema) => {
+            let sources = schema.sources.clone();
+            let subgraph = Subgraph {
+                name: input.name.clone(),
+                url: input.url.clone(),
+                schema,
+                names,
+                fed1,
+                machinery,
+            };
+            (Ok(subgraph), sources)
+        }
+        Err(e) => {
+            let errors = e
+                .errors
+                .iter()
+                .map(|d| invalid(d.error.to_string(), d.error.location()))
+                .collect();
+            (Err(errors), e.partial.sources.clone())
+        }
+    }
+}
+
+/// Whether a schema definition in the document names the query root.
+fn names_query_root(document: &ast::Document) -> bool {
+    document.definitions.iter().any(|d| match d {
+        Definition::SchemaDefinition(def) => def
+            .root_operations
+            .iter()
+            .any(|op| op.0 == ast::OperationType::Query),
+        _ => false,
+    })
+}
+
+/// `extend schema @link(...)` alone makes a schema definition without root operations; the
+/// types named `Query`, `Mutation` and `Subscription` are the roots then, as without one.
+fn with_default_roots(mut schema: Schema) -> Schema {
+    let roots = [
+        ("Query", ast::OperationType::Query),
+        ("Mutation", ast::OperationType::Mutation),
+        ("Subscription", ast::OperationType::Subscription),
+    ];
+    let present: Vec<_> = roots
+        .iter()
+        .filter(|(name, _)| schema.types.get(*name).is_some_and(|t| t.is_object()))
+        .map(|(name, op)| (Name::new_static(name).expect("a name"), *op))
+        .collect();
+    let definition = schema.schema_definition.make_mut();
+    for (name, operation) in present {
+        let slot = match operation {
+            ast::OperationType::Query => &mut definition.query,
+            ast::OperationType::Mutation => &mut definition.mutation,
+            ast::OperationType::Subscription => &mut definition.subscription,
+        };
+        if slot.is_none() {
+            *slot = Some(name.into());
+        }
+    }
+    schema
+}
+
+/// Reads the `@link` to the federation spec: which directives are imported under which names.
+fn federation_names(
+    subgraph: &str,
+    document: &ast::Document,
+) -> Result<(FederationNames, bool), Vec<CompositionError>> {
+    let links = document.definitions.iter().flat_map(|d| match d {
+        Definition::SchemaDefinition(def) => def.directives.iter().collect::<Vec<_>>(),
+        Definition::SchemaExtension(ext) => ext.directives.iter().collect(),
+        _ => Vec::new(),
+    });
+    for link in links.filter(|d| d.name == "link") {
+        let Some(url) = link
+            .specified_argument_by_name("url")
+            .and_then(|v| v.as_str())
+        else {
+            continue;
+        };
+        let Some(version) = url.strip_prefix(FEDERATION_SPEC) else {
+            continue;
+        };
+        let known = version
+            .strip_prefix("v2.")
+            .and_then(|minor| minor.parse::<u32>().ok())
+            .is_some_and(|minor| minor <= LATEST_MINOR);
+        if !known {
+            return Err(vec![
+                CompositionError::new(
+                    "UNKNOWN_FEDERATION_LINK_VERSION",
+                    format!(
+                        "subgraph \"{subgraph}\" links federation {version}, which this composer does not know (v2.0 to v2.{LATEST_MINOR})"
+                    ),
+                )
+                .at(subgraph, link.location()),
+            ]);
+        }
+        let prefix = link
+            .specified_argument_by_name("as")
+            .and_then(|v| v.as_str())
+            .unwrap_or("federation")
+            .to_string();
+        let mut imported: HashMap<String, String> = HashMap::new();
+        if let Some(Value::List(items)) = link
+            .specified_argument_by_name("import")
+            .map(|v| v.as_ref())
+        {
+            for item in items {
+                match item.as_ref() {
+                    Value::String(name) => {
+                        imported.insert(name.clone(), name.clone());
+                    }
+                    Value::Object(fields) => {
+                        let get = |key: &str| {
+                            fields
+                                .iter()
+                                .find(|(k, _)| k == key)
+                                .and_then(|(_, v)| v.as_str().map(str::to_string))
+                        };
+                        if let Some(name) = get("name") {
+                            let alias = get("as").unwrap_or_else(|| name.clone());
+                            imported.insert(name, alias);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut directives = HashMap::new();
+        for (spec_name, _) in DIRECTIVES {
+            let local = match imported.get(&format!("@{spec_name}")) {
+                Some(alias) => alias.trim_start_matches('@').to_string(),
+                None => format!("{prefix}__{spec_name}"),
+            };
+            if let Ok(name) = Name::new(&local) {
+                directives.insert(*spec_name, name);
+            }
+        }
+        return Ok((FederationNames { directives }, false));
+    }
+    let directives = DIRECTIVES
+        .iter()
+        .map(|(spec_name, _)| {
+            (
+                *spec_name,
+                Name::new(spec_name).expect("spec names are names"),
+            )
+        })
+        .collect();
+    Ok((FederationNames { directives }, true))
+}
+
+/// Definitions for the federation directives and scalars the subgraph may use without
+/// declaring them, skipping what it declares itself.
+fn prelude(
+    names: &FederationNames,
+    fed1: bool,
+    defined: &HashSet<&str>,
+) -> (String, HashSet<Name>) {
+    let mut text = String::new();
+    let mut machinery = HashSet::new();
+    let scalar_name = |spec: &str| -> String {
+        if fed1 {
+            if spec == "FieldSet" {
+                "_FieldSet".to_string()
+            } else {
+                format!("federation__{spec}")
+            }
+        } else {
+            format!("federation__{spec}")
+        }
+    };
+    for scalar in SCALARS {
+        let name = scalar_name(scalar);
+        if !defined.contains(name.as_str()) {
+            text.push_str(&format!("scalar {name}\n"));
+        }
+        machinery.insert(Name::new(&name).expect("scalar names are names"));
+    }
+    for (spec_name, signature) in DIRECTIVES {
+        let local = names.directive(spec_name);
+        if defined.contains(local) {
+            continue;
+        }
+        let mut signature = signature.to_string();
+        for scalar in SCALARS {
+            signature =
+                signature.replace(&format!("{scalar}!"), &format!("{}!", scalar_name(scalar)));
+            signature =
+                signature.replace(&format!("{scalar}]"), &format!("{}]", scalar_name(scalar)));
+            signature = signature.replace(
+                &format!(": {scalar})"),
+                &format!(": {})", scalar_name(scalar)),
+            );
+        }
+        text.push_str(&format!("directive @{local}{signature}\n"));
+    }
+    for (name, definition) in [
+        ("link__Import", "scalar link__Import"),
+        ("link__Purpose", "enum link__Purpose { SECURITY EXECUTION }"),
+    ] {
+        if !defined.contains(name) {
+            text.push_str(definition);
+            text.push('\n');
+        }
+        machinery.insert(Name::new(name).expect("a name"));
+    }
+    if !defined.contains("link") {
+        text.push_str(
+            "directive @link(url: String!, as: String, import: [link__Import], for: link__Purpose) repeatable on SCHEMA\n",
+        );
+    }
+    (text, machinery)
+}
