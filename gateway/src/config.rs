@@ -22,6 +22,17 @@ pub struct Config {
     pub subgraphs: BTreeMap<String, SubgraphConfig>,
     /// Query document and plan caches.
     pub query_planning: QueryPlanningConfig,
+    /// Client headers forwarded to subgraphs.
+    pub headers: HeadersConfig,
+    /// The entity cache and its invalidation (docs/cache.md).
+    pub cache: crate::cache::CacheConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HeadersConfig {
+    /// Header names forwarded from the client request to every subgraph request.
+    pub propagate: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,6 +71,8 @@ impl Default for Config {
             subgraph_defaults: SubgraphDefaults::default(),
             subgraphs: BTreeMap::new(),
             query_planning: QueryPlanningConfig::default(),
+            headers: HeadersConfig::default(),
+            cache: crate::cache::CacheConfig::default(),
         }
     }
 }
@@ -133,6 +146,9 @@ impl Config {
         }
         if let Ok(value) = std::env::var("GATEWAY_SUPERGRAPH") {
             self.supergraph = Some(PathBuf::from(value));
+        }
+        if let Ok(value) = std::env::var("GATEWAY_REDIS_URL") {
+            self.cache.redis_url = Some(value);
         }
         if let Ok(value) = std::env::var("GATEWAY_SUBGRAPH_TIMEOUT_MS") {
             self.subgraph_defaults.timeout_ms = value.parse().map_err(|e| ConfigError::Env {

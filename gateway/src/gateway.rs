@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::config::QueryPlanningConfig;
-use crate::executor::{self, Fetcher};
+use crate::executor::{self, Execution, Fetcher, RequestContext};
 use crate::operation::{self, ApiSchema, NormalizedOperation, OperationError};
 use crate::planner::{QueryPlan, QueryPlanner};
 use crate::response::{GraphQLError, Response};
@@ -75,6 +75,33 @@ pub struct Gateway {
     plans: moka::sync::Cache<PlanKey, Arc<PlannedOperation>>,
     next_document_id: AtomicU64,
     fetcher: Arc<dyn Fetcher>,
+    requests: RequestSettings,
+    /// Metrics and invalidation, when a cache is configured.
+    hooks: Option<Arc<dyn GatewayHooks>>,
+}
+
+/// How the gateway reads client requests (see docs/config.md).
+#[derive(Debug, Clone, Default)]
+pub struct RequestSettings {
+    /// Client headers forwarded to every subgraph.
+    pub propagate_headers: Vec<http::HeaderName>,
+    /// How private cached data is scoped to users.
+    pub private: crate::cache::PrivateConfig,
+    /// The header that asks for `extensions.cache`.
+    pub cache_debug_header: Option<http::HeaderName>,
+}
+
+/// What the server may ask of the parts behind the gateway (the cache and its invalidation
+/// sources) without knowing them.
+pub trait GatewayHooks: Send + Sync {
+    /// Prometheus text for `/metrics`.
+    fn metrics(&self, out: &mut String);
+    /// `POST /invalidate`: `None` when the endpoint is off.
+    fn invalidation_secret(&self) -> Option<&str>;
+    fn invalidate(
+        &self,
+        invalidations: Vec<crate::cache::Invalidation>,
+    ) -> futures::future::BoxFuture<'_, ()>;
 }
 
 impl Gateway {
@@ -95,7 +122,42 @@ impl Gateway {
             plans: moka::sync::Cache::new(planning.plan_cache_size),
             next_document_id: AtomicU64::new(0),
             fetcher,
+            requests: RequestSettings::default(),
+            hooks: None,
         }
+    }
+
+    pub fn with_request_settings(mut self, requests: RequestSettings) -> Self {
+        self.requests = requests;
+        self
+    }
+
+    pub fn with_hooks(mut self, hooks: Arc<dyn GatewayHooks>) -> Self {
+        self.hooks = Some(hooks);
+        self
+    }
+
+    pub fn hooks(&self) -> Option<&Arc<dyn GatewayHooks>> {
+        self.hooks.as_ref()
+    }
+
+    /// What the fetches of a request need to know about it, from its HTTP headers.
+    pub fn request_context(&self, headers: &http::HeaderMap) -> Arc<RequestContext> {
+        let mut forwarded = http::HeaderMap::new();
+        for name in &self.requests.propagate_headers {
+            for value in headers.get_all(name) {
+                forwarded.append(name.clone(), value.clone());
+            }
+        }
+        Arc::new(RequestContext {
+            headers: forwarded,
+            user: crate::cache::scope::user_id(headers, &self.requests.private),
+            cache_debug: self
+                .requests
+                .cache_debug_header
+                .as_ref()
+                .is_some_and(|name| headers.contains_key(name)),
+        })
     }
 
     pub fn supergraph(&self) -> &Arc<Supergraph> {
@@ -107,9 +169,10 @@ impl Gateway {
         &self,
         request: GraphQLRequest,
         transport: Transport,
+        context: Arc<RequestContext>,
     ) -> (Outcome, Response) {
         match self.prepare(&request, transport) {
-            Ok(prepared) => (Outcome::Executed, self.run(prepared).await),
+            Ok(prepared) => (Outcome::Executed, self.run(prepared, context).await),
             Err(Rejected::Request(errors)) => {
                 (Outcome::RequestError, Response::request_errors(errors))
             }
@@ -210,14 +273,17 @@ impl Gateway {
         })
     }
 
-    async fn run(&self, prepared: Prepared) -> Response {
+    async fn run(&self, prepared: Prepared, context: Arc<RequestContext>) -> Response {
         executor::execute(
-            &self.supergraph,
             &prepared.planned.plan,
-            &prepared.planned.operation,
-            &prepared.variables,
-            &*self.fetcher,
-            prepared.introspection,
+            Execution {
+                supergraph: &self.supergraph,
+                operation: &prepared.planned.operation,
+                variables: &prepared.variables,
+                fetcher: &*self.fetcher,
+                introspection: prepared.introspection,
+                context,
+            },
         )
         .await
     }

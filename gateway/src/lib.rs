@@ -6,9 +6,11 @@
 //! against a [`executor::Fetcher`]) → [`fetch`] (HTTP to the subgraphs). [`supergraph`] is the
 //! data model every stage reads.
 
+pub mod cache;
 pub mod check;
 pub mod compose;
 pub mod config;
+pub mod events;
 pub mod executor;
 pub mod fetch;
 pub mod gateway;

@@ -4,9 +4,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::cache::Cache;
 use crate::config::Config;
-use crate::fetch::{HttpFetcher, SubgraphEndpoint};
-use crate::gateway::Gateway;
+use crate::events::{CacheHooks, Publisher, StreamListener};
+use crate::executor::Fetcher;
+use crate::fetch::{CachedFetcher, HttpFetcher, SubgraphEndpoint};
+use crate::gateway::{Gateway, RequestSettings};
 use crate::supergraph::{Supergraph, SupergraphError};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +26,10 @@ pub enum StartupError {
     },
     #[error("config names subgraph \"{0}\", which the supergraph does not have")]
     UnknownSubgraph(String),
+    #[error("invalid header name in `headers.propagate`: {0}")]
+    InvalidHeader(String),
+    #[error("invalid `cache.redis_url`: {0}")]
+    Redis(String),
 }
 
 /// Reads and loads a supergraph file.
@@ -37,9 +44,11 @@ pub fn load_supergraph(path: &Path) -> Result<Supergraph, StartupError> {
     })
 }
 
-/// A gateway over `supergraph` that fetches over HTTP, configured by `config`.
+/// A gateway over `supergraph` that fetches over HTTP, through the cache when the config
+/// enables it. With the cache enabled, call from within a Tokio runtime (background tasks
+/// connect to Redis and tail the event stream).
 pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway, StartupError> {
-    for name in config.subgraphs.keys() {
+    for name in config.subgraphs.keys().chain(config.cache.subgraphs.keys()) {
         if supergraph.subgraph_by_name(name).is_none() {
             return Err(StartupError::UnknownSubgraph(name.clone()));
         }
@@ -56,9 +65,56 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
             timeout: config.subgraph_timeout(&subgraph.name),
         })
         .collect();
-    Ok(Gateway::new(
-        Arc::new(supergraph),
-        Arc::new(HttpFetcher::new(endpoints)),
-        &config.query_planning,
-    ))
+    let supergraph = Arc::new(supergraph);
+    let http: Arc<dyn Fetcher> = Arc::new(HttpFetcher::new(endpoints));
+    let propagate_headers = config
+        .headers
+        .propagate
+        .iter()
+        .map(|name| {
+            http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
+                .map_err(|_| StartupError::InvalidHeader(name.clone()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut requests = RequestSettings {
+        propagate_headers,
+        ..Default::default()
+    };
+    if !config.cache.enabled {
+        return Ok(
+            Gateway::new(supergraph, http, &config.query_planning).with_request_settings(requests)
+        );
+    }
+    let cache_config = &config.cache;
+    requests.private = cache_config.private.clone();
+    requests.cache_debug_header =
+        http::HeaderName::from_bytes(cache_config.debug_header.to_ascii_lowercase().as_bytes())
+            .ok();
+    let cache = Cache::new(cache_config.clone()).map_err(|e| StartupError::Redis(e.to_string()))?;
+    let publisher = match &cache_config.redis_url {
+        Some(url) => {
+            StreamListener::start(cache.clone(), url, cache_config.stream.clone())
+                .map_err(|e| StartupError::Redis(e.to_string()))?;
+            Some(
+                Publisher::start(
+                    url,
+                    cache_config.stream.clone(),
+                    cache_config.stream_max_len,
+                )
+                .map_err(|e| StartupError::Redis(e.to_string()))?,
+            )
+        }
+        None => None,
+    };
+    let mut fetcher = CachedFetcher::new(http, cache.clone(), supergraph.clone());
+    if let Some(publisher) = publisher.clone() {
+        fetcher = fetcher.with_sink(Arc::new(move |invalidations| {
+            publisher.publish(invalidations)
+        }));
+    }
+    Ok(
+        Gateway::new(supergraph, Arc::new(fetcher), &config.query_planning)
+            .with_request_settings(requests)
+            .with_hooks(Arc::new(CacheHooks { cache, publisher })),
+    )
 }

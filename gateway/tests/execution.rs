@@ -58,7 +58,9 @@ async fn run(gateway: &Gateway, query: &str) -> (Outcome, Value) {
         query: Some(query.into()),
         ..Default::default()
     };
-    let (outcome, response) = gateway.execute(request, Transport::Post).await;
+    let (outcome, response) = gateway
+        .execute(request, Transport::Post, Default::default())
+        .await;
     (outcome, serde_json::to_value(response).unwrap())
 }
 
@@ -286,7 +288,9 @@ async fn variables_are_coerced_and_forwarded() {
         variables: Some(json!({ "id": 7 }).as_object().unwrap().clone()),
         ..Default::default()
     };
-    let (_, response) = gateway.execute(request, Transport::Post).await;
+    let (_, response) = gateway
+        .execute(request, Transport::Post, Default::default())
+        .await;
     assert_eq!(
         serde_json::to_value(response).unwrap()["data"],
         json!({ "order": { "id": "7" } })

@@ -18,6 +18,7 @@ fn mutation_root_fields_run_in_order() {
           {
             first: addItem(name: "a") {
               id
+              __typename
             }
           }
         },
@@ -40,6 +41,7 @@ fn mutation_root_fields_run_in_order() {
           {
             tagged: tagItem(id: "1", tag: "new") {
               id
+              __typename
             }
           }
         },
@@ -62,6 +64,7 @@ fn mutation_root_fields_run_in_order() {
           {
             second: addItem(name: "b") {
               id
+              __typename
             }
           }
         },

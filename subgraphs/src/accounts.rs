@@ -3,6 +3,7 @@
 //! `username` is `@shareable` because reviews denormalises it and serves it
 //! through `@provides` on `Review.author`.
 
+use crate::events::ChangeEvent;
 use std::sync::Arc;
 
 use async_graphql::{Context, EmptySubscription, ID, Object, Result, Schema, SimpleObject};
@@ -71,9 +72,15 @@ fn db<'a>(ctx: &Context<'a>) -> Result<&'a Db> {
 
 /// Builds the schema over freshly seeded data.
 pub fn schema() -> AccountsSchema {
+    schema_with(std::sync::Arc::new(crate::events::Nowhere))
+}
+
+/// Builds the schema over freshly seeded data, publishing a change event for each mutation.
+pub fn schema_with(publisher: crate::events::Publisher) -> AccountsSchema {
     Schema::build(Query, Mutation, EmptySubscription)
         .enable_federation()
         .data::<Db>(Arc::new(RwLock::new(Store::seeded())))
+        .data(publisher)
         .finish()
 }
 
@@ -135,6 +142,8 @@ impl Mutation {
             username,
         };
         store.users.push(user.clone());
+        // A new user: lists of users changed.
+        crate::events::publish(ctx, vec![ChangeEvent::of_type("accounts", "User")]);
         Ok(user)
     }
 
@@ -149,10 +158,21 @@ impl Mutation {
             return Err("name must not be empty".into());
         }
         let mut store = db(ctx)?.write().await;
-        Ok(store.users.iter_mut().find(|u| u.id == id).map(|user| {
+        let renamed = store.users.iter_mut().find(|u| u.id == id).map(|user| {
             user.name = name;
             user.clone()
-        }))
+        });
+        if let Some(user) = &renamed {
+            crate::events::publish(
+                ctx,
+                vec![ChangeEvent::entity(
+                    "accounts",
+                    "User",
+                    serde_json::json!({ "id": user.id.as_str() }),
+                )],
+            );
+        }
+        Ok(renamed)
     }
 }
 

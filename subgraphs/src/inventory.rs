@@ -6,6 +6,7 @@
 //! root query fields of its own: async-graphql accepts a `Query` whose only
 //! member is the entity resolver (the exported SDL then has no `Query` type).
 
+use crate::events::ChangeEvent;
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, EmptySubscription, Object, Result, Schema};
@@ -109,9 +110,15 @@ fn db<'a>(ctx: &Context<'a>) -> Result<&'a Db> {
 
 /// Builds the schema over freshly seeded data.
 pub fn schema() -> InventorySchema {
+    schema_with(std::sync::Arc::new(crate::events::Nowhere))
+}
+
+/// Builds the schema over freshly seeded data, publishing a change event for each mutation.
+pub fn schema_with(publisher: crate::events::Publisher) -> InventorySchema {
     Schema::build(Query, Mutation, EmptySubscription)
         .enable_federation()
         .data::<Db>(Arc::new(RwLock::new(Store::seeded())))
+        .data(publisher)
         .finish()
 }
 
@@ -164,6 +171,14 @@ impl Mutation {
             .await
             .in_stock
             .insert(upc.clone(), in_stock);
+        crate::events::publish(
+            ctx,
+            vec![ChangeEvent::entity(
+                "inventory",
+                "Product",
+                serde_json::json!({ "upc": upc }),
+            )],
+        );
         Ok(Some(Product {
             upc,
             price: None,

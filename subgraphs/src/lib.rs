@@ -10,6 +10,7 @@
 use std::{fmt, str::FromStr};
 
 pub mod accounts;
+pub mod events;
 mod http;
 pub mod inventory;
 pub mod products;
@@ -72,11 +73,16 @@ impl Service {
     /// An HTTP router with `POST /graphql` and `GET /health`, over freshly
     /// seeded state (each call gets its own copy).
     pub fn router(self) -> axum::Router {
+        self.router_with(std::sync::Arc::new(events::Nowhere))
+    }
+
+    /// Like [`Service::router`], publishing a change event for each mutation.
+    pub fn router_with(self, publisher: events::Publisher) -> axum::Router {
         match self {
-            Service::Accounts => http::router(accounts::schema()),
-            Service::Products => http::router(products::schema()),
-            Service::Reviews => http::router(reviews::schema()),
-            Service::Inventory => http::router(inventory::schema()),
+            Service::Accounts => http::router(accounts::schema_with(publisher)),
+            Service::Products => http::router(products::schema_with(publisher)),
+            Service::Reviews => http::router(reviews::schema_with(publisher)),
+            Service::Inventory => http::router(inventory::schema_with(publisher)),
         }
     }
 }
@@ -118,6 +124,15 @@ impl FromStr for Service {
 /// the listener fails.
 pub async fn serve(service: Service, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     axum::serve(listener, service.router()).await
+}
+
+/// Like [`serve`], publishing a change event for each mutation.
+pub async fn serve_with(
+    service: Service,
+    listener: tokio::net::TcpListener,
+    publisher: events::Publisher,
+) -> std::io::Result<()> {
+    axum::serve(listener, service.router_with(publisher)).await
 }
 
 /// Turns a `first` argument into a count: `null` means the default, negative

@@ -1,5 +1,6 @@
-//! `subgraph <accounts|products|reviews|inventory> [--listen ADDR]`: runs one
-//! demo subgraph on its own, e.g. to point a gateway or rover at it.
+//! `subgraph <accounts|products|reviews|inventory> [--listen ADDR] [--redis-url URL]`: runs
+//! one demo subgraph on its own, e.g. to point a gateway at it; with Redis, each mutation
+//! publishes a change event to the gateways' stream.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -17,6 +18,14 @@ struct Args {
     /// products, 4003 reviews, 4004 inventory].
     #[arg(long)]
     listen: Option<SocketAddr>,
+
+    /// Publish a change event per mutation to this Redis (gateways' caches stay fresh).
+    #[arg(long, env = "SUBGRAPH_REDIS_URL")]
+    redis_url: Option<String>,
+
+    /// The Redis Stream gateways tail.
+    #[arg(long, default_value = "gateway:invalidations")]
+    stream: String,
 }
 
 fn service_parser() -> impl TypedValueParser<Value = Service> {
@@ -41,5 +50,12 @@ async fn main() -> std::io::Result<()> {
         "serving http://{}/graphql",
         listener.local_addr()?
     );
-    subgraphs::serve(args.service, listener).await
+    let publisher: subgraphs::events::Publisher = match &args.redis_url {
+        Some(url) => std::sync::Arc::new(
+            subgraphs::events::RedisPublisher::start(url, args.stream.clone())
+                .map_err(std::io::Error::other)?,
+        ),
+        None => std::sync::Arc::new(subgraphs::events::Nowhere),
+    };
+    subgraphs::serve_with(args.service, listener, publisher).await
 }

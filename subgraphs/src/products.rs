@@ -1,6 +1,7 @@
 //! The products subgraph: owns the catalogue (`Product @key(fields: "upc")`),
 //! including the `price` and `weight` that inventory `@requires`.
 
+use crate::events::ChangeEvent;
 use std::sync::Arc;
 
 use async_graphql::{Context, EmptySubscription, Object, Result, Schema, SimpleObject};
@@ -53,9 +54,15 @@ fn db<'a>(ctx: &Context<'a>) -> Result<&'a Db> {
 
 /// Builds the schema over freshly seeded data.
 pub fn schema() -> ProductsSchema {
+    schema_with(std::sync::Arc::new(crate::events::Nowhere))
+}
+
+/// Builds the schema over freshly seeded data, publishing a change event for each mutation.
+pub fn schema_with(publisher: crate::events::Publisher) -> ProductsSchema {
     Schema::build(Query, Mutation, EmptySubscription)
         .enable_federation()
         .data::<Db>(Arc::new(RwLock::new(Store::seeded())))
+        .data(publisher)
         .finish()
 }
 
@@ -121,6 +128,7 @@ impl Mutation {
             weight,
         };
         store.products.push(product.clone());
+        crate::events::publish(ctx, vec![ChangeEvent::of_type("products", "Product")]);
         Ok(product)
     }
 
@@ -135,14 +143,25 @@ impl Mutation {
             return Err("price must not be negative".into());
         }
         let mut store = db(ctx)?.write().await;
-        Ok(store
+        let repriced = store
             .products
             .iter_mut()
             .find(|p| p.upc == upc)
             .map(|product| {
                 product.price = price;
                 product.clone()
-            }))
+            });
+        if repriced.is_some() {
+            crate::events::publish(
+                ctx,
+                vec![ChangeEvent::entity(
+                    "products",
+                    "Product",
+                    serde_json::json!({ "upc": upc }),
+                )],
+            );
+        }
+        Ok(repriced)
     }
 }
 

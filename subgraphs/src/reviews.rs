@@ -6,6 +6,7 @@
 //! `@provides(fields: "username")`, so a gateway can show review authors'
 //! handles without a round trip to accounts.
 
+use crate::events::ChangeEvent;
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, EmptySubscription, ID, Object, Result, Schema};
@@ -174,9 +175,15 @@ fn db<'a>(ctx: &Context<'a>) -> Result<&'a Db> {
 
 /// Builds the schema over freshly seeded data.
 pub fn schema() -> ReviewsSchema {
+    schema_with(std::sync::Arc::new(crate::events::Nowhere))
+}
+
+/// Builds the schema over freshly seeded data, publishing a change event for each mutation.
+pub fn schema_with(publisher: crate::events::Publisher) -> ReviewsSchema {
     Schema::build(Query, Mutation, EmptySubscription)
         .enable_federation()
         .data::<Db>(Arc::new(RwLock::new(Store::seeded())))
+        .data(publisher)
         .finish()
 }
 
@@ -259,6 +266,23 @@ impl Mutation {
             product_upc,
         };
         store.reviews.push(review.clone());
+        // A new review: the author's and the product's review lists changed.
+        crate::events::publish(
+            ctx,
+            vec![
+                ChangeEvent::of_type("reviews", "Review"),
+                ChangeEvent::entity(
+                    "reviews",
+                    "User",
+                    serde_json::json!({ "id": review.author_id.as_str() }),
+                ),
+                ChangeEvent::entity(
+                    "reviews",
+                    "Product",
+                    serde_json::json!({ "upc": review.product_upc }),
+                ),
+            ],
+        );
         Ok(review)
     }
 }

@@ -1,5 +1,7 @@
 //! Test support: the demo subgraphs and a gateway over them, each a real HTTP server on a
-//! free loopback port, stopped when the [`Stack`] is dropped.
+//! free loopback port, stopped when the [`Stack`] is dropped; and a real Redis.
+
+pub mod redis_server;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,6 +37,69 @@ pub async fn listener() -> (TcpListener, SocketAddr) {
         .expect("bind loopback");
     let address = listener.local_addr().expect("local address");
     (listener, address)
+}
+
+/// The four demo subgraphs on free ports, each publishing a change event per mutation through
+/// `publisher`; stopped when dropped.
+pub struct Subgraphs {
+    pub urls: std::collections::BTreeMap<String, String>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Subgraphs {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Subgraphs {
+    pub async fn start(publisher: subgraphs::events::Publisher) -> Self {
+        let mut urls = std::collections::BTreeMap::new();
+        let mut tasks = Vec::new();
+        for service in subgraphs::Service::ALL {
+            let (listener, address) = listener().await;
+            let publisher = publisher.clone();
+            tasks.push(tokio::spawn(async move {
+                let _ = subgraphs::serve_with(service, listener, publisher).await;
+            }));
+            urls.insert(
+                service.name().to_string(),
+                format!("http://{address}/graphql"),
+            );
+        }
+        Self { urls, tasks }
+    }
+
+    /// A gateway config that routes to these subgraphs.
+    pub fn config(&self) -> Config {
+        let mut config = Config::default();
+        for (name, url) in &self.urls {
+            config.subgraphs.insert(
+                name.clone(),
+                SubgraphConfig {
+                    url: Some(url.clone()),
+                    timeout_ms: None,
+                },
+            );
+        }
+        config
+    }
+
+    /// Sends a request straight to one subgraph (as another service would), bypassing every
+    /// gateway.
+    pub async fn request(&self, subgraph: &str, query: &str) -> Value {
+        reqwest::Client::new()
+            .post(&self.urls[subgraph])
+            .json(&serde_json::json!({ "query": query }))
+            .send()
+            .await
+            .expect("subgraph answers")
+            .json()
+            .await
+            .expect("JSON")
+    }
 }
 
 impl Stack {
@@ -95,14 +160,33 @@ impl Stack {
 
     /// POSTs a GraphQL request body and returns the JSON response (any status).
     pub async fn request(&self, body: Value) -> Value {
-        self.client
-            .post(&self.gateway_url)
-            .json(&body)
+        self.request_with(body, &[]).await
+    }
+
+    /// POSTs a GraphQL request body with extra headers.
+    pub async fn request_with(&self, body: Value, headers: &[(&str, &str)]) -> Value {
+        let mut request = self.client.post(&self.gateway_url).json(&body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request
             .send()
             .await
             .expect("gateway answers")
             .json()
             .await
             .expect("JSON response")
+    }
+
+    /// The gateway's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(self.gateway_url.replace("/graphql", "/metrics"))
+            .send()
+            .await
+            .expect("gateway answers")
+            .text()
+            .await
+            .expect("text")
     }
 }

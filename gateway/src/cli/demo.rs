@@ -1,21 +1,63 @@
-//! `gateway demo`: the four demo services and a gateway over them, in one process.
+//! `gateway demo`: the four demo services and a gateway over them, in one process, with the
+//! entity cache on and kept fresh by the services' change events over an in-process bus.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use gateway::cache::{CacheConfig, Invalidation, Mode, PolicyConfig, SubgraphPolicyConfig};
 use gateway::config::{Config, SubgraphConfig};
+use gateway::events::InProcessBus;
+use gateway::startup::build_gateway;
 use gateway::supergraph::Supergraph;
+use subgraphs::events::{Callback, ChangeEvent};
 use tokio::net::TcpListener;
 
-use super::serve::run_gateway;
+use super::serve::serve_gateway;
 
 /// The supergraph of the demo services, as `gateway demo` serves it.
 const DEMO_SUPERGRAPH: &str = include_str!("../../../schema/supergraph.graphql");
 
+/// The demo's cache: cached until an event says otherwise, except inventory, whose stock
+/// levels are kept for 5 seconds at most (bounded staleness).
+pub fn demo_cache() -> CacheConfig {
+    CacheConfig {
+        enabled: true,
+        defaults: PolicyConfig {
+            mode: Some(Mode::Events),
+            ..Default::default()
+        },
+        subgraphs: [(
+            "inventory".to_string(),
+            SubgraphPolicyConfig {
+                policy: PolicyConfig {
+                    mode: Some(Mode::Ttl),
+                    ttl_seconds: Some(5),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )]
+        .into(),
+        ..Default::default()
+    }
+}
+
+/// A service's change event, as the gateway reads it.
+pub fn invalidation(event: ChangeEvent) -> Invalidation {
+    Invalidation {
+        subgraph: event.subgraph.to_string(),
+        type_name: Some(event.type_name.to_string()),
+        keys: event.keys,
+    }
+}
+
 pub async fn demo(listen: SocketAddr) -> Result<(), String> {
     let mut config = Config {
         listen,
+        cache: demo_cache(),
         ..Config::default()
     };
+    let mut listeners = Vec::new();
     for service in subgraphs::Service::ALL {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -29,13 +71,26 @@ pub async fn demo(listen: SocketAddr) -> Result<(), String> {
                 timeout_ms: None,
             },
         );
+        listeners.push((service, listener));
+    }
+    let supergraph = Supergraph::parse(DEMO_SUPERGRAPH).map_err(|e| e.to_string())?;
+    let gateway = Arc::new(build_gateway(supergraph, &config).map_err(|e| e.to_string())?);
+    let hooks = gateway
+        .hooks()
+        .cloned()
+        .ok_or("the demo gateway has a cache")?;
+    let bus = InProcessBus::start(hooks);
+    for (service, listener) in listeners {
+        let bus = bus.clone();
+        let publisher = Arc::new(Callback(move |events: Vec<ChangeEvent>| {
+            bus.publish(events.into_iter().map(invalidation).collect())
+        }));
         tokio::spawn(async move {
-            if let Err(e) = subgraphs::serve(service, listener).await {
+            if let Err(e) = subgraphs::serve_with(service, listener, publisher).await {
                 tracing::error!("{} subgraph stopped: {e}", service.name());
             }
         });
     }
-    let supergraph = Supergraph::parse(DEMO_SUPERGRAPH).map_err(|e| e.to_string())?;
     tracing::info!("playground: http://{listen}/graphql");
-    run_gateway(supergraph, &config).await
+    serve_gateway(gateway, &config).await
 }

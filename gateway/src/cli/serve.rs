@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use gateway::config::Config;
+use gateway::gateway::Gateway;
 use gateway::startup::{build_gateway, load_supergraph};
 use gateway::supergraph::Supergraph;
 use tokio::net::TcpListener;
@@ -34,6 +35,11 @@ pub async fn serve(
 
 pub async fn run_gateway(supergraph: Supergraph, config: &Config) -> Result<(), String> {
     let gateway = Arc::new(build_gateway(supergraph, config).map_err(|e| e.to_string())?);
+    serve_gateway(gateway, config).await
+}
+
+/// Serves an already built gateway until Ctrl-C.
+pub async fn serve_gateway(gateway: Arc<Gateway>, config: &Config) -> Result<(), String> {
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

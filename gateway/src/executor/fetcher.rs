@@ -23,18 +23,43 @@ pub struct FetchRequest {
     pub operation_name: Option<Arc<str>>,
     /// The client variables the operation uses (representations not included).
     pub variables: Map<String, Value>,
+    /// What the fetch selects (for an entity fetch, one `... on Type` fragment per entity
+    /// type), and a stable hash of it: what a cache keys answers by.
+    pub selection: Arc<SelectionSet>,
+    pub selection_hash: u64,
     /// For entity fetches.
     pub entities: Option<EntityRequest>,
+    /// About the client request this fetch serves.
+    pub context: Arc<RequestContext>,
 }
 
-/// The entity part of a fetch: the selection and one representation per entity
-/// (de-duplicated; each carries its `__typename`). The answer's `_entities` list has one item
-/// per representation, in order.
+/// The entity part of a fetch: one representation per entity (de-duplicated; each carries
+/// its `__typename`). The answer's `_entities` list has one item per representation, in order.
 #[derive(Debug, Clone)]
 pub struct EntityRequest {
-    /// What the fetch selects on each entity: one `... on Type` fragment per entity type.
-    pub selection: Arc<SelectionSet>,
     pub representations: Vec<Value>,
+}
+
+/// What fetches need to know about the client request.
+#[derive(Debug, Clone, Default)]
+pub struct RequestContext {
+    /// Client headers forwarded to subgraphs (the configured ones).
+    pub headers: http::HeaderMap,
+    /// The verified user id, which private cached data is scoped to.
+    pub user: Option<String>,
+    /// Report in `extensions.cache` which fetches a cache answered.
+    pub cache_debug: bool,
+}
+
+/// How a cache served one fetch, for `extensions.cache`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CacheReport {
+    /// Answers (entities, or the whole root fetch) from the in-process level.
+    pub l1: u32,
+    /// ... from Redis.
+    pub l2: u32,
+    /// ... fetched from the subgraph.
+    pub fetched: u32,
 }
 
 /// A subgraph's answer. For an entity fetch, `data` is `{"_entities": [...]}`.
@@ -43,6 +68,10 @@ pub struct SubgraphResponse {
     pub data: Option<Value>,
     pub errors: Vec<GraphQLError>,
     pub extensions: Map<String, Value>,
+    /// The subgraph's `Cache-Control` header, as sent.
+    pub cache_control: Option<String>,
+    /// Set by a caching fetcher.
+    pub cache: Option<CacheReport>,
 }
 
 /// Why a subgraph gave no GraphQL answer at all.

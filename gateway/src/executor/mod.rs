@@ -9,13 +9,14 @@ mod representations;
 mod shape;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use futures::future::{BoxFuture, join_all};
 use serde_json::{Map, Value};
 
 pub use fetcher::{
-    EntityRequest, FetchError, FetchFuture, FetchRequest, Fetcher, SubgraphResponse,
+    CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, Fetcher, RequestContext,
+    SubgraphResponse,
 };
 
 use crate::operation::NormalizedOperation;
@@ -23,22 +24,36 @@ use crate::planner::{FetchNode, PathSegment, PlanNode, QueryPlan};
 use crate::response::{GraphQLError, PathElement, Response};
 use crate::supergraph::Supergraph;
 
-/// Executes `plan` for `operation` with the request's coerced `variables`.
-/// `introspection` holds the already computed `__schema`/`__type` root fields, if any.
-pub async fn execute(
-    sg: &Supergraph,
-    plan: &QueryPlan,
-    operation: &NormalizedOperation,
-    variables: &Map<String, Value>,
-    fetcher: &dyn Fetcher,
-    introspection: Option<Map<String, Value>>,
-) -> Response {
+/// Everything one execution needs besides the plan.
+pub struct Execution<'a> {
+    pub supergraph: &'a Supergraph,
+    pub operation: &'a NormalizedOperation,
+    /// The request's coerced variables.
+    pub variables: &'a Map<String, Value>,
+    pub fetcher: &'a dyn Fetcher,
+    /// The already computed `__schema`/`__type` root fields, if any.
+    pub introspection: Option<Map<String, Value>>,
+    pub context: Arc<RequestContext>,
+}
+
+/// Executes `plan`.
+pub async fn execute(plan: &QueryPlan, execution: Execution<'_>) -> Response {
+    let Execution {
+        supergraph: sg,
+        operation,
+        variables,
+        fetcher,
+        introspection,
+        context,
+    } = execution;
     let run = Run {
         sg,
         fetcher,
         variables,
+        context,
         data: Mutex::new(Value::Object(Map::new())),
         errors: Mutex::new(Vec::new()),
+        cache_reports: Mutex::new(Vec::new()),
     };
     if let Some(root) = &plan.root {
         run.node(root).await;
@@ -51,19 +66,41 @@ pub async fn execute(
         introspection: introspection.as_ref(),
     };
     let data = shaper.shape_root(&operation.root_type, &operation.selection_set, &data);
+    let mut extensions = Map::new();
+    if run.context.cache_debug {
+        let reports = run
+            .cache_reports
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        extensions.insert(
+            "cache".into(),
+            serde_json::to_value(reports).unwrap_or(Value::Null),
+        );
+    }
     Response {
         data: Some(data),
         errors,
-        extensions: Map::new(),
+        extensions,
     }
+}
+
+/// One line of `extensions.cache`: which fetch, and where its answers came from.
+#[derive(Debug, serde::Serialize)]
+struct FetchCacheReport {
+    service: Arc<str>,
+    path: String,
+    #[serde(flatten)]
+    report: CacheReport,
 }
 
 struct Run<'a> {
     sg: &'a Supergraph,
     fetcher: &'a dyn Fetcher,
     variables: &'a Map<String, Value>,
+    context: Arc<RequestContext>,
     data: Mutex<Value>,
     errors: Mutex<Vec<GraphQLError>>,
+    cache_reports: Mutex<Vec<FetchCacheReport>>,
 }
 
 impl Run<'_> {
@@ -115,7 +152,10 @@ impl Run<'_> {
             operation: fetch.operation.clone(),
             operation_name: fetch.operation_name.clone(),
             variables,
+            selection: fetch.selection.clone(),
+            selection_hash: fetch.selection_hash,
             entities: None,
+            context: self.context.clone(),
         };
         match &fetch.entity {
             None => self.root_fetch(fetch, request).await,
@@ -146,18 +186,29 @@ impl Run<'_> {
                 if representations.is_empty() {
                     return;
                 }
-                request.entities = Some(EntityRequest {
-                    selection: fetch.selection.clone(),
-                    representations,
-                });
-                self.entity_fetch(fetch, request, targets).await;
+                request.entities = Some(EntityRequest { representations });
+                self.entity_fetch(fetch, request, targets, path).await;
             }
+        }
+    }
+
+    fn report(&self, fetch: &FetchNode, path: &[PathSegment], response: &SubgraphResponse) {
+        if let (true, Some(report)) = (self.context.cache_debug, response.cache) {
+            self.cache_reports
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(FetchCacheReport {
+                    service: fetch.subgraph_name.clone(),
+                    path: crate::planner::PathDisplay(path).to_string(),
+                    report,
+                });
         }
     }
 
     async fn root_fetch(&self, fetch: &FetchNode, request: FetchRequest) {
         match self.fetcher.fetch(request).await {
             Ok(response) => {
+                self.report(fetch, &[], &response);
                 if let Some(mut data) = response.data {
                     merge::apply_renames(self.sg, &mut data, &fetch.output_renames);
                     merge::deep_merge(&mut self.lock_data(), data);
@@ -179,9 +230,13 @@ impl Run<'_> {
         fetch: &FetchNode,
         request: FetchRequest,
         targets: Vec<(Vec<PathElement>, usize)>,
+        path: &[PathSegment],
     ) {
         let response = match self.fetcher.fetch(request).await {
-            Ok(response) => response,
+            Ok(response) => {
+                self.report(fetch, path, &response);
+                response
+            }
             Err(error) => {
                 let at = targets.first().map(|(p, _)| p.clone());
                 self.push_errors([fetch_failed(fetch, &error, at)]);

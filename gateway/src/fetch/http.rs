@@ -100,6 +100,7 @@ impl Fetcher for HttpFetcher {
             let send = self
                 .client
                 .post(&endpoint.url)
+                .headers(request.context.headers.clone())
                 .header("content-type", "application/json")
                 .header(
                     "accept",
@@ -110,18 +111,25 @@ impl Fetcher for HttpFetcher {
             let response = tokio::time::timeout(endpoint.timeout, async {
                 let response = send.await?;
                 let status = response.status();
+                let cache_control = response
+                    .headers()
+                    .get(reqwest::header::CACHE_CONTROL)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
                 let bytes = response.bytes().await?;
-                Ok::<_, reqwest::Error>((status, bytes))
+                Ok::<_, reqwest::Error>((status, cache_control, bytes))
             })
             .await
             .map_err(|_| FetchError::Timeout(endpoint.timeout))?
             .map_err(|e| FetchError::Unreachable(describe(&e)))?;
-            let (status, bytes) = response;
+            let (status, cache_control, bytes) = response;
             match serde_json::from_slice::<WireResponse>(&bytes) {
                 Ok(wire) if wire.data.is_some() || wire.errors.is_some() => Ok(SubgraphResponse {
                     data: wire.data,
                     errors: wire.errors.unwrap_or_default(),
                     extensions: wire.extensions.unwrap_or_default(),
+                    cache_control,
+                    cache: None,
                 }),
                 _ if !status.is_success() => Err(FetchError::HttpStatus {
                     status: status.as_u16(),

@@ -188,6 +188,10 @@ impl QueryPlanner {
                     variable_usages,
                     entity: step.entity.map(|parts| EntityFetch { parts }),
                     output_renames,
+                    // Not the operation text: its name follows the client's operation name.
+                    selection_hash: xxhash_rust::xxh3::xxh3_64(
+                        format!("{}\u{1}{:?}\u{1}{selection}", subgraph.name, step.kind).as_bytes(),
+                    ),
                     selection: Arc::new(selection),
                 }));
                 Some(if step.merge_path.is_empty() {

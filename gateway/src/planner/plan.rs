@@ -65,6 +65,8 @@ pub struct FetchNode {
     /// The selection sent; for entity fetches, the inside of `_entities` (one `... on Type`
     /// fragment per entity type).
     pub selection: Arc<SelectionSet>,
+    /// A stable hash of the subgraph and the selection: what caches key answers by.
+    pub selection_hash: u64,
 }
 
 /// How an entity fetch builds `_entities` representations: one part per entity type the

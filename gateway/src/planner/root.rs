@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use super::PlanError;
 use super::walk::{FETCH_COST, Planned, Walker, count_leaves};
 use crate::operation::selection::{Field, Selection, SelectionSet};
-use crate::supergraph::SubgraphId;
+use crate::supergraph::{SubgraphId, Supergraph};
 
 pub(super) struct RootFetch {
     pub subgraph: SubgraphId,
@@ -93,7 +93,13 @@ pub(super) fn plan_mutation_root(
     }
     runs.into_iter()
         .map(|(subgraph, selection)| {
-            let located = walker.plan_at(subgraph, root_type, &selection, None);
+            let mut located = walker.plan_at(subgraph, root_type, &selection, None);
+            add_entity_keys(
+                walker.sg,
+                subgraph,
+                root_type,
+                &mut located.planned.selection,
+            );
             // A mutation field cannot be sent twice, so nothing may be left over.
             match located.leftover.fields().next() {
                 Some(field) => Err(PlanError::unsatisfiable(root_type, field)),
@@ -104,6 +110,78 @@ pub(super) fn plan_mutation_root(
             }
         })
         .collect()
+}
+
+/// Adds, under every entity a mutation returns, the `__typename` and the key fields the
+/// subgraph resolves: whoever caches answers learns from them which entities the mutation
+/// touched (read-your-writes). Skipped where the client already uses such a key for another
+/// field.
+fn add_entity_keys(
+    sg: &Supergraph,
+    subgraph: SubgraphId,
+    parent: &Name,
+    selection: &mut SelectionSet,
+) {
+    let mut additions = Vec::new();
+    for item in &mut selection.items {
+        match item {
+            Selection::Field(field) if !field.selection_set.is_empty() => {
+                let Some(child) = sg
+                    .field_def(parent, &field.name)
+                    .map(|d| d.ty.inner_named_type().clone())
+                else {
+                    continue;
+                };
+                add_entity_keys(sg, subgraph, &child, &mut field.selection_set);
+            }
+            Selection::InlineFragment(fragment) => {
+                let condition = fragment.type_condition.clone();
+                add_entity_keys(sg, subgraph, &condition, &mut fragment.selection_set);
+            }
+            Selection::Field(_) => {}
+        }
+    }
+    if parent == "Mutation" || parent == "Query" {
+        return;
+    }
+    let Some(in_subgraph) = sg.type_def(parent).and_then(|d| d.in_subgraph(subgraph)) else {
+        return;
+    };
+    let Some(key) = in_subgraph.keys.first() else {
+        return;
+    };
+    let key_fields: Vec<&Name> = key.fields.fields().map(|f| &f.name).collect();
+    let usable = key_fields.iter().all(|name| {
+        sg.resolves_field(parent, name, subgraph)
+            && !selection
+                .fields()
+                .any(|f| f.response_key() == *name && f.name != **name)
+    }) && key
+        .fields
+        .fields()
+        .all(|f| f.selection_set.selections.is_empty());
+    if !usable {
+        return;
+    }
+    additions.push(Selection::Field(Field {
+        alias: None,
+        name: apollo_compiler::name!("__typename"),
+        arguments: Vec::new(),
+        ty: apollo_compiler::ast::Type::NonNullNamed(apollo_compiler::name!("String")),
+        selection_set: SelectionSet::default(),
+    }));
+    for field in key.fields.fields() {
+        additions.push(Selection::Field(Field {
+            alias: None,
+            name: field.name.clone(),
+            arguments: Vec::new(),
+            ty: field.ty().clone(),
+            selection_set: SelectionSet::default(),
+        }));
+    }
+    for addition in additions {
+        selection.merge_in(addition);
+    }
 }
 
 /// Picks the subgraph that serves `field` best: nothing left over first, then fewest

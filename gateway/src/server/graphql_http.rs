@@ -77,7 +77,8 @@ pub async fn post_graphql(
             "the request has no `query`".into(),
         );
     }
-    let (outcome, response) = gateway.execute(request, Transport::Post).await;
+    let context = gateway.request_context(&headers);
+    let (outcome, response) = gateway.execute(request, Transport::Post, context).await;
     respond(response_type, outcome, &response)
 }
 
@@ -126,7 +127,8 @@ pub async fn get_graphql(
         variables,
         extensions,
     };
-    let (outcome, response) = gateway.execute(request, Transport::Get).await;
+    let context = gateway.request_context(&headers);
+    let (outcome, response) = gateway.execute(request, Transport::Get, context).await;
     respond(response_type, outcome, &response)
 }
 

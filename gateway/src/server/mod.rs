@@ -4,11 +4,12 @@
 mod graphiql;
 mod graphql_http;
 mod media_type;
+mod metrics;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
 use crate::gateway::Gateway;
@@ -21,6 +22,8 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
             get(graphql_http::get_graphql).post(graphql_http::post_graphql),
         )
         .route("/health", get(health))
+        .route("/metrics", get(metrics::metrics))
+        .route("/invalidate", post(metrics::invalidate))
         .with_state(gateway)
 }
 

@@ -1,0 +1,1010 @@
+#!/usr/bin/env python3
+"""Load benchmark: our gateway against Apollo Gateway, on one machine, in one run.
+
+    benches/load/run.py [--smoke] [--connections N] [--duration S] [--warmup S]
+                        [--scenarios a,b,...] [--gateways gateway,apollo] [--list]
+
+What one run does (docs/benchmarks.md has the details and the results):
+
+1. Installs what is missing: wrk (Debian's package, with apt-get), Apollo Gateway (npm ci
+   into benches/load/node_modules, ignored by git).
+2. Builds the release binaries (`cargo build --release -p gateway -p subgraphs`).
+3. Starts the four demo services on free loopback ports.
+4. Checks every target (our gateway with each scenario's config, Apollo Gateway, the products
+   service answering directly) against every query it will be loaded with: no `errors`, the
+   expected size, and the same JSON as every other target asked the same query. Aborts
+   otherwise.
+5. For each scenario and target in turn: starts a fresh target process, warms it up, drives it
+   with wrk (fixed connections and duration), reads its CPU time and peak RSS from /proc,
+   checks the answer once more, stops it.
+6. Prints one table (req/s, latency percentiles, errors, peak RSS, CPU), our figures as ratios
+   to Apollo Gateway's, and the targets the team measures against; writes the same as JSON
+   and Markdown next to the logs, under <cargo target dir>/load-bench/.
+
+Exit status: 0 when every check passed and no request failed; 1 when a response was wrong or
+a request failed (non-2xx, socket error or timeout); 2 for a bad option or a missing tool.
+
+Only processes this script started are stopped, by PID, also on Ctrl-C. Every option has an
+environment variable (BENCH_CONNECTIONS, ...); a flag wins over its variable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+SUPERGRAPH = ROOT / "schema" / "supergraph.graphql"
+SERVICES = ("accounts", "products", "reviews", "inventory")
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios: one entry each. `targets` says who is loaded: "gateways" (our gateway and Apollo
+# Gateway, as selected with --gateways), "ours" (our gateway alone, compared with Apollo
+# Gateway's figures of the `baseline` scenario), or "direct" (a demo service answering without
+# a gateway). `config` is YAML appended to our gateway's base config (listen address and
+# subgraph URLs) for this scenario; while the gateway refuses the top-level section the file
+# adds (an unknown key), the scenario is skipped with a note.
+# ---------------------------------------------------------------------------------------------
+
+DEEP_QUERY = (
+    "{ users { id name reviews { id body product { upc name price shippingEstimate"
+    " reviews { id body author { id name username } } } } } }"
+)
+SMALL_QUERY = "{ topProducts(first: 3) { upc name inStock } }"
+CEILING_QUERY = "{ topProducts(first: 3) { upc name } }"
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    query: str
+    # Size bounds of the response body in bytes, inclusive.
+    min_bytes: int
+    max_bytes: int
+    targets: str = "gateways"  # "gateways" | "ours" | "direct"
+    config: str | None = None  # file under benches/load/, for our gateway
+    baseline: str | None = None  # scenario whose Apollo Gateway figures ours compare with
+    service: str | None = None  # for targets == "direct"
+    in_smoke: bool = False
+
+
+SCENARIOS = [
+    Scenario(
+        "deep",
+        "(a) deep query across the four services, ~68 KB, shippingEstimate via @requires",
+        DEEP_QUERY,
+        min_bytes=60_000,
+        max_bytes=80_000,
+    ),
+    Scenario(
+        "small",
+        "(b) small query, one hop (products, then inventory), under 1 KB",
+        SMALL_QUERY,
+        min_bytes=50,
+        max_bytes=1023,
+        in_smoke=True,
+    ),
+    Scenario(
+        "deep-cache",
+        "(c) the deep query with the entity cache on and warm",
+        DEEP_QUERY,
+        min_bytes=60_000,
+        max_bytes=80_000,
+        targets="ours",
+        config="scenarios/cache.yaml",
+        baseline="deep",
+    ),
+    Scenario(
+        "ceiling",
+        "(d) the products service answering directly: the ceiling for (b)",
+        CEILING_QUERY,
+        min_bytes=50,
+        max_bytes=1023,
+        targets="direct",
+        service="products",
+    ),
+    Scenario(
+        "deep-dedup",
+        "the deep query with inbound request de-duplication on",
+        DEEP_QUERY,
+        min_bytes=60_000,
+        max_bytes=80_000,
+        targets="ours",
+        config="scenarios/dedup.yaml",
+        baseline="deep",
+    ),
+]
+SCENARIOS_BY_NAME = {s.name: s for s in SCENARIOS}
+
+# What the team measures against (see docs/benchmarks.md). Printed, never enforced.
+TARGET_DEEP_RPS_RATIO = 40.0  # (a) req/s at least 40x Apollo Gateway's
+TARGET_DEEP_P99_FRACTION = 20.0  # (a) p99 at most 1/20 of Apollo Gateway's
+TARGET_DEEP_RSS_MB = 60.0  # (a) peak RSS under load at most 60 MB
+TARGET_SMALL_VS_CEILING = 1.5  # (b) req/s within 1.5x of the ceiling (d)
+
+GATEWAY_LABELS = {"gateway": "gateway (ours)", "apollo": "Apollo Gateway"}
+
+
+class BenchError(Exception):
+    """A failure that ends the run: exit status 1."""
+
+
+class UsageError(Exception):
+    """A bad option or a missing tool: exit status 2."""
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Options
+# ---------------------------------------------------------------------------------------------
+
+
+def env_default(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Load benchmark: our gateway against Apollo Gateway (docs/benchmarks.md).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=env_int("BENCH_CONNECTIONS", 64),
+        help="open connections (env BENCH_CONNECTIONS)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=int,
+        default=env_int("BENCH_DURATION", 20),
+        help="seconds of measured load per scenario and target (env BENCH_DURATION)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=env_int("BENCH_WARMUP", 5),
+        help="seconds of unmeasured load before each measurement (env BENCH_WARMUP)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=env_int("BENCH_THREADS", 2),
+        help="wrk threads (env BENCH_THREADS)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=env_int("BENCH_TIMEOUT", 10),
+        help="seconds after which wrk counts a request as timed out (env BENCH_TIMEOUT)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=env_default("BENCH_SCENARIOS", ",".join(s.name for s in SCENARIOS)),
+        help="comma-separated scenarios to run (env BENCH_SCENARIOS; --list shows them)",
+    )
+    parser.add_argument(
+        "--gateways",
+        default=env_default("BENCH_GATEWAYS", "gateway,apollo"),
+        help="comma-separated gateways: gateway (ours), apollo (env BENCH_GATEWAYS)",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        default=env_default("BENCH_SMOKE", "") not in ("", "0"),
+        help="2-second runs, 1-second warm-up, scenario small, both gateways (env BENCH_SMOKE=1)",
+    )
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    args = parser.parse_args(argv)
+
+    if args.smoke:
+        args.duration, args.warmup = 2, 1
+        args.scenarios = ",".join(s.name for s in SCENARIOS if s.in_smoke)
+        args.gateways = "gateway,apollo"
+    args.scenario_list = [
+        SCENARIOS_BY_NAME.get(n.strip()) or n.strip()
+        for n in args.scenarios.split(",")
+        if n.strip()
+    ]
+    unknown = [n for n in args.scenario_list if isinstance(n, str)]
+    if unknown:
+        raise UsageError(f"unknown scenario(s) {', '.join(unknown)}; --list shows them")
+    args.gateway_list = [g.strip() for g in args.gateways.split(",") if g.strip()]
+    bad = [g for g in args.gateway_list if g not in GATEWAY_LABELS]
+    if bad or not args.gateway_list:
+        raise UsageError(
+            f"--gateways takes a comma-separated subset of gateway,apollo; got {args.gateways!r}"
+        )
+    if args.connections < 1 or args.duration < 1 or args.warmup < 0 or args.threads < 1:
+        raise UsageError(
+            "--connections, --duration and --threads must be positive, --warmup not negative"
+        )
+    args.threads = min(args.threads, args.connections)
+    return args
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes: everything started here is recorded and stopped by PID at exit
+# ---------------------------------------------------------------------------------------------
+
+STARTED: list[subprocess.Popen] = []
+
+
+def spawn(cmd: list[str], log_path: Path, **kwargs) -> subprocess.Popen:
+    log_file = open(log_path, "ab")
+    try:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, **kwargs
+        )
+    finally:
+        log_file.close()
+    STARTED.append(proc)
+    return proc
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 5 s; only for a process this script started."""
+    if proc.poll() is None:
+        try:
+            proc.terminate()
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        except ProcessLookupError:
+            pass
+    if proc in STARTED:
+        STARTED.remove(proc)
+
+
+def stop_all() -> None:
+    for proc in list(reversed(STARTED)):
+        stop(proc)
+
+
+def on_signal(signum, _frame) -> None:
+    # Turn SIGTERM/SIGHUP into an exception so `finally` blocks and atexit run.
+    raise SystemExit(128 + signum)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tools and builds
+# ---------------------------------------------------------------------------------------------
+
+
+def run_checked(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    log("$ " + " ".join(cmd))
+    return subprocess.run(cmd, check=True, **kwargs)
+
+
+def apt_install(package: str) -> None:
+    """Installs a Debian package (as root, or through sudo when there is one)."""
+    prefix: list[str] = []
+    if os.geteuid() != 0:
+        if not shutil.which("sudo"):
+            raise UsageError(
+                f"{package} is missing: install it with `apt-get install {package}` as root"
+            )
+        prefix = ["sudo"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run_checked(prefix + ["apt-get", "update", "-qq"], env=env)
+    run_checked(
+        prefix + ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package], env=env
+    )
+
+
+def ensure_wrk() -> str:
+    if not shutil.which("wrk"):
+        log("wrk is missing: installing Debian's package")
+        apt_install("wrk")
+    wrk = shutil.which("wrk")
+    if not wrk:
+        raise UsageError("wrk is still missing after apt-get install wrk")
+    return wrk
+
+
+def ensure_apollo() -> str:
+    """npm ci into benches/load/node_modules unless it already matches package-lock.json."""
+    node = shutil.which("node")
+    if not node:
+        raise UsageError("node is missing: Apollo Gateway needs Node.js 20 or later")
+    version = subprocess.run(
+        [node, "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    if int(version.lstrip("v").split(".")[0]) < 20:
+        raise UsageError(f"Apollo Server 5 needs Node.js 20 or later; found {version}")
+    if not shutil.which("npm"):
+        log("npm is missing: installing Debian's package")
+        apt_install("npm")
+    lock = HERE / "package-lock.json"
+    stamp = HERE / "node_modules" / ".bench-lock-sha256"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if not stamp.exists() or stamp.read_text().strip() != digest:
+        run_checked(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE)
+        stamp.write_text(digest + "\n")
+    manifest = HERE / "node_modules" / "@apollo" / "gateway" / "package.json"
+    return json.loads(manifest.read_text())["version"]
+
+
+def build() -> Path:
+    """Builds the release binaries; returns cargo's target directory."""
+    if not shutil.which("cargo"):
+        raise UsageError("cargo is missing: install Rust (rustup.rs)")
+    run_checked(
+        ["cargo", "build", "--release", "--locked", "-p", "gateway", "-p", "subgraphs"], cwd=ROOT
+    )
+    metadata = subprocess.run(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps", "--locked"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(json.loads(metadata.stdout)["target_directory"])
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports the kernel hands out for 127.0.0.1:0, held open together so they differ."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP and checks
+# ---------------------------------------------------------------------------------------------
+
+
+def post(url: str, query: str, timeout: float = 30) -> tuple[int, bytes]:
+    body = json.dumps({"query": query}).encode()
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json", "Accept": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def ordered(value):
+    """JSON as nested lists of (key, value) pairs: equality then also compares key order."""
+    if isinstance(value, dict):
+        return [(k, ordered(v)) for k, v in value.items()]
+    if isinstance(value, list):
+        return [ordered(v) for v in value]
+    return value
+
+
+def first_difference(a, b, path: str = "") -> str:
+    if type(a) is not type(b):
+        return f"{path or '.'}: {json.dumps(a)[:80]} vs {json.dumps(b)[:80]}"
+    if isinstance(a, dict):
+        if list(a) != list(b):
+            return f"{path or '.'}: keys {list(a)} vs {list(b)}"
+        for key in a:
+            if a[key] != b[key] or ordered(a[key]) != ordered(b[key]):
+                return first_difference(a[key], b[key], f"{path}.{key}")
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return f"{path or '.'}: {len(a)} items vs {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            if ordered(x) != ordered(y):
+                return first_difference(x, y, f"{path}[{i}]")
+    return f"{path or '.'}: {json.dumps(a)[:80]} vs {json.dumps(b)[:80]}"
+
+
+@dataclasses.dataclass
+class Reference:
+    who: str
+    value: object
+    size: int
+
+
+class Checker:
+    """Checks answers: no errors, expected size, the same JSON for the same query everywhere."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.references: dict[str, Reference] = {}
+
+    def check(self, who: str, url: str, scenario: Scenario) -> int:
+        status, body = post(url, scenario.query)
+        saved = self.workdir / f"response-{re.sub(r'[^A-Za-z0-9]+', '-', who)}-{scenario.name}.json"
+        saved.write_bytes(body)
+        where = f"{who}, scenario {scenario.name}"
+        if status != 200:
+            raise BenchError(f"{where}: HTTP {status} (body in {saved})")
+        try:
+            value = json.loads(body)
+        except ValueError as error:
+            raise BenchError(f"{where}: the body is not JSON: {error} (body in {saved})") from None
+        if not isinstance(value, dict) or value.get("errors"):
+            errors = json.dumps(value.get("errors") if isinstance(value, dict) else value)[:300]
+            raise BenchError(f"{where}: the response has errors: {errors}")
+        if not value.get("data"):
+            raise BenchError(f"{where}: the response has no data (body in {saved})")
+        if not scenario.min_bytes <= len(body) <= scenario.max_bytes:
+            raise BenchError(
+                f"{where}: the response is {len(body)} bytes, expected"
+                f" {scenario.min_bytes} to {scenario.max_bytes} (body in {saved})"
+            )
+        reference = self.references.get(scenario.query)
+        if reference is None:
+            self.references[scenario.query] = Reference(who, value, len(body))
+        elif ordered(reference.value) != ordered(value):
+            raise BenchError(
+                f"{where}: the response differs from {reference.who}'s to the same query at "
+                f"{first_difference(reference.value, value)} (bodies in {self.workdir})"
+            )
+        return len(body)
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets: what gets loaded
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Target:
+    kind: str  # "gateway" | "apollo" | "direct"
+    label: str
+    cmd: list[str]
+    port: int
+    cwd: Path | None = None
+    env: dict | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/graphql"
+
+
+class ConfigRefused(Exception):
+    """Our gateway refused a scenario's config section it does not have yet."""
+
+
+def config_sections(text: str) -> list[str]:
+    return re.findall(r"^([A-Za-z_][\w-]*)\s*:", text, flags=re.MULTILINE)
+
+
+def start_target(
+    target: Target, workdir: Path, name: str, scenario_config: str | None = None
+) -> subprocess.Popen:
+    """Starts a target and waits until it answers `{ __typename }` (30 s at most)."""
+    log_path = workdir / f"{name}.log"
+    env = dict(os.environ, **(target.env or {}))
+    proc = spawn(target.cmd, log_path, cwd=target.cwd, env=env)
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            output = log_path.read_text(errors="replace")
+            STARTED.remove(proc)
+            if scenario_config is not None:
+                for section in config_sections(scenario_config):
+                    if f"unknown field `{section}`" in output:
+                        raise ConfigRefused(f"unknown field `{section}`")
+            tail = "\n".join(output.strip().splitlines()[-15:])
+            raise BenchError(
+                f"{target.label} exited with status {proc.returncode} while starting:\n{tail}"
+            )
+        try:
+            status, _ = post(target.url, "{ __typename }", timeout=2)
+            if status == 200:
+                return proc
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            stop(proc)
+            raise BenchError(f"{target.label} did not answer within 30 s; see {log_path}")
+        time.sleep(0.1)
+
+
+# ---------------------------------------------------------------------------------------------
+# /proc readings
+# ---------------------------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM, the process's peak resident set size, in MB (10^6 bytes)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024 / 1e6
+    raise BenchError(f"no VmHWM in /proc/{pid}/status")
+
+
+# ---------------------------------------------------------------------------------------------
+# One load run
+# ---------------------------------------------------------------------------------------------
+
+
+def wrk_run(args, wrk: str, url: str, body_file: Path, seconds: int) -> dict:
+    cmd = [
+        wrk,
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{seconds}s",
+        f"--timeout={args.timeout}s",
+        "-s",
+        str(HERE / "wrk.lua"),
+        url,
+    ]
+    env = dict(os.environ, WRK_BODY_FILE=str(body_file))
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    STARTED.append(proc)
+    try:
+        output, _ = proc.communicate(timeout=seconds + args.timeout + 30)
+    finally:
+        stop(proc)
+    if proc.returncode != 0:
+        raise BenchError(f"wrk failed with status {proc.returncode}:\n{output}")
+    for line in output.splitlines():
+        if line.startswith("WRK_JSON "):
+            return json.loads(line[len("WRK_JSON ") :])
+    raise BenchError(f"no summary in wrk's output:\n{output}")
+
+
+def measure(
+    args,
+    wrk: str,
+    checker: Checker,
+    target: Target,
+    proc: subprocess.Popen,
+    scenario: Scenario,
+    workdir: Path,
+    subgraph_pids: list[int],
+) -> dict:
+    body_file = workdir / f"body-{scenario.name}.json"
+    body_file.write_text(json.dumps({"query": scenario.query}))
+    size = checker.check(target.label, target.url, scenario)
+    if args.warmup:
+        log(f"  {target.label}: warming up for {args.warmup} s")
+        wrk_run(args, wrk, target.url, body_file, args.warmup)
+    log(f"  {target.label}: {args.duration} s at {args.connections} connections")
+    watched = [proc.pid] + [pid for pid in subgraph_pids if pid != proc.pid]
+    before = {pid: cpu_seconds(pid) for pid in watched}
+    start = time.monotonic()
+    summary = wrk_run(args, wrk, target.url, body_file, args.duration)
+    wall = time.monotonic() - start
+    after = {pid: cpu_seconds(pid) for pid in watched}
+    rss = peak_rss_mb(proc.pid)
+    if proc.poll() is not None:
+        raise BenchError(f"{target.label} exited during the run (status {proc.returncode})")
+    # The answer must still be right after the load (e.g. from a warm cache).
+    checker.check(target.label, target.url, scenario)
+
+    errors = summary["errors"]
+    socket_errors = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
+    requests = summary["requests"]
+    # Bytes read per response, headers included; a wrong (shorter) body shows up here.
+    bytes_per_response = summary["bytes"] / requests if requests else 0.0
+    short = requests > 0 and bytes_per_response < size * 0.98
+    latency = summary["latency_us"]
+    return {
+        "scenario": scenario.name,
+        "target": target.kind,
+        "label": target.label,
+        "requests": requests,
+        "rps": requests / (summary["duration_us"] / 1e6),
+        "p50_ms": latency["p50"] / 1000,
+        "p90_ms": latency["p90"] / 1000,
+        "p99_ms": latency["p99"] / 1000,
+        "max_ms": latency["max"] / 1000,
+        "non_2xx": errors["status"],
+        "socket_errors": socket_errors,
+        "errors": errors["status"] + socket_errors,
+        "error_detail": errors,
+        "response_bytes": size,
+        "bytes_per_response": bytes_per_response,
+        "short_responses_suspected": short,
+        "peak_rss_mb": rss,
+        "cpu_percent": (after[proc.pid] - before[proc.pid]) / wall * 100,
+        "subgraphs_cpu_percent": sum(after[p] - before[p] for p in subgraph_pids if p != proc.pid)
+        / wall
+        * 100,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+
+
+def fmt_ratio(value: float) -> str:
+    return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
+
+
+def cpu_per_request(result: dict) -> float:
+    return result["cpu_percent"] / result["rps"]
+
+
+def render(results: list[dict], skipped: list[tuple[str, str]], settings: dict) -> str:
+    lines = [
+        f"Load benchmark, {settings['started']} — {settings['connections']} connections, "
+        f"{settings['duration']} s per run after {settings['warmup']} s of warm-up, "
+        f"wrk {settings['threads']} threads",
+        f"Machine: {settings['nproc']} cores ({settings['cpu']}), {settings['ram_gib']} GiB RAM, "
+        f"Linux {settings['kernel']}, {settings['rustc']}, Node {settings['node']}",
+        "",
+        "| scenario | target | req/s | p50 ms | p90 ms | p99 ms | errors | peak RSS MB | CPU % | subgraphs CPU % |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    if not results:
+        lines.append("| (no scenario ran) | | | | | | | | | |")
+    for r in results:
+        errors = str(r["errors"])
+        if r["errors"]:
+            errors += f" ({r['non_2xx']} non-2xx, {r['socket_errors']} socket)"
+        if r["short_responses_suspected"]:
+            errors += " SHORT BODIES"
+        lines.append(
+            f"| {r['scenario']} | {r['label']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} "
+            f"| {r['p99_ms']:.2f} | {errors} | {r['peak_rss_mb']:.1f} | {r['cpu_percent']:.0f} "
+            f"| {r['subgraphs_cpu_percent']:.0f} |"
+        )
+    by = {(r["scenario"], r["target"]): r for r in results}
+
+    ratio_lines = []
+    for scenario in SCENARIOS:
+        ours = by.get((scenario.name, "gateway"))
+        apollo = by.get((scenario.baseline or scenario.name, "apollo"))
+        if (
+            not ours
+            or not apollo
+            or not all((ours["rps"], apollo["rps"], ours["p99_ms"], apollo["cpu_percent"]))
+        ):
+            continue
+        against = "" if not scenario.baseline else f" (Apollo Gateway on {scenario.baseline})"
+        ratio_lines.append(
+            f"- {scenario.name}{against}: req/s {fmt_ratio(ours['rps'] / apollo['rps'])}, "
+            f"p99 1/{apollo['p99_ms'] / ours['p99_ms']:.1f}, "
+            f"peak RSS {fmt_ratio(ours['peak_rss_mb'] / apollo['peak_rss_mb'])}, "
+            f"CPU per request {fmt_ratio(cpu_per_request(ours) / cpu_per_request(apollo))}"
+        )
+    if ratio_lines:
+        lines += ["", "Ours as a ratio to Apollo Gateway's:", *ratio_lines]
+
+    target_lines = []
+    deep, deep_apollo = by.get(("deep", "gateway")), by.get(("deep", "apollo"))
+    small, ceiling = by.get(("small", "gateway")), by.get(("ceiling", "direct"))
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    if deep and deep_apollo and deep["rps"] and deep_apollo["rps"] and deep["p99_ms"]:
+        rps_ratio = deep["rps"] / deep_apollo["rps"]
+        p99_fraction = deep_apollo["p99_ms"] / deep["p99_ms"]
+        target_lines.append(
+            f"- (a) req/s at least {TARGET_DEEP_RPS_RATIO:.0f}x Apollo Gateway's: "
+            f"{fmt_ratio(rps_ratio)}, {verdict(rps_ratio >= TARGET_DEEP_RPS_RATIO)}"
+        )
+        target_lines.append(
+            f"- (a) p99 at most 1/{TARGET_DEEP_P99_FRACTION:.0f} of Apollo Gateway's: "
+            f"1/{p99_fraction:.1f}, {verdict(p99_fraction >= TARGET_DEEP_P99_FRACTION)}"
+        )
+    if deep:
+        target_lines.append(
+            f"- (a) peak RSS under load at most {TARGET_DEEP_RSS_MB:.0f} MB: "
+            f"{deep['peak_rss_mb']:.1f} MB, {verdict(deep['peak_rss_mb'] <= TARGET_DEEP_RSS_MB)}"
+        )
+    if small and ceiling and small["rps"]:
+        gap = ceiling["rps"] / small["rps"]
+        target_lines.append(
+            f"- (b) req/s within {TARGET_SMALL_VS_CEILING}x of the ceiling (d): "
+            f"the ceiling is {fmt_ratio(gap)} ours, {verdict(gap <= TARGET_SMALL_VS_CEILING)}"
+        )
+    if target_lines:
+        lines += ["", "Targets (measured later on a quiet machine):", *target_lines]
+    if skipped:
+        lines += ["", "Skipped:", *[f"- {name}: {why}" for name, why in skipped]]
+    return "\n".join(lines) + "\n"
+
+
+def machine() -> dict:
+    """What docs/benchmarks.md records about the machine a run was made on."""
+
+    def first(path: str, prefix: str) -> str | None:
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(prefix):
+                    return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+        return None
+
+    def version(cmd: list[str]) -> str | None:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return None
+
+    mem_kb = first("/proc/meminfo", "MemTotal") or "0 kB"
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": first("/proc/cpuinfo", "model name") or "unknown CPU",
+        "ram_gib": round(int(mem_kb.split()[0]) / 1024**2, 1),
+        "kernel": platform.release(),
+        "rustc": version(["rustc", "--version"]),
+        "node": version(["node", "--version"]),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    if args.list:
+        for s in SCENARIOS:
+            who = {
+                "gateways": "gateways",
+                "ours": "our gateway",
+                "direct": f"{s.service} directly",
+            }[s.targets]
+            config = f", config {s.config}" if s.config else ""
+            print(f"{s.name:<12} {s.title} [{who}{config}]\n{'':<12} {s.query}")
+        return 0
+    scenarios: list[Scenario] = args.scenario_list
+    use_apollo = "apollo" in args.gateway_list and any(s.targets == "gateways" for s in scenarios)
+    use_ours = "gateway" in args.gateway_list
+
+    wrk = ensure_wrk()
+    apollo_version = ensure_apollo() if use_apollo else None
+    target_dir = build()
+    binaries = target_dir / "release"
+    started = datetime.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
+    workdir = target_dir / "load-bench" / started
+    workdir.mkdir(parents=True)
+    log(f"logs, responses and results go to {workdir}")
+
+    # The demo services, on free ports.
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES))))
+    subgraph_procs = {}
+    for service, port in ports.items():
+        target = Target(
+            "direct",
+            service,
+            [str(binaries / "subgraph"), service, "--listen", f"127.0.0.1:{port}"],
+            port,
+        )
+        subgraph_procs[service] = start_target(target, workdir, f"subgraph-{service}")
+    subgraph_pids = [p.pid for p in subgraph_procs.values()]
+    log("demo services up: " + ", ".join(f"{s} :{p}" for s, p in ports.items()))
+
+    # Our gateway's base config: subgraph URLs overridden (docs/config.md).
+    base_config = "subgraphs:\n" + "".join(
+        f"  {service}:\n    url: http://127.0.0.1:{port}/graphql\n"
+        for service, port in ports.items()
+    )
+    # Apollo Gateway's supergraph: a copy with the routing URLs rewritten.
+    supergraph = SUPERGRAPH.read_text()
+    for service, port in ports.items():
+        supergraph, count = re.subn(
+            rf'(@join__graph\(name: "{service}", url: ")[^"]*(")',
+            rf"\g<1>http://127.0.0.1:{port}/graphql\g<2>",
+            supergraph,
+        )
+        if count != 1:
+            raise BenchError(f"cannot find the routing URL of {service} in {SUPERGRAPH}")
+    apollo_supergraph = workdir / "supergraph-apollo.graphql"
+    apollo_supergraph.write_text(supergraph)
+
+    def our_gateway(scenario: Scenario | None) -> tuple[Target, str | None]:
+        extra = (HERE / scenario.config).read_text() if scenario and scenario.config else None
+        name = scenario.name if scenario and scenario.config else "base"
+        config_file = workdir / f"gateway-{name}.yaml"
+        config_file.write_text(base_config + ("\n" + extra if extra else ""))
+        port = free_ports(1)[0]
+        cmd = [
+            str(binaries / "gateway"),
+            "serve",
+            "--supergraph",
+            str(SUPERGRAPH),
+            "--config",
+            str(config_file),
+            "--listen",
+            f"127.0.0.1:{port}",
+        ]
+        # RUST_LOG as the gateway's default, whatever the caller's environment says.
+        env = {"RUST_LOG": "info"}
+        return Target("gateway", GATEWAY_LABELS["gateway"], cmd, port, env=env), extra
+
+    def apollo_gateway() -> Target:
+        port = free_ports(1)[0]
+        return Target(
+            "apollo",
+            f"Apollo Gateway {apollo_version}",
+            ["node", "apollo-gateway.mjs", str(apollo_supergraph), str(port)],
+            port,
+            cwd=HERE,
+            env={"NODE_ENV": "production"},
+        )
+
+    def direct(scenario: Scenario) -> Target:
+        port = free_ports(1)[0]
+        cmd = [str(binaries / "subgraph"), scenario.service, "--listen", f"127.0.0.1:{port}"]
+        return Target("direct", f"{scenario.service} service directly", cmd, port)
+
+    def targets_of(scenario: Scenario) -> list[Target | str]:
+        if scenario.targets == "direct":
+            return [direct(scenario)]
+        out: list = []
+        if use_ours:
+            out.append("gateway")
+        if scenario.targets == "gateways" and use_apollo:
+            out.append("apollo")
+        return out
+
+    checker = Checker(workdir)
+    skipped: list[tuple[str, str]] = []
+
+    # 1. Every target answers every query it will be loaded with, correctly and identically.
+    log("checking the responses")
+    plain = [s for s in scenarios if not s.config]
+    if use_ours:
+        target, _ = our_gateway(None)
+        proc = start_target(target, workdir, "check-gateway")
+        for scenario in plain:
+            if scenario.targets != "direct":
+                checker.check(target.label, target.url, scenario)
+        stop(proc)
+        for scenario in [s for s in scenarios if s.config]:
+            target, extra = our_gateway(scenario)
+            try:
+                proc = start_target(target, workdir, f"check-gateway-{scenario.name}", extra)
+            except ConfigRefused as refused:
+                note = (
+                    "the gateway has no such config section yet: "
+                    f"benches/load/{scenario.config}: {refused}"
+                )
+                skipped.append((scenario.name, note))
+                log(f"skipping {scenario.name}: {note}")
+                continue
+            checker.check(target.label, target.url, scenario)
+            stop(proc)
+    elif any(s.targets == "ours" for s in scenarios):
+        for s in scenarios:
+            if s.targets == "ours":
+                skipped.append((s.name, "our gateway is not among --gateways"))
+    if use_apollo:
+        target = apollo_gateway()
+        proc = start_target(target, workdir, "check-apollo")
+        for scenario in plain:
+            if scenario.targets == "gateways":
+                checker.check(target.label, target.url, scenario)
+        stop(proc)
+    for scenario in plain:
+        if scenario.targets == "direct":
+            target = direct(scenario)
+            proc = start_target(target, workdir, f"check-direct-{scenario.service}")
+            checker.check(target.label, target.url, scenario)
+            stop(proc)
+    skipped_names = {name for name, _ in skipped}
+    runnable = [s for s in scenarios if s.name not in skipped_names and targets_of(s)]
+    log(
+        "responses check out: "
+        + ", ".join(f"{r.size} B first from {r.who}" for r in checker.references.values())
+    )
+
+    # 2. The load runs: a fresh process per scenario and target.
+    results = []
+    for scenario in runnable:
+        log(f"scenario {scenario.name}: {scenario.title}")
+        for kind in targets_of(scenario):
+            if isinstance(kind, Target):
+                target, extra = kind, None
+            elif kind == "gateway":
+                target, extra = our_gateway(scenario)
+            else:
+                target, extra = apollo_gateway(), None
+            proc = start_target(target, workdir, f"{scenario.name}-{target.kind}", extra)
+            try:
+                results.append(
+                    measure(args, wrk, checker, target, proc, scenario, workdir, subgraph_pids)
+                )
+            finally:
+                stop(proc)
+
+    settings = {
+        "started": started,
+        "connections": args.connections,
+        "duration": args.duration,
+        "warmup": args.warmup,
+        "threads": args.threads,
+        "timeout": args.timeout,
+        "smoke": args.smoke,
+        "apollo_gateway": apollo_version,
+        **machine(),
+    }
+    report = render(results, skipped, settings)
+    (workdir / "results.md").write_text(report)
+    (workdir / "results.json").write_text(
+        json.dumps({"settings": settings, "results": results, "skipped": skipped}, indent=2) + "\n"
+    )
+    print(report, end="")
+    log(f"results written to {workdir}/results.md and results.json")
+
+    failed = [r for r in results if r["errors"] or r["short_responses_suspected"]]
+    if failed:
+        for r in failed:
+            log(
+                f"FAILED: {r['label']} on {r['scenario']}: {r['errors']} failed requests "
+                f"{r['error_detail']}"
+                + (
+                    ", responses shorter than the checked one"
+                    if r["short_responses_suspected"]
+                    else ""
+                )
+            )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    atexit.register(stop_all)
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except UsageError as error:
+        log(f"error: {error}")
+        sys.exit(2)
+    except BenchError as error:
+        log(f"FAILED: {error}")
+        sys.exit(1)
+    except subprocess.CalledProcessError as error:
+        log(f"FAILED: {' '.join(map(str, error.cmd))} exited with status {error.returncode}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        log("interrupted")
+        sys.exit(130)
+    finally:
+        stop_all()

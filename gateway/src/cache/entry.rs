@@ -1,0 +1,33 @@
+//! A cached answer: the JSON, the tag versions it was stored under, and its lifetime.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::policy::Mode;
+
+/// Identifies an entry; derived from what the answer depends on (see [`super::key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CacheKey(pub u128);
+
+impl CacheKey {
+    /// The Redis key of the entry.
+    pub fn redis_key(&self) -> String {
+        format!("gw:e:{:032x}", self.0)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    pub value: Arc<Value>,
+    /// The tags the entry is stored under (see [`super::tags::Tag`]).
+    pub tags: Vec<u64>,
+    /// The version watermark when the fetch started: fresh while no tag moves past it.
+    pub born: u128,
+    pub stored_at_ms: u64,
+    pub expires_at_ms: u64,
+    pub mode: Mode,
+    /// Approximate size in bytes, what L1's bound counts.
+    pub size: u32,
+}

@@ -1,0 +1,376 @@
+//! The entity cache: keys, the in-process (L1, moka) and shared (L2, Redis) levels, tags and
+//! their versions, per subgraph/type policies, and invalidation. It knows nothing of plans or
+//! HTTP: the caching fetcher decides what to store under which tags, the events module decides
+//! when to invalidate.
+
+mod entry;
+pub mod key;
+mod l1;
+mod l2;
+pub mod policy;
+pub mod scope;
+mod stats;
+pub mod tags;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+pub use entry::{CacheKey, Entry};
+pub use policy::{CacheControl, Mode, Policy, PolicyConfig, SubgraphPolicyConfig};
+pub use scope::PrivateConfig;
+pub use stats::{Outcome, Stats};
+pub use tags::{Tag, Version};
+
+use l1::L1;
+use l2::L2;
+use tags::{Versions, now_ms};
+
+/// The `cache:` section of the gateway config (see docs/cache.md).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Off by default: no fetch is cached until a policy says so.
+    pub enabled: bool,
+    /// Bound of the in-process level, in bytes (approximate JSON size of the entries).
+    pub max_bytes: u64,
+    /// Redis for the shared level and the change-event stream; without it, L1 only and
+    /// invalidations come from mutations, subgraph responses and the HTTP endpoint.
+    pub redis_url: Option<String>,
+    /// The Redis Stream services publish change events to.
+    pub stream: String,
+    /// Approximate length the stream is trimmed to when the gateway publishes to it.
+    pub stream_max_len: usize,
+    /// While the stream is disconnected, `events` entries older than this are not served.
+    pub disconnected_max_age_ms: u64,
+    /// A request carrying this header gets, in `extensions.cache`, which fetches came from
+    /// which level.
+    pub debug_header: String,
+    /// Policy for every subgraph and type unless overridden.
+    pub defaults: PolicyConfig,
+    /// Per subgraph, and per type within it.
+    pub subgraphs: BTreeMap<String, SubgraphPolicyConfig>,
+    /// How to tell users apart for private data.
+    pub private: PrivateConfig,
+    /// `POST /invalidate`, enabled only with a shared secret.
+    pub invalidation_endpoint: Option<EndpointConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointConfig {
+    /// Callers send `Authorization: Bearer <secret>`.
+    pub secret: String,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            max_bytes: 64 * 1024 * 1024,
+            redis_url: None,
+            stream: "gateway:invalidations".into(),
+            stream_max_len: 100_000,
+            disconnected_max_age_ms: 5_000,
+            debug_header: "x-cache-debug".into(),
+            defaults: PolicyConfig::default(),
+            subgraphs: BTreeMap::new(),
+            private: PrivateConfig::default(),
+            invalidation_endpoint: None,
+        }
+    }
+}
+
+/// An answer to store, with what decides how long and under which tags.
+pub struct Answer {
+    pub value: Arc<Value>,
+    /// Approximate size in bytes.
+    pub size: usize,
+    pub tags: Vec<u64>,
+    /// The version watermark when the fetch started ([`Cache::watermark`]).
+    pub born: Version,
+    pub policy: Policy,
+    /// The subgraph's `Cache-Control: max-age`, if any.
+    pub max_age: Option<u64>,
+}
+
+/// Which level answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    L1,
+    L2,
+}
+
+/// An invalidation, as change events, mutation responses, subgraph extensions and the HTTP
+/// endpoint express it: a subgraph, optionally a type, optionally entity keys.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Invalidation {
+    pub subgraph: String,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<Value>,
+}
+
+impl Invalidation {
+    /// The tag ids this invalidation moves.
+    pub fn tags(&self) -> Vec<u64> {
+        match &self.type_name {
+            None => vec![Tag::Subgraph(&self.subgraph).id()],
+            Some(type_name) if self.keys.is_empty() => {
+                vec![Tag::Type(&self.subgraph, type_name).id()]
+            }
+            Some(type_name) => {
+                let mut tags = vec![Tag::AnyKey(&self.subgraph, type_name).id()];
+                for key in &self.keys {
+                    tags.push(Tag::Key(&self.subgraph, type_name, &canonical_json(key)).id());
+                }
+                tags
+            }
+        }
+    }
+}
+
+/// JSON with object keys sorted, so equal keys give equal tags whatever their field order.
+pub fn canonical_json(value: &Value) -> String {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), sorted(v)))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(value).to_string()
+}
+
+pub struct Cache {
+    config: CacheConfig,
+    l1: L1,
+    l2: Option<Arc<L2>>,
+    versions: Versions,
+    stats: Stats,
+    /// Since when (ms) the event stream is disconnected; 0 while connected or without one.
+    disconnected_since: AtomicU64,
+}
+
+impl Cache {
+    /// A cache with `config`. With a Redis URL, connecting starts in the background (the
+    /// gateway serves without L2 until it succeeds); needs a Tokio runtime then.
+    pub fn new(config: CacheConfig) -> Result<Arc<Self>, redis::RedisError> {
+        let l2 = match &config.redis_url {
+            Some(url) => Some(Arc::new(L2::new(url)?)),
+            None => None,
+        };
+        if let Some(l2) = &l2 {
+            let l2 = l2.clone();
+            tokio::spawn(async move { l2.connect_in_background().await });
+        }
+        let disconnected_since = if config.redis_url.is_some() {
+            now_ms()
+        } else {
+            0
+        };
+        Ok(Arc::new(Self {
+            l1: L1::new(config.max_bytes),
+            l2,
+            versions: Versions::default(),
+            stats: Stats::default(),
+            disconnected_since: AtomicU64::new(disconnected_since),
+            config,
+        }))
+    }
+
+    pub fn config(&self) -> &CacheConfig {
+        &self.config
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The policy for data of `type_name` from `subgraph` (`Query` for root fetches).
+    pub fn policy(&self, subgraph: &str, type_name: &str) -> Policy {
+        if !self.config.enabled {
+            return Policy {
+                mode: Mode::None,
+                ttl_seconds: 0,
+                max_ttl_seconds: 0,
+                private: false,
+            };
+        }
+        policy::resolve(
+            &self.config.defaults,
+            &self.config.subgraphs,
+            subgraph,
+            type_name,
+        )
+    }
+
+    /// The version watermark to record when a fetch starts (see [`tags::Versions`]).
+    pub fn watermark(&self) -> Version {
+        self.versions.watermark()
+    }
+
+    fn fresh(&self, entry: &Entry, now: u64) -> bool {
+        if entry.expires_at_ms <= now || !self.versions.fresh(&entry.tags, entry.born) {
+            return false;
+        }
+        let disconnected_since = self.disconnected_since.load(Ordering::Relaxed);
+        // Without the stream, an `events` entry cannot learn it changed: bound its age.
+        !(entry.mode == Mode::Events
+            && disconnected_since != 0
+            && entry.stored_at_ms + self.config.disconnected_max_age_ms < now)
+    }
+
+    /// A fresh entry from L1, else L2 (copied into L1).
+    pub async fn get(&self, key: &CacheKey) -> Option<(Arc<Value>, Level)> {
+        let now = now_ms();
+        if let Some(entry) = self.l1.get(key) {
+            if self.fresh(&entry, now) {
+                return Some((entry.value.clone(), Level::L1));
+            }
+            self.l1.remove(key);
+        }
+        let l2 = self.l2.as_ref()?;
+        let entry = l2.get(key).await?;
+        if !self.fresh(&entry, now) {
+            return None;
+        }
+        let value = entry.value.clone();
+        self.l1.insert(*key, Arc::new(entry));
+        Some((value, Level::L2))
+    }
+
+    /// Stores an answer for as long as its policy and the subgraph's `max-age` allow.
+    pub async fn put(&self, key: CacheKey, answer: Answer) {
+        let Answer {
+            value,
+            size,
+            mut tags,
+            born,
+            policy,
+            max_age,
+        } = answer;
+        let seconds = match policy.mode {
+            Mode::None => return,
+            Mode::Ttl => max_age.unwrap_or(policy.ttl_seconds),
+            Mode::Events => policy.max_ttl_seconds,
+        };
+        if seconds == 0 {
+            return;
+        }
+        if policy.mode == Mode::Events {
+            tags.push(Tag::EventsEpoch.id());
+        }
+        tags.sort_unstable();
+        tags.dedup();
+        let now = now_ms();
+        let ttl = Duration::from_secs(seconds);
+        let entry = Arc::new(Entry {
+            value,
+            tags,
+            born,
+            stored_at_ms: now,
+            expires_at_ms: now + ttl.as_millis() as u64,
+            mode: policy.mode,
+            size: size.min(u32::MAX as usize) as u32,
+        });
+        if !self.versions.fresh(&entry.tags, born) {
+            return; // invalidated while in flight
+        }
+        self.l1.insert(key, entry.clone());
+        if let Some(l2) = &self.l2 {
+            l2.put(&key, &entry, ttl).await;
+        }
+    }
+
+    /// Applies an invalidation locally at `version` (the stream entry id, or
+    /// [`Cache::local_version`]). Returns the tags it moved, for the L2 eviction.
+    pub fn invalidate(&self, invalidation: &Invalidation, version: Version) -> Vec<u64> {
+        let tags = invalidation.tags();
+        for tag in &tags {
+            self.versions.bump(*tag, version);
+        }
+        self.stats.count(
+            &invalidation.subgraph,
+            invalidation.type_name.as_deref().unwrap_or("*"),
+            Outcome::Eviction,
+        );
+        tags
+    }
+
+    /// A version for invalidations that do not come from the stream.
+    pub fn local_version(&self) -> Version {
+        self.versions.local_version()
+    }
+
+    /// Deletes from Redis the entries stored under `tags` (done once per event, by one gateway
+    /// instance).
+    pub async fn evict_l2(&self, tags: &[u64]) -> usize {
+        match &self.l2 {
+            Some(l2) => l2.evict(tags).await,
+            None => 0,
+        }
+    }
+
+    /// Every `events` entry is stale: the stream had a gap, what changed is unknown.
+    pub fn drop_events_entries(&self) {
+        self.versions
+            .bump(Tag::EventsEpoch.id(), self.versions.local_version());
+    }
+
+    /// Records whether the event stream is connected (bounds `events` entries while not).
+    pub fn set_stream_connected(&self, connected: bool) {
+        if connected {
+            self.disconnected_since.store(0, Ordering::Relaxed);
+        } else {
+            let _ = self.disconnected_since.compare_exchange(
+                0,
+                now_ms(),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    pub fn has_l2(&self) -> bool {
+        self.l2.is_some()
+    }
+
+    /// Prometheus text for `/metrics`.
+    pub fn render_metrics(&self, out: &mut String) {
+        self.stats.render(out);
+        use std::fmt::Write;
+        let _ = writeln!(
+            out,
+            "# HELP gateway_cache_l1_bytes Approximate size of the in-process cache."
+        );
+        let _ = writeln!(out, "# TYPE gateway_cache_l1_bytes gauge");
+        let _ = writeln!(out, "gateway_cache_l1_bytes {}", self.l1.weighted_size());
+        let _ = writeln!(
+            out,
+            "# HELP gateway_cache_stream_connected Whether the change-event stream is connected."
+        );
+        let _ = writeln!(out, "# TYPE gateway_cache_stream_connected gauge");
+        let connected = self.disconnected_since.load(Ordering::Relaxed) == 0;
+        let _ = writeln!(
+            out,
+            "gateway_cache_stream_connected {}",
+            u8::from(connected)
+        );
+    }
+}

@@ -1,0 +1,706 @@
+//! The caching fetcher: the hybrid path between the executor and the subgraphs. Root-field
+//! fetches are cached whole; entity fetches entity by entity, so an `_entities` request asks
+//! the subgraph only for the misses. Concurrent identical misses share one subgraph request.
+//! Answers are tagged with what they contain (types, entity keys) so that change events,
+//! mutations and explicit invalidations can make them stale.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use apollo_compiler::Name;
+use dashmap::DashMap;
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use serde_json::{Map, Value};
+
+use crate::cache::key::{entity_key, root_key};
+use crate::cache::{
+    Answer, Cache, CacheControl, CacheKey, Invalidation, Level, Mode, Outcome, Policy, Tag,
+    canonical_json,
+};
+use crate::executor::{
+    CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, Fetcher, SubgraphResponse,
+};
+use crate::operation::selection::{Selection, SelectionSet};
+use crate::planner::OperationKind;
+use crate::response::{GraphQLError, PathElement};
+use crate::supergraph::{SubgraphId, Supergraph};
+
+/// Called with the invalidations this gateway learns itself (mutation answers, subgraph
+/// extensions), after applying them locally: publishes them to the other instances.
+pub type InvalidationSink = Arc<dyn Fn(Vec<Invalidation>) + Send + Sync>;
+
+type SharedFetch = Shared<BoxFuture<'static, Result<SubgraphResponse, FetchError>>>;
+type SharedEntity = Shared<BoxFuture<'static, Option<Arc<Value>>>>;
+
+pub struct CachedFetcher {
+    inner: Arc<dyn Fetcher>,
+    cache: Arc<Cache>,
+    supergraph: Arc<Supergraph>,
+    root_inflight: DashMap<CacheKey, SharedFetch>,
+    entity_inflight: DashMap<CacheKey, SharedEntity>,
+    /// (subgraph, selection hash) whose answers came back `Cache-Control: private`: looked up
+    /// per user from then on.
+    learned_private: DashMap<(SubgraphId, u64), ()>,
+    sink: Option<InvalidationSink>,
+}
+
+impl CachedFetcher {
+    pub fn new(inner: Arc<dyn Fetcher>, cache: Arc<Cache>, supergraph: Arc<Supergraph>) -> Self {
+        Self {
+            inner,
+            cache,
+            supergraph,
+            root_inflight: DashMap::new(),
+            entity_inflight: DashMap::new(),
+            learned_private: DashMap::new(),
+            sink: None,
+        }
+    }
+
+    pub fn with_sink(mut self, sink: InvalidationSink) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// The user scope of an entry, `Err(())` when it must not be cached at all (private data
+    /// without a verified user).
+    fn scope(&self, request: &FetchRequest, policy: &Policy) -> Result<Option<String>, ()> {
+        let private = policy.private
+            || self
+                .learned_private
+                .contains_key(&(request.subgraph, request.selection_hash));
+        match (private, &request.context.user) {
+            (false, _) => Ok(None),
+            (true, Some(user)) => Ok(Some(user.clone())),
+            (true, None) => Err(()),
+        }
+    }
+
+    /// Applies invalidations here, then hands them to the sink for the other instances.
+    fn invalidate(&self, invalidations: Vec<Invalidation>) {
+        if invalidations.is_empty() {
+            return;
+        }
+        let version = self.cache.local_version();
+        for invalidation in &invalidations {
+            self.cache.invalidate(invalidation, version);
+        }
+        if let Some(sink) = &self.sink {
+            sink(invalidations);
+        }
+    }
+
+    /// Invalidations a subgraph names in `extensions.invalidate` (its own name by default).
+    fn extension_invalidations(&self, request: &FetchRequest, response: &SubgraphResponse) {
+        let Some(Value::Array(items)) = response.extensions.get("invalidate") else {
+            return;
+        };
+        let invalidations = items
+            .iter()
+            .filter_map(|item| {
+                let mut item = item.as_object()?.clone();
+                item.entry("subgraph")
+                    .or_insert_with(|| Value::String(request.subgraph_name.to_string()));
+                serde_json::from_value::<Invalidation>(Value::Object(item)).ok()
+            })
+            .collect();
+        self.invalidate(invalidations);
+    }
+
+    async fn root(&self, request: FetchRequest) -> Result<SubgraphResponse, FetchError> {
+        let subgraph = request.subgraph_name.clone();
+        let policy = self.cache.policy(&subgraph, "Query");
+        let Ok(scope) = self.scope(&request, &policy).map_err(|_| ()) else {
+            return self.forward(request).await;
+        };
+        if policy.mode == Mode::None {
+            return self.forward(request).await;
+        }
+        let variables = canonical_json(&Value::Object(request.variables.clone()));
+        let key = root_key(
+            &subgraph,
+            request.selection_hash,
+            &variables,
+            scope.as_deref(),
+        );
+        if let Some((value, level)) = self.cache.get(&key).await {
+            self.cache.stats().count(&subgraph, "Query", hit(level));
+            return Ok(SubgraphResponse {
+                data: Some(Value::clone(&value)),
+                cache: Some(report(level, 1)),
+                ..Default::default()
+            });
+        }
+        self.cache.stats().count(&subgraph, "Query", Outcome::Miss);
+        let (shared, leader) = match self.root_inflight.get(&key) {
+            Some(existing) => (existing.clone(), false),
+            None => {
+                let inner = self.inner.clone();
+                let forwarded = request.clone();
+                let shared = async move { inner.fetch(forwarded).await }.boxed().shared();
+                self.root_inflight.insert(key, shared.clone());
+                (shared, true)
+            }
+        };
+        let born = self.cache.watermark();
+        let result = shared.await;
+        if !leader {
+            return result.map(|mut r| {
+                r.cache = Some(report(Level::L1, 0));
+                r
+            });
+        }
+        self.root_inflight.remove(&key);
+        let mut response = result?;
+        self.extension_invalidations(&request, &response);
+        let control = response
+            .cache_control
+            .as_deref()
+            .map(CacheControl::parse)
+            .unwrap_or_default();
+        if let Some(data) = response
+            .data
+            .as_ref()
+            .filter(|_| response.errors.is_empty() && !control.no_store)
+        {
+            let key = match (control.private, scope.as_deref(), &request.context.user) {
+                (false, _, _) | (true, Some(_), _) => Some(key),
+                (true, None, Some(user)) => {
+                    self.learned_private
+                        .insert((request.subgraph, request.selection_hash), ());
+                    Some(root_key(
+                        &subgraph,
+                        request.selection_hash,
+                        &variables,
+                        Some(user),
+                    ))
+                }
+                (true, None, None) => {
+                    self.learned_private
+                        .insert((request.subgraph, request.selection_hash), ());
+                    None
+                }
+            };
+            if let Some(key) = key {
+                let mut tagger = Tagger::new(&self.supergraph, request.subgraph, &subgraph);
+                tagger.walk_selection(&name("Query"), &request.selection);
+                tagger.walk(&name("Query"), &request.selection, data);
+                let size = serde_json::to_vec(data).map(|b| b.len()).unwrap_or(0);
+                let answer = Answer {
+                    value: Arc::new(data.clone()),
+                    size,
+                    tags: tagger.finish(),
+                    born,
+                    policy,
+                    max_age: control.max_age,
+                };
+                self.cache.put(key, answer).await;
+            }
+        }
+        response.cache = Some(report_fetched(1));
+        Ok(response)
+    }
+
+    /// Sends a fetch the cache does not answer.
+    async fn forward(&self, request: FetchRequest) -> Result<SubgraphResponse, FetchError> {
+        let mut response = self.inner.fetch(request.clone()).await?;
+        self.extension_invalidations(&request, &response);
+        response.cache = Some(report_fetched(1));
+        Ok(response)
+    }
+
+    async fn mutation(&self, request: FetchRequest) -> Result<SubgraphResponse, FetchError> {
+        let response = self.forward(request.clone()).await?;
+        if let Some(data) = &response.data {
+            let mut tagger =
+                Tagger::new(&self.supergraph, request.subgraph, &request.subgraph_name);
+            tagger.walk(&name("Mutation"), &request.selection, data);
+            self.invalidate(tagger.mutation_invalidations());
+        }
+        Ok(response)
+    }
+
+    async fn entities(&self, request: FetchRequest) -> Result<SubgraphResponse, FetchError> {
+        let subgraph = request.subgraph_name.clone();
+        let representations = request
+            .entities
+            .as_ref()
+            .map(|e| e.representations.clone())
+            .unwrap_or_default();
+        let variables = canonical_json(&Value::Object(request.variables.clone()));
+        let mut results: Vec<Option<Value>> = vec![None; representations.len()];
+        let mut cache_report = CacheReport::default();
+        // (index, key, policy) of the misses this request fetches, and of those another request
+        // is already fetching.
+        let mut misses: Vec<(usize, Option<(CacheKey, Policy)>)> = Vec::new();
+        let mut senders = Vec::new();
+        let mut followers: Vec<(usize, SharedEntity)> = Vec::new();
+        for (index, representation) in representations.iter().enumerate() {
+            let typename = representation
+                .get("__typename")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let policy = self.cache.policy(&subgraph, typename);
+            let scope = match self.scope(&request, &policy) {
+                Ok(scope) if policy.mode != Mode::None => scope,
+                _ => {
+                    misses.push((index, None));
+                    continue;
+                }
+            };
+            let key = entity_key(
+                &subgraph,
+                &representation.to_string(),
+                request.selection_hash,
+                &variables,
+                scope.as_deref(),
+            );
+            if let Some((value, level)) = self.cache.get(&key).await {
+                self.cache.stats().count(&subgraph, typename, hit(level));
+                match level {
+                    Level::L1 => cache_report.l1 += 1,
+                    Level::L2 => cache_report.l2 += 1,
+                }
+                results[index] = Some(Value::clone(&value));
+                continue;
+            }
+            self.cache.stats().count(&subgraph, typename, Outcome::Miss);
+            if let Some(existing) = self.entity_inflight.get(&key) {
+                followers.push((index, existing.clone()));
+                continue;
+            }
+            let (sender, receiver) = futures::channel::oneshot::channel::<Option<Arc<Value>>>();
+            let shared = receiver.map(|r| r.ok().flatten()).boxed().shared();
+            self.entity_inflight.insert(key, shared);
+            senders.push((key, sender));
+            misses.push((index, Some((key, policy))));
+        }
+        let born = self.cache.watermark();
+        let mut errors = Vec::new();
+        let mut extensions = Map::new();
+        let mut cache_control = None;
+        if !misses.is_empty() {
+            let fetched = self.fetch_some(&request, &representations, &misses).await;
+            let (values, response) = match fetched {
+                Ok(found) => found,
+                Err(error) => {
+                    for (key, sender) in senders {
+                        self.entity_inflight.remove(&key);
+                        let _ = sender.send(None);
+                    }
+                    return Err(error);
+                }
+            };
+            let control = response
+                .cache_control
+                .as_deref()
+                .map(CacheControl::parse)
+                .unwrap_or_default();
+            let failed: HashSet<usize> = failed_entities(&response.errors);
+            let whole_failed = response.errors.iter().any(|e| entity_index(e).is_none());
+            for (position, (index, cacheable)) in misses.iter().enumerate() {
+                let value = values.get(position).cloned().unwrap_or(Value::Null);
+                cache_report.fetched += 1;
+                if let Some((key, policy)) = cacheable {
+                    // A private answer is not stored: entity entries are shared unless the
+                    // config marks the type private (then the scope is already the user's).
+                    let storable = value.is_object()
+                        && !failed.contains(&position)
+                        && !whole_failed
+                        && !control.no_store
+                        && !control.private;
+                    let shared_value = Arc::new(value.clone());
+                    if storable {
+                        let typename = representations[*index]["__typename"].as_str().unwrap_or("");
+                        let mut tagger = Tagger::new(&self.supergraph, request.subgraph, &subgraph);
+                        let entity_type = name(typename);
+                        tagger.own_entity(&entity_type, &representations[*index]);
+                        tagger.walk_selection(&entity_type, &request.selection);
+                        tagger.walk_entity(&entity_type, &request.selection, &value);
+                        let size = serde_json::to_vec(&value).map(|b| b.len()).unwrap_or(0);
+                        let answer = Answer {
+                            value: shared_value.clone(),
+                            size,
+                            tags: tagger.finish(),
+                            born,
+                            policy: *policy,
+                            max_age: control.max_age,
+                        };
+                        self.cache.put(*key, answer).await;
+                    }
+                }
+                results[*index] = Some(value);
+            }
+            for (key, sender) in senders {
+                self.entity_inflight.remove(&key);
+                let value = misses
+                    .iter()
+                    .find(|(_, c)| c.as_ref().is_some_and(|(k, _)| *k == key))
+                    .and_then(|(index, _)| results[*index].clone())
+                    .filter(|v| v.is_object())
+                    .map(Arc::new);
+                let _ = sender.send(value);
+            }
+            self.extension_invalidations(&request, &response);
+            // Move error paths from the sub-request's indices back to the request's.
+            for mut error in response.errors {
+                if let Some(position) = entity_index(&error)
+                    && let Some((index, _)) = misses.get(position)
+                    && let Some(path) = error.path.as_mut()
+                {
+                    path[1] = PathElement::Index(*index);
+                }
+                errors.push(error);
+            }
+            extensions = response.extensions;
+            cache_control = response.cache_control;
+        }
+        let mut refetch: Vec<(usize, Option<()>)> = Vec::new();
+        for (index, shared) in followers {
+            match shared.await {
+                Some(value) => {
+                    cache_report.l1 += 1;
+                    results[index] = Some(Value::clone(&value));
+                }
+                None => refetch.push((index, None)),
+            }
+        }
+        if !refetch.is_empty() {
+            let (values, response) = self
+                .fetch_some(&request, &representations, &refetch)
+                .await?;
+            for (position, (index, _)) in refetch.iter().enumerate() {
+                cache_report.fetched += 1;
+                results[*index] = values.get(position).cloned();
+            }
+            errors.extend(response.errors);
+        }
+        Ok(SubgraphResponse {
+            data: Some(serde_json::json!({
+                "_entities": results.into_iter().map(|v| v.unwrap_or(Value::Null)).collect::<Vec<_>>()
+            })),
+            errors,
+            extensions,
+            cache_control,
+            cache: Some(cache_report),
+        })
+    }
+
+    /// Fetches the representations at `indices` in one request; returns the `_entities` items
+    /// in that order and the response (errors still indexed by position in the sub-request).
+    async fn fetch_some<T>(
+        &self,
+        request: &FetchRequest,
+        representations: &[Value],
+        indices: &[(usize, T)],
+    ) -> Result<(Vec<Value>, SubgraphResponse), FetchError> {
+        let mut sub = request.clone();
+        sub.entities = Some(EntityRequest {
+            representations: indices
+                .iter()
+                .map(|(index, _)| representations[*index].clone())
+                .collect(),
+        });
+        let mut response = self.inner.fetch(sub).await?;
+        let values = match response.data.take() {
+            Some(Value::Object(mut data)) => match data.remove("_entities") {
+                Some(Value::Array(values)) => values,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        Ok((values, response))
+    }
+}
+
+impl Fetcher for CachedFetcher {
+    fn fetch(&self, request: FetchRequest) -> FetchFuture<'_> {
+        Box::pin(async move {
+            match (request.kind, request.entities.is_some()) {
+                (OperationKind::Mutation, _) => self.mutation(request).await,
+                (OperationKind::Query, false) => self.root(request).await,
+                (OperationKind::Query, true) => self.entities(request).await,
+            }
+        })
+    }
+}
+
+fn name(text: &str) -> Name {
+    Name::new(text).unwrap_or_else(|_| apollo_compiler::name!("Query"))
+}
+
+fn hit(level: Level) -> Outcome {
+    match level {
+        Level::L1 => Outcome::HitL1,
+        Level::L2 => Outcome::HitL2,
+    }
+}
+
+fn report(level: Level, count: u32) -> CacheReport {
+    match level {
+        Level::L1 => CacheReport {
+            l1: count,
+            ..Default::default()
+        },
+        Level::L2 => CacheReport {
+            l2: count,
+            ..Default::default()
+        },
+    }
+}
+
+fn report_fetched(count: u32) -> CacheReport {
+    CacheReport {
+        fetched: count,
+        ..Default::default()
+    }
+}
+
+/// The `_entities` index an error's path points into, if any.
+fn entity_index(error: &GraphQLError) -> Option<usize> {
+    match error.path.as_deref()? {
+        [PathElement::Key(key), PathElement::Index(index), ..] if key == "_entities" => {
+            Some(*index)
+        }
+        _ => None,
+    }
+}
+
+fn failed_entities(errors: &[GraphQLError]) -> HashSet<usize> {
+    errors.iter().filter_map(entity_index).collect()
+}
+
+/// Collects the tags of an answer: its subgraph, the types its selection can hold, and the
+/// keys of the entities in its data (or, where keys are missing, that it holds entities of a
+/// type without knowing which).
+struct Tagger<'a> {
+    supergraph: &'a Supergraph,
+    subgraph: SubgraphId,
+    subgraph_name: &'a str,
+    types: HashSet<Name>,
+    keyed: HashSet<(Name, String)>,
+    unkeyed: HashSet<Name>,
+}
+
+impl<'a> Tagger<'a> {
+    fn new(supergraph: &'a Supergraph, subgraph: SubgraphId, subgraph_name: &'a str) -> Self {
+        Self {
+            supergraph,
+            subgraph,
+            subgraph_name,
+            types: HashSet::new(),
+            keyed: HashSet::new(),
+            unkeyed: HashSet::new(),
+        }
+    }
+
+    fn finish(self) -> Vec<u64> {
+        let s = self.subgraph_name;
+        let mut tags = vec![Tag::Subgraph(s).id()];
+        for ty in &self.types {
+            tags.push(Tag::Type(s, ty).id());
+        }
+        for ty in &self.unkeyed {
+            tags.push(Tag::AnyKey(s, ty).id());
+        }
+        for (ty, key) in &self.keyed {
+            tags.push(Tag::Key(s, ty, key).id());
+        }
+        tags
+    }
+
+    /// What a mutation's answer invalidates: each entity it returns, in every subgraph that
+    /// caches that entity type, and the returned types in the mutating subgraph (lists of them
+    /// may have changed).
+    fn mutation_invalidations(self) -> Vec<Invalidation> {
+        let mut invalidations: Vec<Invalidation> = self
+            .types
+            .iter()
+            .chain(self.unkeyed.iter())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .map(|ty| Invalidation {
+                subgraph: self.subgraph_name.to_string(),
+                type_name: Some(ty.to_string()),
+                keys: Vec::new(),
+            })
+            .collect();
+        for (ty, key) in &self.keyed {
+            let key: Value = serde_json::from_str(key).unwrap_or(Value::Null);
+            for owner in self
+                .supergraph
+                .type_def(ty)
+                .map(|d| d.subgraphs.as_slice())
+                .unwrap_or(&[])
+            {
+                invalidations.push(Invalidation {
+                    subgraph: self.supergraph.subgraph(owner.subgraph).name.to_string(),
+                    type_name: Some(ty.to_string()),
+                    keys: vec![key.clone()],
+                });
+            }
+        }
+        invalidations
+    }
+
+    fn is_entity(&self, type_name: &str) -> bool {
+        self.supergraph
+            .type_def(type_name)
+            .and_then(|d| d.in_subgraph(self.subgraph))
+            .is_some_and(|t| !t.keys.is_empty())
+    }
+
+    /// Tags an entity entry with its own type and keys.
+    fn own_entity(&mut self, type_name: &Name, representation: &Value) {
+        self.types.insert(type_name.clone());
+        if let Some(object) = representation.as_object() {
+            self.record(type_name, object);
+        }
+    }
+
+    /// Records an entity object: by key when its key fields are there, else as unkeyed.
+    fn record(&mut self, type_name: &Name, object: &Map<String, Value>) {
+        let Some(def) = self.supergraph.type_def(type_name) else {
+            return;
+        };
+        let Some(in_subgraph) = def.in_subgraph(self.subgraph) else {
+            return;
+        };
+        if in_subgraph.keys.is_empty() {
+            return;
+        }
+        let mut found = false;
+        for key in &in_subgraph.keys {
+            if let Some(projected) = project(&key.fields, object) {
+                self.keyed
+                    .insert((type_name.clone(), canonical_json(&projected)));
+                found = true;
+            }
+        }
+        if !found {
+            self.unkeyed.insert(type_name.clone());
+        }
+    }
+
+    /// The types a selection can hold, whatever the data: an empty list still depends on them.
+    fn walk_selection(&mut self, parent: &Name, selection: &SelectionSet) {
+        for item in &selection.items {
+            match item {
+                Selection::Field(field) if !field.selection_set.is_empty() => {
+                    let Some(def) = self.supergraph.field_def(parent, &field.name) else {
+                        continue;
+                    };
+                    let child = def.ty.inner_named_type().clone();
+                    if self.is_entity(&child) {
+                        self.types.insert(child.clone());
+                    }
+                    for object in self.supergraph.possible_types(&child).to_vec() {
+                        if self.is_entity(&object) {
+                            self.types.insert(object);
+                        }
+                    }
+                    self.walk_selection(&child, &field.selection_set);
+                }
+                Selection::Field(_) => {}
+                Selection::InlineFragment(fragment) => {
+                    self.walk_selection(&fragment.type_condition, &fragment.selection_set)
+                }
+            }
+        }
+    }
+
+    /// An entity's answer: the fragments of the entity selection that apply to its type.
+    fn walk_entity(&mut self, entity_type: &Name, selection: &SelectionSet, value: &Value) {
+        for fragment in selection.fragments() {
+            if self
+                .supergraph
+                .is_possible_type(&fragment.type_condition, entity_type)
+                || fragment.type_condition == *entity_type
+            {
+                self.walk(entity_type, &fragment.selection_set, value);
+            }
+        }
+    }
+
+    fn walk(&mut self, parent: &Name, selection: &SelectionSet, value: &Value) {
+        match value {
+            Value::Array(items) => {
+                for item in items {
+                    self.walk(parent, selection, item);
+                }
+            }
+            Value::Object(object) => {
+                let concrete = match object.get("__typename").and_then(Value::as_str) {
+                    Some(typename)
+                        if self
+                            .supergraph
+                            .type_def(parent)
+                            .is_some_and(|d| d.is_abstract()) =>
+                    {
+                        name(typename)
+                    }
+                    _ => parent.clone(),
+                };
+                if parent != "Query" && parent != "Mutation" && self.is_entity(&concrete) {
+                    self.types.insert(concrete.clone());
+                    self.record(&concrete, object);
+                }
+                for item in &selection.items {
+                    match item {
+                        Selection::Field(field) if !field.selection_set.is_empty() => {
+                            let child = self
+                                .supergraph
+                                .field_def(&concrete, &field.name)
+                                .or_else(|| self.supergraph.field_def(parent, &field.name))
+                                .map(|d| d.ty.inner_named_type().clone());
+                            if let (Some(child), Some(value)) =
+                                (child, object.get(field.response_key().as_str()))
+                            {
+                                self.walk(&child, &field.selection_set, value);
+                            }
+                        }
+                        Selection::Field(_) => {}
+                        Selection::InlineFragment(fragment) => {
+                            if fragment.type_condition == concrete
+                                || self
+                                    .supergraph
+                                    .is_possible_type(&fragment.type_condition, &concrete)
+                            {
+                                self.walk(&concrete, &fragment.selection_set, value);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The key fields of `object`, shaped like the key (nested keys included); `None` when some
+/// are missing.
+fn project(
+    key: &apollo_compiler::executable::SelectionSet,
+    object: &Map<String, Value>,
+) -> Option<Value> {
+    let mut out = Map::new();
+    for selection in &key.selections {
+        match selection {
+            apollo_compiler::executable::Selection::Field(field) => {
+                let value = object.get(field.name.as_str())?;
+                if value.is_null() {
+                    return None;
+                }
+                let projected = if field.selection_set.selections.is_empty() {
+                    value.clone()
+                } else {
+                    project(&field.selection_set, value.as_object()?)?
+                };
+                out.insert(field.name.to_string(), projected);
+            }
+            _ => return None,
+        }
+    }
+    Some(Value::Object(out))
+}
