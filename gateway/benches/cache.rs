@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 const SUPERGRAPH: &str = include_str!("../../schema/supergraph.graphql");
 const STREAM: &str = "gateway:invalidations";
 const DEEP: &str = "{ users { id name reviews { id body product { upc name price shippingEstimate reviews { id body author { id name username } } } } } }";
-const ONE_PRODUCT: &str = r#"{ product(upc: "1") { name } }"#;
+const ONE_PRODUCT: &str = r#"{ product(upc: "1") { name price } }"#;
 
 struct Options {
     trials: usize,
@@ -66,7 +66,16 @@ fn start_redis() -> Redis {
         .expect("a free port")
         .port();
     let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -206,31 +215,43 @@ fn main() {
         let client = reqwest::Client::new();
         tokio::time::sleep(Duration::from_millis(300)).await; // the stream listeners connect
 
-        // Event-to-eviction delay, on both instances.
-        let mut publish = redis::Client::open(redis.url.as_str())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
+        // Event-to-eviction delay, on both instances: each trial the products service changes
+        // the price (and publishes its event); the clock runs from the mutation's answer until
+        // both instances serve the new price (evicted, then fetched again).
+        let products_url = base.subgraphs["products"].url.clone().unwrap();
+        let price_of = |url: String| {
+            let client = client.clone();
+            async move {
+                let response: Value = client
+                    .post(&url)
+                    .json(&json!({ "query": ONE_PRODUCT }))
+                    .send()
+                    .await
+                    .expect("the gateway answers")
+                    .json()
+                    .await
+                    .expect("JSON");
+                response["data"]["product"]["price"].as_i64().unwrap_or(-1)
+            }
+        };
         let mut delays = [Vec::new(), Vec::new()];
         for trial in 0..options.trials {
             for url in [&a, &b] {
                 while !served_from_cache(&client, url, ONE_PRODUCT).await {}
             }
-            let event = json!({ "subgraph": "products", "type": "Product", "keys": [{ "upc": "1" }] });
-            let published = Instant::now();
-            let _: String = redis::cmd("XADD")
-                .arg(STREAM)
-                .arg("*")
-                .arg("event")
-                .arg(event.to_string())
-                .query_async(&mut publish)
+            let price = 100 + trial as i64;
+            let mutation = format!(r#"mutation {{ updateProductPrice(upc: "1", price: {price}) {{ price }} }}"#);
+            client
+                .post(&products_url)
+                .json(&json!({ "query": mutation }))
+                .send()
                 .await
-                .unwrap();
+                .expect("the products service answers");
+            let published = Instant::now();
             let poll = |url: String| {
-                let client = client.clone();
+                let price_of = price_of.clone();
                 async move {
-                    while served_from_cache(&client, &url, ONE_PRODUCT).await {}
+                    while price_of(url.clone()).await != price {}
                     published.elapsed()
                 }
             };
@@ -243,7 +264,10 @@ fn main() {
                 delays[1].clear();
             }
         }
-        println!("event-to-eviction delay ({} events, polled over HTTP):", options.trials - 1);
+        println!(
+            "event-to-eviction delay ({} events; from the service's mutation answer until the instance serves the new value, polled over HTTP):",
+            options.trials - 1
+        );
         println!("| instance | p50 | p99 | max |");
         println!("|---|--:|--:|--:|");
         for (name, samples) in ["A", "B"].iter().zip(delays.iter_mut()) {
