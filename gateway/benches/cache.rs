@@ -249,7 +249,7 @@ fn main() {
                 .expect("the products service answers");
             let published = Instant::now();
             let poll = |url: String| {
-                let price_of = price_of.clone();
+                let price_of = &price_of;
                 async move {
                     while price_of(url.clone()).await != price {}
                     published.elapsed()

@@ -6,9 +6,13 @@
 //! answered (wrapping the real `HttpFetcher`). The services then stop, and a gateway whose
 //! fetcher replays the recorded answers (a clone of the parsed JSON per fetch) is measured:
 //! `Gateway::execute` (with warm document and plan caches, as in steady state), and
-//! `Gateway::execute` + `serde_json::to_vec` of the response, which is what the server sends.
+//! `Gateway::execute` + `Response::to_bytes`, which is what the server sends.
 //!
 //! `cargo bench -p gateway --bench execution`; see docs/benchmarks.md.
+
+/// The allocator the gateway binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -156,7 +160,7 @@ fn record(supergraph: &Arc<Supergraph>) -> (Answers, Vec<Vec<u8>>) {
                 "{name}: the demo services answered with errors: {:?}",
                 response.errors
             );
-            responses.push(serde_json::to_vec(&response).expect("serialisable"));
+            responses.push(response.to_bytes());
         }
         let answers = std::mem::take(&mut *recorder.answers.lock().expect("not poisoned"));
         (answers, responses)
@@ -186,7 +190,7 @@ fn execution(c: &mut Criterion) {
         let request = request(query);
         // The replay must give the response the services gave (this also warms the caches).
         let (_, response) = execute(&request);
-        let bytes = serde_json::to_vec(&response).expect("serialisable");
+        let bytes = response.to_bytes();
         assert!(
             &bytes == expected,
             "{name}: the replayed response differs from the recorded one"
@@ -198,11 +202,11 @@ fn execution(c: &mut Criterion) {
         group.bench_function(format!("{name}/execute_and_serialize"), |b| {
             b.iter(|| {
                 let (_, response) = execute(black_box(&request));
-                serde_json::to_vec(&response).expect("serialisable")
+                response.to_bytes()
             })
         });
         group.bench_function(format!("{name}/serialize"), |b| {
-            b.iter(|| serde_json::to_vec(black_box(&response)).expect("serialisable"))
+            b.iter(|| black_box(&response).to_bytes())
         });
     }
     group.finish();

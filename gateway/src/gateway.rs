@@ -13,10 +13,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::config::QueryPlanningConfig;
-use crate::executor::{self, Execution, Fetcher, RequestContext};
+use crate::executor::{self, Execution, Fetcher, Introspection, RequestContext, ResponseShape};
 use crate::operation::{self, ApiSchema, NormalizedOperation, OperationError};
 use crate::planner::{QueryPlan, QueryPlanner};
-use crate::response::{GraphQLError, Response};
+use crate::response::{GraphQLError, JsonText, Response};
 use crate::supergraph::Supergraph;
 
 /// A GraphQL request as GraphQL over HTTP carries it (POST body or GET query string).
@@ -58,10 +58,11 @@ struct PreparedDocument {
     condition_variables: Vec<Name>,
 }
 
-/// A plan with the normalised operation it was made for (the executor shapes with it).
+/// A plan with the normalised operation it was made for, and the shape of its response.
 pub struct PlannedOperation {
     pub operation: NormalizedOperation,
     pub plan: QueryPlan,
+    pub shape: ResponseShape,
 }
 
 type PlanKey = (u64, Option<String>, u64);
@@ -186,7 +187,7 @@ impl Gateway {
             Err(Rejected::Planning(error)) => (
                 Outcome::Executed,
                 Response {
-                    data: Some(Value::Null),
+                    data: Some(JsonText::null()),
                     errors: vec![*error],
                     extensions: Map::new(),
                 },
@@ -254,6 +255,7 @@ impl Gateway {
                     NormalizedOperation::new(&self.api, document, operation, &condition);
                 self.planner.plan(&normalized).map(|plan| {
                     Arc::new(PlannedOperation {
+                        shape: ResponseShape::new(&self.api, &normalized),
                         operation: normalized,
                         plan,
                     })
@@ -278,7 +280,7 @@ impl Gateway {
             &prepared.planned.plan,
             Execution {
                 supergraph: &self.supergraph,
-                operation: &prepared.planned.operation,
+                shape: &prepared.planned.shape,
                 variables: &prepared.variables,
                 fetcher: &*self.fetcher,
                 introspection: prepared.introspection,
@@ -313,7 +315,7 @@ impl Gateway {
         document: &Valid<ExecutableDocument>,
         operation: &Operation,
         variables: &Map<String, Value>,
-    ) -> Result<Option<Map<String, Value>>, Rejected> {
+    ) -> Result<Option<Introspection>, Rejected> {
         let asks = operation
             .root_fields(document)
             .any(|f| matches!(f.name.as_str(), "__schema" | "__type"));
@@ -342,18 +344,25 @@ impl Gateway {
             &coerced,
         )
         .map_err(|e| introspection_error(e.message().to_string()))?;
-        let data = serde_json::to_value(response.data).unwrap_or(Value::Null);
-        Ok(match data {
-            Value::Object(map) => Some(map),
-            _ => None,
-        })
+        // Kept as apollo-compiler wrote it, in the query's order.
+        let entries = response
+            .data
+            .into_iter()
+            .flatten()
+            .filter_map(|(key, value)| {
+                let text = serde_json::to_string(&value).ok()?;
+                let raw = serde_json::value::RawValue::from_string(text).ok()?;
+                Some((key.as_str().to_string(), raw))
+            })
+            .collect();
+        Ok(Some(entries))
     }
 }
 
 struct Prepared {
     planned: Arc<PlannedOperation>,
     variables: Map<String, Value>,
-    introspection: Option<Map<String, Value>>,
+    introspection: Option<Introspection>,
 }
 
 enum Rejected {

@@ -62,14 +62,36 @@ impl GraphQLError {
     }
 }
 
+/// JSON the gateway wrote itself (the shaped `data`), kept as text: it goes to the client as
+/// is, never parsed again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonText(String);
+
+impl JsonText {
+    /// Wraps JSON the caller guarantees is valid (the response writer's output).
+    pub(crate) fn new_unchecked(text: String) -> Self {
+        Self(text)
+    }
+
+    pub fn null() -> Self {
+        Self("null".into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Parses it, for tests and tools that want a tree.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+}
+
 /// A complete GraphQL response. `data` is absent (not null) for request errors.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Response {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data: Option<JsonText>,
     pub errors: Vec<GraphQLError>,
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub extensions: Map<String, Value>,
 }
 
@@ -81,5 +103,54 @@ impl Response {
             errors,
             extensions: Map::new(),
         }
+    }
+
+    /// The response body: `data` copied as written, the rest serialised.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let data_len = self.data.as_ref().map_or(0, |d| d.0.len());
+        let mut out = Vec::with_capacity(data_len + 64);
+        out.push(b'{');
+        let mut first = true;
+        if let Some(data) = &self.data {
+            out.extend_from_slice(b"\"data\":");
+            out.extend_from_slice(data.0.as_bytes());
+            first = false;
+        }
+        if !self.errors.is_empty() {
+            if !first {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"errors\":");
+            let _ = serde_json::to_writer(&mut out, &self.errors);
+            first = false;
+        }
+        if !self.extensions.is_empty() {
+            if !first {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"extensions\":");
+            let _ = serde_json::to_writer(&mut out, &self.extensions);
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+impl Serialize for Response {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap};
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(data) = &self.data {
+            let raw = serde_json::value::RawValue::from_string(data.0.clone())
+                .map_err(S::Error::custom)?;
+            map.serialize_entry("data", &raw)?;
+        }
+        if !self.errors.is_empty() {
+            map.serialize_entry("errors", &self.errors)?;
+        }
+        if !self.extensions.is_empty() {
+            map.serialize_entry("extensions", &self.extensions)?;
+        }
+        map.end()
     }
 }

@@ -214,8 +214,14 @@ async fn response_follows_the_query_order_without_gateway_fields() {
         "reviews" => data(json!({ "_entities": [{ "reviews": [{ "body": "great" }] }] })),
         other => panic!("unexpected subgraph {other}"),
     });
-    let (_, response) = run(&gateway, "{ me { mail: email reviews { body } name } }").await;
-    let text = serde_json::to_string(&response).unwrap();
+    let request = GraphQLRequest {
+        query: Some("{ me { mail: email reviews { body } name } }".into()),
+        ..Default::default()
+    };
+    let (_, response) = gateway
+        .execute(request, Transport::Post, Default::default())
+        .await;
+    let text = String::from_utf8(response.to_bytes()).unwrap();
     assert_eq!(
         text,
         r#"{"data":{"me":{"mail":"ada@example.com","reviews":[{"body":"great"}],"name":"Ada"}}}"#

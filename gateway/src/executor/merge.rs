@@ -41,7 +41,7 @@ fn rename_at(sg: &Supergraph, value: &mut Value, path: &[PathSegment], rename: &
     match path.split_first() {
         None => {
             if let Value::Object(object) = value
-                && let Some(moved) = object.shift_remove(rename.from.as_str())
+                && let Some(moved) = object.remove(rename.from.as_str())
             {
                 object.insert(rename.to.to_string(), moved);
             }

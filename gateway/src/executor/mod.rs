@@ -18,21 +18,22 @@ pub use fetcher::{
     CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, Fetcher, RequestContext,
     SubgraphResponse,
 };
+pub use shape::{Introspection, ResponseShape};
 
-use crate::operation::NormalizedOperation;
 use crate::planner::{FetchNode, PathSegment, PlanNode, QueryPlan};
-use crate::response::{GraphQLError, PathElement, Response};
+use crate::response::{GraphQLError, JsonText, PathElement, Response};
 use crate::supergraph::Supergraph;
 
 /// Everything one execution needs besides the plan.
 pub struct Execution<'a> {
     pub supergraph: &'a Supergraph,
-    pub operation: &'a NormalizedOperation,
+    /// What the response looks like, computed once per plan.
+    pub shape: &'a ResponseShape,
     /// The request's coerced variables.
     pub variables: &'a Map<String, Value>,
     pub fetcher: &'a dyn Fetcher,
     /// The already computed `__schema`/`__type` root fields, if any.
-    pub introspection: Option<Map<String, Value>>,
+    pub introspection: Option<Introspection>,
     pub context: Arc<RequestContext>,
 }
 
@@ -40,7 +41,7 @@ pub struct Execution<'a> {
 pub async fn execute(plan: &QueryPlan, execution: Execution<'_>) -> Response {
     let Execution {
         supergraph: sg,
-        operation,
+        shape,
         variables,
         fetcher,
         introspection,
@@ -60,12 +61,10 @@ pub async fn execute(plan: &QueryPlan, execution: Execution<'_>) -> Response {
     }
     let data = run.data.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut errors = run.errors.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut shaper = shape::Shaper {
-        sg,
-        errors: &mut errors,
-        introspection: introspection.as_ref(),
-    };
-    let data = shaper.shape_root(&operation.root_type, &operation.selection_set, &data);
+    let mut out = Vec::with_capacity(4096);
+    shape::write_data(shape, &data, introspection.as_ref(), &mut errors, &mut out);
+    // The writer only writes JSON it produced from valid values: valid UTF-8 and JSON.
+    let data = JsonText::new_unchecked(String::from_utf8(out).unwrap_or_else(|_| "null".into()));
     let mut extensions = Map::new();
     if run.context.cache_debug {
         let reports = run

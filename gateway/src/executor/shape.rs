@@ -1,113 +1,163 @@
-//! Shapes the merged subgraph data into the response the client asked for: keys in the
-//! query's order (fields of fragments collected as the spec's CollectFields does), aliases,
-//! `__typename`, nothing the gateway fetched for itself, and non-null violations propagated
-//! to the nearest nullable parent with an error.
+//! Shapes the merged subgraph data into the response the client asked for, written straight to
+//! JSON bytes: keys in the query's order (fields of fragments collected as the spec's
+//! CollectFields does), aliases, `__typename`, nothing the gateway fetched for itself, enum
+//! values the API schema lacks nulled, and non-null violations propagated to the nearest
+//! nullable parent with an error.
+//!
+//! What depends only on the operation (which fields, under which keys, of which types, for
+//! which runtime type) is computed once per plan, as a [`ResponseShape`]; per request, the
+//! writer only walks data.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use apollo_compiler::Name;
 use apollo_compiler::ast::Type;
+use apollo_compiler::schema::ExtendedType;
 use indexmap::IndexMap;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::operation::selection::{Field, Selection, SelectionSet};
+use crate::operation::{ApiSchema, NormalizedOperation};
 use crate::response::{GraphQLError, PathElement};
-use crate::supergraph::{Supergraph, TypeKind};
 
-/// A null that must propagate to the parent (the value was null where null is not allowed).
-struct PropagateNull;
-
-pub(super) struct Shaper<'a> {
-    pub sg: &'a Supergraph,
-    pub errors: &'a mut Vec<GraphQLError>,
-    /// Introspection results (`__schema`, `__type`), already shaped by apollo-compiler.
-    pub introspection: Option<&'a Map<String, Value>>,
+/// The response an operation produces, independent of the data.
+#[derive(Debug)]
+pub struct ResponseShape {
+    root: Arc<ObjectShape>,
 }
 
-impl Shaper<'_> {
-    /// The response `data` for `selection` on the root type.
-    pub fn shape_root(
-        &mut self,
-        root_type: &Name,
-        selection: &SelectionSet,
-        data: &Value,
-    ) -> Value {
-        let empty = Map::new();
-        let object = data.as_object().unwrap_or(&empty);
-        let mut path = Vec::new();
-        match self.object(root_type, &[selection], object, &mut path, true) {
-            Ok(map) => Value::Object(map),
-            Err(PropagateNull) => Value::Null,
+/// The fields of a selection set, for each runtime type it may meet.
+#[derive(Debug)]
+struct ObjectShape {
+    /// For an object type: its fields. For an abstract type: the fields for an object whose
+    /// `__typename` is unknown (only those selected on the abstract type itself).
+    fields: Vec<FieldShape>,
+    /// For an abstract type: the fields for each possible runtime type.
+    by_type: HashMap<Name, Vec<FieldShape>>,
+    /// Types clients cannot know (`@inaccessible`): such objects are null.
+    hidden: bool,
+}
+
+#[derive(Debug)]
+struct FieldShape {
+    /// `"key":`, escaped once.
+    key_json: Box<str>,
+    key: Name,
+    parent: Name,
+    name: Name,
+    value: ValueShape,
+}
+
+#[derive(Debug)]
+enum ValueShape {
+    Typename,
+    /// `__schema`/`__type` at the root: already computed.
+    Introspection,
+    Data(TypeShape),
+}
+
+#[derive(Debug)]
+enum TypeShape {
+    NonNull(Box<TypeShape>),
+    List(Box<TypeShape>),
+    Scalar,
+    /// An enum and the values the API schema accepts.
+    Enum(Name, Arc<HashSet<String>>),
+    Object(Arc<ObjectShape>),
+}
+
+impl ResponseShape {
+    pub fn new(schema: &ApiSchema, operation: &NormalizedOperation) -> Self {
+        let builder = Builder { schema };
+        Self {
+            root: Arc::new(builder.object(&operation.root_type, &[&operation.selection_set], true)),
         }
     }
+}
 
-    fn is_abstract(&self, type_name: &str) -> bool {
-        self.sg.type_def(type_name).is_some_and(|d| d.is_abstract())
+struct Builder<'a> {
+    schema: &'a ApiSchema,
+}
+
+impl Builder<'_> {
+    fn is_abstract(&self, name: &str) -> bool {
+        self.schema.is_abstract(name)
     }
 
-    fn is_leaf(&self, type_name: &str) -> bool {
-        self.sg
-            .type_def(type_name)
-            .is_none_or(|d| matches!(d.kind, TypeKind::Scalar | TypeKind::Enum))
-    }
-
-    fn object(
-        &mut self,
-        type_name: &Name,
-        selections: &[&SelectionSet],
-        object: &Map<String, Value>,
-        path: &mut Vec<PathElement>,
-        is_root: bool,
-    ) -> Result<Map<String, Value>, PropagateNull> {
-        let runtime_type: Option<&str> = if self.is_abstract(type_name) {
-            object.get("__typename").and_then(Value::as_str)
+    fn object(&self, type_name: &Name, selections: &[&SelectionSet], root: bool) -> ObjectShape {
+        if self.is_abstract(type_name) {
+            let by_type = self
+                .schema
+                .possible_types(type_name)
+                .iter()
+                .map(|object| {
+                    (
+                        object.clone(),
+                        self.fields(object, Some(object), selections, root),
+                    )
+                })
+                .collect();
+            ObjectShape {
+                fields: self.fields(type_name, None, selections, root),
+                by_type,
+                hidden: false,
+            }
         } else {
-            Some(type_name.as_str())
-        };
-        if runtime_type.is_some_and(|t| !self.sg.api_schema().types.contains_key(t)) {
-            // An object of an `@inaccessible` type: clients cannot know it, so it is null.
-            return Err(PropagateNull);
+            ObjectShape {
+                fields: self.fields(type_name, Some(type_name), selections, root),
+                by_type: HashMap::new(),
+                hidden: !self.schema.schema().types.contains_key(type_name),
+            }
         }
+    }
+
+    /// CollectFields for `runtime_type` (`None`: unknown), then one shape per response key.
+    fn fields(
+        &self,
+        static_type: &Name,
+        runtime_type: Option<&Name>,
+        selections: &[&SelectionSet],
+        root: bool,
+    ) -> Vec<FieldShape> {
         let mut grouped: IndexMap<&Name, Vec<&Field>> = IndexMap::new();
         for selection in selections {
             self.collect(selection, runtime_type, &mut grouped);
         }
-        let mut out = Map::with_capacity(grouped.len());
-        for (key, fields) in grouped {
-            let field = fields[0];
-            path.push(PathElement::Key(key.to_string()));
-            let value = if field.name == "__typename" {
-                runtime_type
-                    .map(|t| Value::String(t.to_string()))
-                    .unwrap_or(Value::Null)
-            } else if is_root && matches!(field.name.as_str(), "__schema" | "__type") {
-                self.introspection
-                    .and_then(|i| i.get(key.as_str()))
-                    .cloned()
-                    .unwrap_or(Value::Null)
-            } else {
-                let raw = object.get(key.as_str()).unwrap_or(&Value::Null);
-                let subselections: Vec<&SelectionSet> = fields
-                    .iter()
-                    .map(|f| &f.selection_set)
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                match self.complete(&field.ty, raw, &subselections, path, type_name, field) {
-                    Ok(value) => value,
-                    Err(PropagateNull) => {
-                        path.pop();
-                        return Err(PropagateNull);
-                    }
+        let parent = runtime_type.unwrap_or(static_type).clone();
+        grouped
+            .into_iter()
+            .map(|(key, fields)| {
+                let field = fields[0];
+                let value = if field.name == "__typename" {
+                    ValueShape::Typename
+                } else if root && matches!(field.name.as_str(), "__schema" | "__type") {
+                    ValueShape::Introspection
+                } else {
+                    let subselections: Vec<&SelectionSet> = fields
+                        .iter()
+                        .map(|f| &f.selection_set)
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                    ValueShape::Data(self.type_shape(&field.ty, &subselections))
+                };
+                FieldShape {
+                    key_json: format!("{}:", serde_json::Value::String(key.to_string()))
+                        .into_boxed_str(),
+                    key: key.clone(),
+                    parent: parent.clone(),
+                    name: field.name.clone(),
+                    value,
                 }
-            };
-            path.pop();
-            out.insert(key.to_string(), value);
-        }
-        Ok(out)
+            })
+            .collect()
     }
 
     fn collect<'s>(
         &self,
         selection: &'s SelectionSet,
-        runtime_type: Option<&str>,
+        runtime_type: Option<&Name>,
         grouped: &mut IndexMap<&'s Name, Vec<&'s Field>>,
     ) {
         for item in &selection.items {
@@ -117,7 +167,7 @@ impl Shaper<'_> {
                 }
                 Selection::InlineFragment(fragment) => {
                     if runtime_type
-                        .is_some_and(|t| self.sg.is_possible_type(&fragment.type_condition, t))
+                        .is_some_and(|t| self.schema.is_possible_type(&fragment.type_condition, t))
                     {
                         self.collect(&fragment.selection_set, runtime_type, grouped);
                     }
@@ -126,87 +176,232 @@ impl Shaper<'_> {
         }
     }
 
-    fn complete(
-        &mut self,
-        ty: &Type,
-        value: &Value,
-        selections: &[&SelectionSet],
-        path: &mut Vec<PathElement>,
-        parent_type: &Name,
-        field: &Field,
-    ) -> Result<Value, PropagateNull> {
+    fn type_shape(&self, ty: &Type, selections: &[&SelectionSet]) -> TypeShape {
         match ty {
-            Type::NonNullNamed(_) | Type::NonNullList(_) => {
-                let completed = self.complete(
-                    &ty.clone().nullable(),
-                    value,
-                    selections,
-                    path,
-                    parent_type,
-                    field,
-                )?;
-                if completed.is_null() {
-                    self.null_error(path, parent_type, field);
-                    Err(PropagateNull)
-                } else {
-                    Ok(completed)
+            Type::NonNullNamed(_) | Type::NonNullList(_) => TypeShape::NonNull(Box::new(
+                self.type_shape(&ty.clone().nullable(), selections),
+            )),
+            Type::List(item) => TypeShape::List(Box::new(self.type_shape(item, selections))),
+            Type::Named(name) => match self.schema.schema().types.get(name) {
+                Some(ExtendedType::Enum(enum_type)) => TypeShape::Enum(
+                    name.clone(),
+                    Arc::new(enum_type.values.keys().map(|v| v.to_string()).collect()),
+                ),
+                Some(
+                    ExtendedType::Object(_) | ExtendedType::Interface(_) | ExtendedType::Union(_),
+                ) => TypeShape::Object(Arc::new(self.object(name, selections, false))),
+                _ => TypeShape::Scalar,
+            },
+        }
+    }
+}
+
+/// A null that must propagate to the parent (the value was null where null is not allowed).
+struct PropagateNull;
+
+/// One step of the path being written, borrowed until an error needs it.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Introspection results (`__schema`, `__type`) by response key, as apollo-compiler wrote them.
+pub type Introspection = Vec<(String, Box<RawValue>)>;
+
+/// Writes `data` shaped by `shape` as JSON into `out`; records errors.
+pub(super) fn write_data(
+    shape: &ResponseShape,
+    data: &Value,
+    introspection: Option<&Introspection>,
+    errors: &mut Vec<GraphQLError>,
+    out: &mut Vec<u8>,
+) {
+    let empty = Map::new();
+    let object = data.as_object().unwrap_or(&empty);
+    let mut writer = Writer {
+        out,
+        errors,
+        introspection,
+        path: Vec::new(),
+    };
+    let start = writer.out.len();
+    if writer.object(&shape.root, object).is_err() {
+        writer.out.truncate(start);
+        writer.out.extend_from_slice(b"null");
+    }
+}
+
+struct Writer<'o, 'a> {
+    out: &'o mut Vec<u8>,
+    errors: &'o mut Vec<GraphQLError>,
+    introspection: Option<&'a Introspection>,
+    /// Where the writer is, for errors; borrowed from the shape and the data.
+    path: Vec<Step<'a>>,
+}
+
+impl<'o, 'a> Writer<'o, 'a> {
+    fn object(
+        &mut self,
+        shape: &'a ObjectShape,
+        object: &'a Map<String, Value>,
+    ) -> Result<(), PropagateNull> {
+        let typename = object.get("__typename").and_then(Value::as_str);
+        let fields = if shape.by_type.is_empty() {
+            if shape.hidden {
+                return Err(PropagateNull);
+            }
+            &shape.fields
+        } else {
+            match typename {
+                Some(t) => match shape.by_type.get(t) {
+                    Some(fields) => fields,
+                    // An object of an `@inaccessible` type: clients cannot know it.
+                    None => return Err(PropagateNull),
+                },
+                None => &shape.fields,
+            }
+        };
+        self.out.push(b'{');
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.out.extend_from_slice(field.key_json.as_bytes());
+            match &field.value {
+                ValueShape::Typename => {
+                    let name = if shape.by_type.is_empty() {
+                        field.parent.as_str()
+                    } else {
+                        typename.unwrap_or(field.parent.as_str())
+                    };
+                    write_string(self.out, name);
+                }
+                ValueShape::Introspection => {
+                    let raw = self.introspection.and_then(|entries| {
+                        entries
+                            .iter()
+                            .find(|(key, _)| key == field.key.as_str())
+                            .map(|(_, raw)| raw)
+                    });
+                    match raw {
+                        Some(raw) => self.out.extend_from_slice(raw.get().as_bytes()),
+                        None => self.out.extend_from_slice(b"null"),
+                    }
+                }
+                ValueShape::Data(ty) => {
+                    let value = object.get(field.key.as_str()).unwrap_or(&Value::Null);
+                    self.path.push(Step::Key(field.key.as_str()));
+                    let written = self.value(ty, value, field);
+                    self.path.pop();
+                    written?;
                 }
             }
-            Type::List(item_type) => match value {
-                Value::Array(items) => {
-                    let mut out = Vec::with_capacity(items.len());
-                    for (index, item) in items.iter().enumerate() {
-                        path.push(PathElement::Index(index));
-                        let completed =
-                            self.complete(item_type, item, selections, path, parent_type, field);
-                        path.pop();
-                        match completed {
-                            Ok(v) => out.push(v),
-                            Err(PropagateNull) => return Ok(Value::Null),
+        }
+        self.out.push(b'}');
+        Ok(())
+    }
+
+    /// Writes a value; `Ok(true)` when it wrote `null`.
+    fn value(
+        &mut self,
+        ty: &'a TypeShape,
+        value: &'a Value,
+        field: &'a FieldShape,
+    ) -> Result<bool, PropagateNull> {
+        match ty {
+            TypeShape::NonNull(inner) => {
+                let start = self.out.len();
+                if self.value(inner, value, field)? {
+                    self.out.truncate(start);
+                    self.null_error(field);
+                    return Err(PropagateNull);
+                }
+                Ok(false)
+            }
+            TypeShape::List(item) => {
+                let Value::Array(items) = value else {
+                    self.out.extend_from_slice(b"null");
+                    return Ok(true);
+                };
+                let start = self.out.len();
+                self.out.push(b'[');
+                for (index, element) in items.iter().enumerate() {
+                    if index > 0 {
+                        self.out.push(b',');
+                    }
+                    self.path.push(Step::Index(index));
+                    let written = self.value(item, element, field);
+                    self.path.pop();
+                    if written.is_err() {
+                        self.out.truncate(start);
+                        self.out.extend_from_slice(b"null");
+                        return Ok(true);
+                    }
+                }
+                self.out.push(b']');
+                Ok(false)
+            }
+            TypeShape::Object(shape) => match value {
+                Value::Object(object) => {
+                    let start = self.out.len();
+                    match self.object(shape, object) {
+                        Ok(()) => Ok(false),
+                        Err(PropagateNull) => {
+                            self.out.truncate(start);
+                            self.out.extend_from_slice(b"null");
+                            Ok(true)
                         }
                     }
-                    Ok(Value::Array(out))
                 }
-                _ => Ok(Value::Null),
+                _ => {
+                    self.out.extend_from_slice(b"null");
+                    Ok(true)
+                }
             },
-            Type::Named(name) => match value {
-                Value::Null => Ok(Value::Null),
-                Value::Object(object) if !self.is_leaf(name) => {
-                    match self.object(name, selections, object, path, false) {
-                        Ok(map) => Ok(Value::Object(map)),
-                        Err(PropagateNull) => Ok(Value::Null),
-                    }
+            TypeShape::Enum(enum_name, values) => match value {
+                Value::String(v) if values.contains(v.as_str()) => {
+                    write_string(self.out, v);
+                    Ok(false)
                 }
-                leaf if self.is_leaf(name) && !leaf.is_object() => Ok(self.leaf(name, leaf, path)),
-                _ => Ok(Value::Null),
+                Value::Null => {
+                    self.out.extend_from_slice(b"null");
+                    Ok(true)
+                }
+                other => {
+                    let message = format!("Enum \"{enum_name}\" cannot represent value: {other}");
+                    self.errors
+                        .push(GraphQLError::new(message).with_path(self.owned_path()));
+                    self.out.extend_from_slice(b"null");
+                    Ok(true)
+                }
+            },
+            TypeShape::Scalar => match value {
+                Value::Null | Value::Object(_) => {
+                    self.out.extend_from_slice(b"null");
+                    Ok(true)
+                }
+                other => {
+                    let _ = serde_json::to_writer(&mut *self.out, other);
+                    Ok(false)
+                }
             },
         }
     }
 
-    /// A scalar or enum value. Enum values the API schema does not have (an `@inaccessible`
-    /// value, or one a subgraph invented) become null with an error.
-    fn leaf(&mut self, type_name: &Name, value: &Value, path: &[PathElement]) -> Value {
-        let Some(enum_type) = self.sg.api_schema().get_enum(type_name) else {
-            return value.clone();
-        };
-        let valid = value
-            .as_str()
-            .is_some_and(|v| enum_type.values.contains_key(v));
-        if valid {
-            value.clone()
-        } else {
-            self.errors.push(
-                GraphQLError::new(format!(
-                    "Enum \"{type_name}\" cannot represent value: {value}"
-                ))
-                .with_path(path.to_vec()),
-            );
-            Value::Null
-        }
+    fn owned_path(&self) -> Vec<PathElement> {
+        self.path
+            .iter()
+            .map(|step| match step {
+                Step::Key(key) => PathElement::Key(key.to_string()),
+                Step::Index(index) => PathElement::Index(*index),
+            })
+            .collect()
     }
 
     /// Records a non-null violation, unless an error at or below this path already explains it.
-    fn null_error(&mut self, path: &[PathElement], parent_type: &Name, field: &Field) {
+    fn null_error(&mut self, field: &FieldShape) {
+        let path = self.owned_path();
         let explained = self.errors.iter().any(|e| {
             e.path
                 .as_ref()
@@ -215,11 +410,16 @@ impl Shaper<'_> {
         if !explained {
             self.errors.push(
                 GraphQLError::new(format!(
-                    "Cannot return null for non-nullable field {parent_type}.{}",
-                    field.name
+                    "Cannot return null for non-nullable field {}.{}",
+                    field.parent, field.name
                 ))
-                .with_path(path.to_vec()),
+                .with_path(path),
             );
         }
     }
+}
+
+/// A JSON string literal.
+fn write_string(out: &mut Vec<u8>, text: &str) {
+    let _ = serde_json::to_writer(&mut *out, text);
 }

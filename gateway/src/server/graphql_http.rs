@@ -138,9 +138,7 @@ fn respond(response_type: ResponseType, outcome: Outcome, response: &Response) -
         (Outcome::RequestError, ResponseType::GraphQLResponseJson) => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
-    let body = serde_json::to_vec(response).unwrap_or_else(|_| {
-        br#"{"errors":[{"message":"the response could not be serialised"}]}"#.to_vec()
-    });
+    let body = response.to_bytes();
     let mut http = (status, body).into_response();
     http.headers_mut().insert(
         header::CONTENT_TYPE,
