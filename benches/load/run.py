@@ -59,8 +59,7 @@ SERVICES = ("accounts", "products", "reviews", "inventory")
 # Gateway, as selected with --gateways), "ours" (our gateway alone, compared with Apollo
 # Gateway's figures of the `baseline` scenario), or "direct" (a demo service answering without
 # a gateway). `config` is YAML appended to our gateway's base config (listen address and
-# subgraph URLs) for this scenario; while the gateway refuses the top-level section the file
-# adds (an unknown key), the scenario is skipped with a note.
+# subgraph URLs) for this scenario.
 # ---------------------------------------------------------------------------------------------
 
 DEEP_QUERY = (
@@ -495,17 +494,7 @@ class Target:
         return f"http://127.0.0.1:{self.port}/graphql"
 
 
-class ConfigRefused(Exception):
-    """Our gateway refused a scenario's config section it does not have yet."""
-
-
-def config_sections(text: str) -> list[str]:
-    return re.findall(r"^([A-Za-z_][\w-]*)\s*:", text, flags=re.MULTILINE)
-
-
-def start_target(
-    target: Target, workdir: Path, name: str, scenario_config: str | None = None
-) -> subprocess.Popen:
+def start_target(target: Target, workdir: Path, name: str) -> subprocess.Popen:
     """Starts a target and waits until it answers `{ __typename }` (30 s at most)."""
     log_path = workdir / f"{name}.log"
     env = dict(os.environ, **(target.env or {}))
@@ -515,10 +504,6 @@ def start_target(
         if proc.poll() is not None:
             output = log_path.read_text(errors="replace")
             STARTED.remove(proc)
-            if scenario_config is not None:
-                for section in config_sections(scenario_config):
-                    if f"unknown field `{section}`" in output:
-                        raise ConfigRefused(f"unknown field `{section}`")
             tail = "\n".join(output.strip().splitlines()[-15:])
             raise BenchError(
                 f"{target.label} exited with status {proc.returncode} while starting:\n{tail}"
@@ -837,7 +822,7 @@ def main(argv: list[str]) -> int:
     apollo_supergraph = workdir / "supergraph-apollo.graphql"
     apollo_supergraph.write_text(supergraph)
 
-    def our_gateway(scenario: Scenario | None) -> tuple[Target, str | None]:
+    def our_gateway(scenario: Scenario | None) -> Target:
         extra = (HERE / scenario.config).read_text() if scenario and scenario.config else None
         name = scenario.name if scenario and scenario.config else "base"
         config_file = workdir / f"gateway-{name}.yaml"
@@ -855,7 +840,7 @@ def main(argv: list[str]) -> int:
         ]
         # RUST_LOG as the gateway's default, whatever the caller's environment says.
         env = {"RUST_LOG": "info"}
-        return Target("gateway", GATEWAY_LABELS["gateway"], cmd, port, env=env), extra
+        return Target("gateway", GATEWAY_LABELS["gateway"], cmd, port, env=env)
 
     def apollo_gateway() -> Target:
         port = free_ports(1)[0]
@@ -890,24 +875,15 @@ def main(argv: list[str]) -> int:
     log("checking the responses")
     plain = [s for s in scenarios if not s.config]
     if use_ours:
-        target, _ = our_gateway(None)
+        target = our_gateway(None)
         proc = start_target(target, workdir, "check-gateway")
         for scenario in plain:
             if scenario.targets != "direct":
                 checker.check(target.label, target.url, scenario)
         stop(proc)
         for scenario in [s for s in scenarios if s.config]:
-            target, extra = our_gateway(scenario)
-            try:
-                proc = start_target(target, workdir, f"check-gateway-{scenario.name}", extra)
-            except ConfigRefused as refused:
-                note = (
-                    "the gateway has no such config section yet: "
-                    f"benches/load/{scenario.config}: {refused}"
-                )
-                skipped.append((scenario.name, note))
-                log(f"skipping {scenario.name}: {note}")
-                continue
+            target = our_gateway(scenario)
+            proc = start_target(target, workdir, f"check-gateway-{scenario.name}")
             checker.check(target.label, target.url, scenario)
             stop(proc)
     elif any(s.targets == "ours" for s in scenarios):
@@ -940,12 +916,12 @@ def main(argv: list[str]) -> int:
         log(f"scenario {scenario.name}: {scenario.title}")
         for kind in targets_of(scenario):
             if isinstance(kind, Target):
-                target, extra = kind, None
+                target = kind
             elif kind == "gateway":
-                target, extra = our_gateway(scenario)
+                target = our_gateway(scenario)
             else:
-                target, extra = apollo_gateway(), None
-            proc = start_target(target, workdir, f"{scenario.name}-{target.kind}", extra)
+                target = apollo_gateway()
+            proc = start_target(target, workdir, f"{scenario.name}-{target.kind}")
             try:
                 results.append(
                     measure(args, wrk, checker, target, proc, scenario, workdir, subgraph_pids)

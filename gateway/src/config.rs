@@ -26,6 +26,17 @@ pub struct Config {
     pub headers: HeadersConfig,
     /// The entity cache and its invalidation (docs/cache.md).
     pub cache: crate::cache::CacheConfig,
+    /// Sharing work between identical requests.
+    pub deduplication: DeduplicationConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeduplicationConfig {
+    /// Identical client queries that arrive while one of them executes wait for its response
+    /// instead of executing again (same document, operation, variables, forwarded headers and
+    /// user). Off by default.
+    pub inbound: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -73,6 +84,7 @@ impl Default for Config {
             query_planning: QueryPlanningConfig::default(),
             headers: HeadersConfig::default(),
             cache: crate::cache::CacheConfig::default(),
+            deduplication: DeduplicationConfig::default(),
         }
     }
 }

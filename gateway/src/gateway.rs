@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::config::QueryPlanningConfig;
 use crate::executor::{self, Execution, Fetcher, Introspection, RequestContext, ResponseShape};
+use crate::inflight::Inflight;
 use crate::operation::{self, ApiSchema, NormalizedOperation, OperationError};
 use crate::planner::{QueryPlan, QueryPlanner};
 use crate::response::{GraphQLError, JsonText, Response};
@@ -79,6 +80,23 @@ pub struct Gateway {
     requests: RequestSettings,
     /// Metrics and invalidation, when a cache is configured.
     hooks: Option<Arc<dyn GatewayHooks>>,
+    /// Queries being executed, for inbound de-duplication (when it is on).
+    inflight: Inflight<InboundKey, Response>,
+}
+
+/// What makes two client queries the same execution: the same operation of the same document
+/// with the same variables, and the same request context (forwarded headers, user), since
+/// subgraph answers may depend on those.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct InboundKey {
+    document: u64,
+    operation_name: Option<String>,
+    /// The coerced variables as JSON text (maps are sorted by key, so equal variables give
+    /// equal text).
+    variables: String,
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    user: Option<String>,
+    cache_debug: bool,
 }
 
 /// How the gateway reads client requests (see docs/config.md).
@@ -90,6 +108,8 @@ pub struct RequestSettings {
     pub private: crate::cache::PrivateConfig,
     /// The header that asks for `extensions.cache`.
     pub cache_debug_header: Option<http::HeaderName>,
+    /// Identical concurrent queries share one execution.
+    pub deduplicate_inbound: bool,
 }
 
 /// What the server may ask of the parts behind the gateway (the cache and its invalidation
@@ -125,6 +145,7 @@ impl Gateway {
             fetcher,
             requests: RequestSettings::default(),
             hooks: None,
+            inflight: Inflight::default(),
         }
     }
 
@@ -173,7 +194,32 @@ impl Gateway {
         context: Arc<RequestContext>,
     ) -> (Outcome, Response) {
         match self.prepare(&request, transport) {
-            Ok(prepared) => (Outcome::Executed, self.run(prepared, context).await),
+            Ok(prepared) => {
+                let shared = self.requests.deduplicate_inbound
+                    && prepared.planned.operation.kind == ast::OperationType::Query;
+                let response = if shared {
+                    let key = InboundKey {
+                        document: prepared.document,
+                        operation_name: request.operation_name,
+                        variables: serde_json::to_string(&prepared.variables).unwrap_or_default(),
+                        headers: context
+                            .headers
+                            .iter()
+                            .map(|(name, value)| (name.clone(), value.clone()))
+                            .collect(),
+                        user: context.user.clone(),
+                        cache_debug: context.cache_debug,
+                    };
+                    let (_, response) = self
+                        .inflight
+                        .run_or_join(key, self.run(prepared, context))
+                        .await;
+                    response
+                } else {
+                    self.run(prepared, context).await
+                };
+                (Outcome::Executed, response)
+            }
             Err(Rejected::Request(errors)) => {
                 (Outcome::RequestError, Response::request_errors(errors))
             }
@@ -269,6 +315,7 @@ impl Gateway {
             })?;
         let introspection = self.introspection(document, operation, raw_variables)?;
         Ok(Prepared {
+            document: prepared.id,
             planned,
             variables,
             introspection,
@@ -360,6 +407,8 @@ impl Gateway {
 }
 
 struct Prepared {
+    /// The prepared document's id.
+    document: u64,
     planned: Arc<PlannedOperation>,
     variables: Map<String, Value>,
     introspection: Option<Introspection>,

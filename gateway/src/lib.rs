@@ -14,6 +14,7 @@ pub mod events;
 pub mod executor;
 pub mod fetch;
 pub mod gateway;
+pub mod inflight;
 pub mod operation;
 pub mod planner;
 pub mod response;

@@ -78,6 +78,7 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
         .collect::<Result<Vec<_>, _>>()?;
     let mut requests = RequestSettings {
         propagate_headers,
+        deduplicate_inbound: config.deduplication.inbound,
         ..Default::default()
     };
     if !config.cache.enabled {

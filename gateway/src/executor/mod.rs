@@ -8,10 +8,10 @@ mod path;
 mod representations;
 mod shape;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use futures::future::{BoxFuture, join_all};
+use indexmap::IndexSet;
 use serde_json::{Map, Value};
 
 pub use fetcher::{
@@ -20,7 +20,7 @@ pub use fetcher::{
 };
 pub use shape::{Introspection, ResponseShape};
 
-use crate::planner::{FetchNode, PathSegment, PlanNode, QueryPlan};
+use crate::planner::{EntityFetch, FetchNode, PathSegment, PlanNode, QueryPlan};
 use crate::response::{GraphQLError, JsonText, PathElement, Response};
 use crate::supergraph::Supergraph;
 
@@ -159,29 +159,7 @@ impl Run<'_> {
         match &fetch.entity {
             None => self.root_fetch(fetch, request).await,
             Some(entity) => {
-                // Which representation each object at `path` sends (objects of the same entity
-                // share one).
-                let (targets, representations) = {
-                    let data = self.lock_data();
-                    let mut index_of: HashMap<String, usize> = HashMap::new();
-                    let mut representations = Vec::new();
-                    let mut targets = Vec::new();
-                    for object_path in path::object_paths(self.sg, &data, path) {
-                        let Some(object) =
-                            path::value_at(&data, &object_path).and_then(Value::as_object)
-                        else {
-                            continue;
-                        };
-                        for rep in representations::representations(self.sg, entity, object) {
-                            let index = *index_of.entry(rep.to_string()).or_insert_with(|| {
-                                representations.push(rep);
-                                representations.len() - 1
-                            });
-                            targets.push((object_path.clone(), index));
-                        }
-                    }
-                    (targets, representations)
-                };
+                let (targets, representations) = self.entity_targets(entity, path);
                 if representations.is_empty() {
                     return;
                 }
@@ -189,6 +167,22 @@ impl Run<'_> {
                 self.entity_fetch(fetch, request, targets, path).await;
             }
         }
+    }
+
+    /// The objects at `path` an entity fetch fills, and the representations it sends: objects
+    /// of the same entity share one.
+    fn entity_targets(&self, entity: &EntityFetch, path: &[PathSegment]) -> (Targets, Vec<Value>) {
+        let data = self.lock_data();
+        // Representations come from subgraph data: a keyed hasher, but a fast one.
+        let mut representations = IndexSet::with_hasher(ahash::RandomState::new());
+        let mut targets = Targets::along(path);
+        path::for_each_object(self.sg, &data, path, |position, object| {
+            for representation in representations::representations(self.sg, entity, object) {
+                let (index, _) = representations.insert_full(representation);
+                targets.push(position, index);
+            }
+        });
+        (targets, representations.into_iter().collect())
     }
 
     fn report(&self, fetch: &FetchNode, path: &[PathSegment], response: &SubgraphResponse) {
@@ -228,17 +222,22 @@ impl Run<'_> {
         &self,
         fetch: &FetchNode,
         request: FetchRequest,
-        targets: Vec<(Vec<PathElement>, usize)>,
+        targets: Targets,
         path: &[PathSegment],
     ) {
+        let first_path = || {
+            targets
+                .iter()
+                .next()
+                .map(|(p, _)| path::response_path(path, p))
+        };
         let response = match self.fetcher.fetch(request).await {
             Ok(response) => {
                 self.report(fetch, path, &response);
                 response
             }
             Err(error) => {
-                let at = targets.first().map(|(p, _)| p.clone());
-                self.push_errors([fetch_failed(fetch, &error, at)]);
+                self.push_errors([fetch_failed(fetch, &error, first_path())]);
                 return;
             }
         };
@@ -253,16 +252,30 @@ impl Run<'_> {
             merge::apply_renames(self.sg, entity, &fetch.output_renames);
         }
         {
+            // An entity shared by several objects is cloned for all but the last, which
+            // takes it.
+            let mut uses = vec![0usize; entities.len()];
+            for (_, index) in targets.iter() {
+                if let Some(count) = uses.get_mut(index) {
+                    *count += 1;
+                }
+            }
             let mut data = self.lock_data();
-            for (object_path, index) in &targets {
-                let Some(entity) = entities.get(*index) else {
+            for (position, index) in targets.iter() {
+                let Some(entity) = entities.get_mut(index) else {
                     continue;
                 };
                 if !entity.is_object() {
                     continue;
                 }
-                if let Some(target) = path::value_at_mut(&mut data, object_path) {
-                    merge::deep_merge(target, entity.clone());
+                uses[index] -= 1;
+                let entity = if uses[index] == 0 {
+                    std::mem::take(entity)
+                } else {
+                    entity.clone()
+                };
+                if let Some(target) = path::value_at_mut(&mut data, path, position) {
+                    merge::deep_merge(target, entity);
                 }
             }
         }
@@ -275,27 +288,57 @@ impl Run<'_> {
             });
             match entity_index {
                 Some(index) => {
-                    for (object_path, _) in targets.iter().filter(|(_, i)| *i == index) {
-                        let rest = error
-                            .path
-                            .as_ref()
-                            .map(|p| p[2..].to_vec())
-                            .unwrap_or_default();
+                    let rest = error.path.as_ref().map_or(&[][..], |p| &p[2..]);
+                    for (position, _) in targets.iter().filter(|(_, i)| *i == index) {
                         let mut relocated = error.clone();
-                        let mut path = object_path.clone();
-                        path.extend(rest);
-                        relocated.path = Some(path);
+                        let mut at = path::response_path(path, position);
+                        at.extend_from_slice(rest);
+                        relocated.path = Some(at);
                         errors.push(subgraph_error(relocated, service));
                     }
                 }
                 None => {
                     let mut relocated = error;
-                    relocated.path = targets.first().map(|(p, _)| p.clone());
+                    relocated.path = first_path();
                     errors.push(subgraph_error(relocated, service));
                 }
             }
         }
         self.push_errors(errors);
+    }
+}
+
+/// The objects an entity fetch fills: where each is (its list indices along the plan path,
+/// stored flat) and which representation it sent.
+struct Targets {
+    lists: usize,
+    positions: Vec<u32>,
+    representations: Vec<usize>,
+}
+
+impl Targets {
+    fn along(path: &[PathSegment]) -> Self {
+        Targets {
+            lists: path
+                .iter()
+                .filter(|s| matches!(s, PathSegment::List))
+                .count(),
+            positions: Vec::new(),
+            representations: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, position: &[u32], representation: usize) {
+        debug_assert_eq!(position.len(), self.lists);
+        self.positions.extend_from_slice(position);
+        self.representations.push(representation);
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[u32], usize)> {
+        self.representations
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (&self.positions[i * self.lists..(i + 1) * self.lists], *r))
     }
 }
 
