@@ -145,13 +145,19 @@ async fn throughput(url: &str, query: &str, connections: usize, seconds: u64) ->
         let (stop, done, errors) = (stop.clone(), done.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                let ok = client
+                let sent = client
                     .post(&url)
                     .header("content-type", "application/json")
                     .body(body.clone())
                     .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success());
+                    .await;
+                // The whole answer counts: read to the end, as a client would.
+                let ok = match sent {
+                    Ok(response) if response.status().is_success() => {
+                        response.bytes().await.is_ok_and(|body| !body.is_empty())
+                    }
+                    _ => false,
+                };
                 if ok {
                     done.fetch_add(1, Ordering::Relaxed);
                 } else {

@@ -1,6 +1,7 @@
 //! Cache keys: a stable 128-bit hash (xxh3, identical across processes and builds, so gateway
 //! instances share Redis entries) of everything an answer depends on.
 
+use serde_json::Value;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::entry::CacheKey;
@@ -18,6 +19,51 @@ impl KeyBuilder {
     pub fn part(&mut self, bytes: &[u8]) -> &mut Self {
         self.0.update(&(bytes.len() as u64).to_le_bytes());
         self.0.update(bytes);
+        self
+    }
+
+    /// A JSON value, fed structurally (a tag per kind, lengths, object keys in sorted order):
+    /// equal values give equal keys whatever their field order, without writing JSON text.
+    pub fn json(&mut self, value: &Value) -> &mut Self {
+        match value {
+            Value::Null => self.tag(b'n'),
+            Value::Bool(b) => self.tag(if *b { b't' } else { b'f' }),
+            Value::Number(n) => self.tag(b'#').part(n.to_string().as_bytes()),
+            Value::String(s) => self.tag(b's').part(s.as_bytes()),
+            Value::Array(items) => {
+                self.tag(b'[').count(items.len());
+                for item in items {
+                    self.json(item);
+                }
+                self
+            }
+            Value::Object(map) => {
+                self.tag(b'{').count(map.len());
+                // Maps iterate in key order (serde_json without `preserve_order`); should a
+                // dependency ever turn that feature on, sorting keeps keys canonical.
+                if map.keys().is_sorted() {
+                    for (key, value) in map {
+                        self.part(key.as_bytes()).json(value);
+                    }
+                } else {
+                    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                    for (key, value) in entries {
+                        self.part(key.as_bytes()).json(value);
+                    }
+                }
+                self
+            }
+        }
+    }
+
+    fn tag(&mut self, tag: u8) -> &mut Self {
+        self.0.update(&[tag]);
+        self
+    }
+
+    fn count(&mut self, count: usize) -> &mut Self {
+        self.0.update(&(count as u64).to_le_bytes());
         self
     }
 
@@ -46,14 +92,14 @@ pub fn root_key(
 /// what the fetch selects on it, the variables the selection uses, and the scope.
 pub fn entity_key(
     subgraph: &str,
-    representation: &str,
+    representation: &Value,
     selection_hash: u64,
     variables: &str,
     scope: Option<&str>,
 ) -> CacheKey {
     KeyBuilder::new("entity")
         .part(subgraph.as_bytes())
-        .part(representation.as_bytes())
+        .json(representation)
         .part(&selection_hash.to_le_bytes())
         .part(variables.as_bytes())
         .part(scope_part(scope).as_bytes())
@@ -70,13 +116,43 @@ fn scope_part(scope: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn equal_json_gives_equal_keys_and_any_difference_another() {
+        let key = |value: Value| KeyBuilder::new("t").json(&value).finish();
+        assert_eq!(
+            key(json!({"a": 1, "b": [true, null, "x"]})),
+            key(serde_json::from_str(r#"{"b": [true, null, "x"], "a": 1}"#).unwrap()),
+            "field order does not matter"
+        );
+        let distinct = [
+            json!(null),
+            json!(false),
+            json!(true),
+            json!(0),
+            json!("0"),
+            json!([]),
+            json!({}),
+            json!([[]]),
+            json!(["a", "b"]),
+            json!(["ab"]),
+            json!({"a": "b"}),
+            json!({"ab": ""}),
+            json!({"a": {"b": 1}}),
+            json!({"a": 1, "b": 1}),
+        ];
+        let keys: std::collections::HashSet<CacheKey> = distinct.iter().cloned().map(key).collect();
+        assert_eq!(keys.len(), distinct.len(), "no two of them collide");
+    }
 
     #[test]
     fn keys_differ_by_every_part_and_are_stable() {
         let base = entity_key(
             "products",
-            r#"{"__typename":"Product","upc":"1"}"#,
+            &json!({"__typename": "Product", "upc": "1"}),
             7,
             "{}",
             None,
@@ -85,7 +161,7 @@ mod tests {
             base,
             entity_key(
                 "products",
-                r#"{"__typename":"Product","upc":"1"}"#,
+                &json!({"__typename": "Product", "upc": "1"}),
                 7,
                 "{}",
                 None
@@ -95,7 +171,7 @@ mod tests {
             base,
             entity_key(
                 "reviews",
-                r#"{"__typename":"Product","upc":"1"}"#,
+                &json!({"__typename": "Product", "upc": "1"}),
                 7,
                 "{}",
                 None
@@ -105,7 +181,7 @@ mod tests {
             base,
             entity_key(
                 "products",
-                r#"{"__typename":"Product","upc":"2"}"#,
+                &json!({"__typename": "Product", "upc": "2"}),
                 7,
                 "{}",
                 None
@@ -115,7 +191,7 @@ mod tests {
             base,
             entity_key(
                 "products",
-                r#"{"__typename":"Product","upc":"1"}"#,
+                &json!({"__typename": "Product", "upc": "1"}),
                 8,
                 "{}",
                 None
@@ -125,7 +201,7 @@ mod tests {
             base,
             entity_key(
                 "products",
-                r#"{"__typename":"Product","upc":"1"}"#,
+                &json!({"__typename": "Product", "upc": "1"}),
                 7,
                 "{}",
                 Some("u1")

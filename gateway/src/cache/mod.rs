@@ -268,7 +268,10 @@ impl Cache {
         let seconds = match policy.mode {
             Mode::None => return,
             Mode::Ttl => max_age.unwrap_or(policy.ttl_seconds),
-            Mode::Events => policy.max_ttl_seconds,
+            // The owner's max-age shortens the safety net, never lengthens it.
+            Mode::Events => max_age.map_or(policy.max_ttl_seconds, |age| {
+                age.min(policy.max_ttl_seconds)
+            }),
         };
         if seconds == 0 {
             return;

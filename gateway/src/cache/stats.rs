@@ -14,28 +14,54 @@ pub enum Outcome {
     Eviction,
 }
 
+/// Counters by a hash of (subgraph, type, outcome), so counting on the hot path allocates
+/// nothing; each counter keeps its labels for rendering.
 #[derive(Debug, Default)]
 pub struct Stats {
-    counters: DashMap<(String, String, Outcome), AtomicU64>,
+    counters: DashMap<u64, Counter>,
+}
+
+#[derive(Debug)]
+struct Counter {
+    subgraph: String,
+    type_name: String,
+    outcome: Outcome,
+    value: AtomicU64,
+}
+
+fn counter_id(subgraph: &str, type_name: &str, outcome: Outcome) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for part in [subgraph, type_name] {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher.update(&[outcome as u8]);
+    hasher.digest()
 }
 
 impl Stats {
     pub fn count(&self, subgraph: &str, type_name: &str, outcome: Outcome) {
-        let key = (subgraph.to_string(), type_name.to_string(), outcome);
-        if let Some(counter) = self.counters.get(&key) {
-            counter.fetch_add(1, Ordering::Relaxed);
+        let id = counter_id(subgraph, type_name, outcome);
+        if let Some(counter) = self.counters.get(&id) {
+            counter.value.fetch_add(1, Ordering::Relaxed);
             return;
         }
         self.counters
-            .entry(key)
-            .or_default()
+            .entry(id)
+            .or_insert_with(|| Counter {
+                subgraph: subgraph.to_string(),
+                type_name: type_name.to_string(),
+                outcome,
+                value: AtomicU64::new(0),
+            })
+            .value
             .fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn get(&self, subgraph: &str, type_name: &str, outcome: Outcome) -> u64 {
         self.counters
-            .get(&(subgraph.to_string(), type_name.to_string(), outcome))
-            .map(|c| c.load(Ordering::Relaxed))
+            .get(&counter_id(subgraph, type_name, outcome))
+            .map(|c| c.value.load(Ordering::Relaxed))
             .unwrap_or(0)
     }
 
@@ -44,7 +70,12 @@ impl Stats {
         let mut rows: Vec<((String, String, Outcome), u64)> = self
             .counters
             .iter()
-            .map(|e| (e.key().clone(), e.value().load(Ordering::Relaxed)))
+            .map(|c| {
+                (
+                    (c.subgraph.clone(), c.type_name.clone(), c.outcome),
+                    c.value.load(Ordering::Relaxed),
+                )
+            })
             .collect();
         rows.sort();
         let _ = writeln!(

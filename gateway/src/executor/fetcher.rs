@@ -62,16 +62,60 @@ pub struct CacheReport {
     pub fetched: u32,
 }
 
-/// A subgraph's answer. For an entity fetch, `data` is `{"_entities": [...]}`.
+/// A subgraph's answer. For an entity fetch, `data` is `{"_entities": [...]}`, or the items
+/// are in `entities` (see [`SubgraphResponse::take_entities`]).
 #[derive(Debug, Clone, Default)]
 pub struct SubgraphResponse {
     pub data: Option<Value>,
+    /// The `_entities` items of an entity fetch, when a fetcher hands some over shared (a cache
+    /// does: copying each cached entity out first would cost a whole copy per hit).
+    pub entities: Option<Vec<FetchedEntity>>,
     pub errors: Vec<GraphQLError>,
     pub extensions: Map<String, Value>,
     /// The subgraph's `Cache-Control` header, as sent.
     pub cache_control: Option<String>,
     /// Set by a caching fetcher.
     pub cache: Option<CacheReport>,
+}
+
+/// One `_entities` item: parsed from the subgraph's answer, or shared with a cache.
+#[derive(Debug, Clone)]
+pub enum FetchedEntity {
+    Owned(Value),
+    Shared(Arc<Value>),
+}
+
+impl FetchedEntity {
+    pub fn value(&self) -> &Value {
+        match self {
+            FetchedEntity::Owned(value) => value,
+            FetchedEntity::Shared(value) => value,
+        }
+    }
+
+    /// For changing it: a shared item is copied first.
+    pub fn value_mut(&mut self) -> &mut Value {
+        match self {
+            FetchedEntity::Owned(value) => value,
+            FetchedEntity::Shared(value) => Arc::make_mut(value),
+        }
+    }
+}
+
+impl SubgraphResponse {
+    /// The `_entities` items of an entity fetch's answer, in order (empty when it has none).
+    pub fn take_entities(&mut self) -> Vec<FetchedEntity> {
+        if let Some(entities) = self.entities.take() {
+            return entities;
+        }
+        match self.data.take() {
+            Some(Value::Object(mut data)) => match data.remove("_entities") {
+                Some(Value::Array(items)) => items.into_iter().map(FetchedEntity::Owned).collect(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// Why a subgraph gave no GraphQL answer at all.

@@ -30,6 +30,30 @@ pub(super) fn deep_merge(target: &mut Value, source: Value) {
     }
 }
 
+/// Like [`deep_merge`], from a borrowed `source`: copies only what `target` lacks or what
+/// replaces its values.
+pub(super) fn deep_merge_from(target: &mut Value, source: &Value) {
+    match (target, source) {
+        (Value::Object(target), Value::Object(source)) => {
+            for (key, value) in source {
+                match target.get_mut(key) {
+                    Some(existing) => deep_merge_from(existing, value),
+                    None => {
+                        target.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (Value::Array(target), Value::Array(source)) => {
+            for (existing, value) in target.iter_mut().zip(source) {
+                deep_merge_from(existing, value);
+            }
+        }
+        (Value::Object(_) | Value::Array(_), Value::Null) => {}
+        (target, source) => *target = source.clone(),
+    }
+}
+
 /// Gives aliased keys their client names back (see the planner's `aliases`).
 pub(super) fn apply_renames(sg: &Supergraph, value: &mut Value, renames: &[KeyRename]) {
     for rename in renames {

@@ -15,8 +15,8 @@ use indexmap::IndexSet;
 use serde_json::{Map, Value};
 
 pub use fetcher::{
-    CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, Fetcher, RequestContext,
-    SubgraphResponse,
+    CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, FetchedEntity, Fetcher,
+    RequestContext, SubgraphResponse,
 };
 pub use shape::{Introspection, ResponseShape};
 
@@ -231,7 +231,7 @@ impl Run<'_> {
                 .next()
                 .map(|(p, _)| path::response_path(path, p))
         };
-        let response = match self.fetcher.fetch(request).await {
+        let mut response = match self.fetcher.fetch(request).await {
             Ok(response) => {
                 self.report(fetch, path, &response);
                 response
@@ -241,43 +241,44 @@ impl Run<'_> {
                 return;
             }
         };
-        let mut entities = match response.data {
-            Some(Value::Object(mut data)) => match data.remove("_entities") {
-                Some(Value::Array(entities)) => entities,
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
-        for entity in &mut entities {
-            merge::apply_renames(self.sg, entity, &fetch.output_renames);
+        let mut entities = response.take_entities();
+        if !fetch.output_renames.is_empty() {
+            for entity in &mut entities {
+                merge::apply_renames(self.sg, entity.value_mut(), &fetch.output_renames);
+            }
         }
         {
-            // An entity shared by several objects is cloned for all but the last, which
-            // takes it.
+            // An entity shared by several objects is copied into all but the last, which
+            // takes it (when it is not shared with a cache).
             let mut uses = vec![0usize; entities.len()];
             for (_, index) in targets.iter() {
                 if let Some(count) = uses.get_mut(index) {
                     *count += 1;
                 }
             }
+            // Targets were found in document order, and the response only grows meanwhile (no
+            // list changes length or order), so one walk meets them in the same order: a merge
+            // join on positions. Objects that appeared since are skipped.
+            let mut pending = targets.iter().peekable();
             let mut data = self.lock_data();
-            for (position, index) in targets.iter() {
-                let Some(entity) = entities.get_mut(index) else {
-                    continue;
-                };
-                if !entity.is_object() {
-                    continue;
+            path::for_each_object_mut(self.sg, &mut data, path, |position, object| {
+                while pending.next_if(|(at, _)| *at < position).is_some() {}
+                while let Some((_, index)) = pending.next_if(|(at, _)| *at == position) {
+                    let Some(entity) = entities.get_mut(index) else {
+                        continue;
+                    };
+                    if !entity.value().is_object() {
+                        continue;
+                    }
+                    uses[index] -= 1;
+                    match entity {
+                        FetchedEntity::Owned(value) if uses[index] == 0 => {
+                            merge::deep_merge(object, std::mem::take(value))
+                        }
+                        entity => merge::deep_merge_from(object, entity.value()),
+                    }
                 }
-                uses[index] -= 1;
-                let entity = if uses[index] == 0 {
-                    std::mem::take(entity)
-                } else {
-                    entity.clone()
-                };
-                if let Some(target) = path::value_at_mut(&mut data, path, position) {
-                    merge::deep_merge(target, entity);
-                }
-            }
+            });
         }
         let service = &fetch.subgraph_name;
         let mut errors = Vec::new();

@@ -71,24 +71,54 @@ pub(super) fn matches_types(
         .is_some_and(|typename| types.iter().any(|t| sg.is_possible_type(t, typename)))
 }
 
-/// The value at `position` along `path`, for writing. Type conditions were checked when the
-/// position was found; the response only grows meanwhile, so they still hold.
-pub(super) fn value_at_mut<'a>(
-    root: &'a mut Value,
+/// Calls `visit` with the position and the value of every object at `path` under `root`, in
+/// document order, for writing. Visiting in one walk beats looking each position up from the
+/// root: the keys along the path are compared once per list, not once per object.
+pub(super) fn for_each_object_mut(
+    sg: &Supergraph,
+    root: &mut Value,
     path: &[PathSegment],
-    position: &[u32],
-) -> Option<&'a mut Value> {
-    let mut value = root;
-    let mut indices = position.iter();
-    for segment in path {
-        value = match (segment, value) {
-            (PathSegment::Field(key), Value::Object(object)) => object.get_mut(key.as_str())?,
-            (PathSegment::List, Value::Array(items)) => items.get_mut(*indices.next()? as usize)?,
-            (PathSegment::TypeCondition(_), value) => value,
-            _ => return None,
-        };
+    mut visit: impl FnMut(&[u32], &mut Value),
+) {
+    let mut position = Vec::new();
+    walk_mut(sg, root, path, &mut position, &mut visit);
+}
+
+fn walk_mut(
+    sg: &Supergraph,
+    value: &mut Value,
+    path: &[PathSegment],
+    position: &mut Vec<u32>,
+    visit: &mut impl FnMut(&[u32], &mut Value),
+) {
+    let Some((segment, rest)) = path.split_first() else {
+        if value.is_object() {
+            visit(position, value);
+        }
+        return;
+    };
+    match (segment, value) {
+        (PathSegment::Field(key), Value::Object(object)) => {
+            if let Some(child) = object.get_mut(key.as_str()) {
+                walk_mut(sg, child, rest, position, visit);
+            }
+        }
+        (PathSegment::List, Value::Array(items)) => {
+            for (index, item) in items.iter_mut().enumerate() {
+                position.push(index as u32);
+                walk_mut(sg, item, rest, position, visit);
+                position.pop();
+            }
+        }
+        (PathSegment::TypeCondition(types), value) => {
+            if let Value::Object(object) = &*value
+                && matches_types(sg, object, types)
+            {
+                walk_mut(sg, value, rest, position, visit);
+            }
+        }
+        _ => {}
     }
-    Some(value)
 }
 
 /// The response path of the object at `position` along `path`.

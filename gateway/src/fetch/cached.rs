@@ -19,7 +19,8 @@ use crate::cache::{
     canonical_json,
 };
 use crate::executor::{
-    CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, Fetcher, SubgraphResponse,
+    CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, FetchedEntity, Fetcher,
+    SubgraphResponse,
 };
 use crate::operation::selection::{Selection, SelectionSet};
 use crate::planner::OperationKind;
@@ -221,15 +222,15 @@ impl CachedFetcher {
         Ok(response)
     }
 
-    async fn entities(&self, request: FetchRequest) -> Result<SubgraphResponse, FetchError> {
+    async fn entities(&self, mut request: FetchRequest) -> Result<SubgraphResponse, FetchError> {
         let subgraph = request.subgraph_name.clone();
         let representations = request
             .entities
-            .as_ref()
-            .map(|e| e.representations.clone())
+            .take()
+            .map(|e| e.representations)
             .unwrap_or_default();
         let variables = canonical_json(&Value::Object(request.variables.clone()));
-        let mut results: Vec<Option<Value>> = vec![None; representations.len()];
+        let mut results: Vec<Option<FetchedEntity>> = vec![None; representations.len()];
         let mut cache_report = CacheReport::default();
         // (index, key, policy) of the misses this request fetches, and of those another request
         // is already fetching.
@@ -251,7 +252,7 @@ impl CachedFetcher {
             };
             let key = entity_key(
                 &subgraph,
-                &representation.to_string(),
+                representation,
                 request.selection_hash,
                 &variables,
                 scope.as_deref(),
@@ -262,7 +263,7 @@ impl CachedFetcher {
                     Level::L1 => cache_report.l1 += 1,
                     Level::L2 => cache_report.l2 += 1,
                 }
-                results[index] = Some(Value::clone(&value));
+                results[index] = Some(FetchedEntity::Shared(value));
                 continue;
             }
             self.cache.stats().count(&subgraph, typename, Outcome::Miss);
@@ -299,47 +300,50 @@ impl CachedFetcher {
                 .unwrap_or_default();
             let failed: HashSet<usize> = failed_entities(&response.errors);
             let whole_failed = response.errors.iter().any(|e| entity_index(e).is_none());
+            let mut values = values.into_iter();
+            // What each in-flight key's followers get: the stored entity, or nothing (they
+            // fetch it themselves).
+            let mut for_followers: Vec<(CacheKey, Arc<Value>)> = Vec::new();
             for (position, (index, cacheable)) in misses.iter().enumerate() {
-                let value = values.get(position).cloned().unwrap_or(Value::Null);
+                let value = values.next().unwrap_or(Value::Null);
                 cache_report.fetched += 1;
-                if let Some((key, policy)) = cacheable {
-                    // A private answer is not stored: entity entries are shared unless the
-                    // config marks the type private (then the scope is already the user's).
-                    let storable = value.is_object()
-                        && !failed.contains(&position)
-                        && !whole_failed
-                        && !control.no_store
-                        && !control.private;
-                    let shared_value = Arc::new(value.clone());
-                    if storable {
-                        let typename = representations[*index]["__typename"].as_str().unwrap_or("");
-                        let mut tagger = Tagger::new(&self.supergraph, request.subgraph, &subgraph);
-                        let entity_type = name(typename);
-                        tagger.own_entity(&entity_type, &representations[*index]);
-                        tagger.walk_selection(&entity_type, &request.selection);
-                        tagger.walk_entity(&entity_type, &request.selection, &value);
-                        let size = serde_json::to_vec(&value).map(|b| b.len()).unwrap_or(0);
-                        let answer = Answer {
-                            value: shared_value.clone(),
-                            size,
-                            tags: tagger.finish(),
-                            born,
-                            policy: *policy,
-                            max_age: control.max_age,
-                        };
-                        self.cache.put(*key, answer).await;
-                    }
-                }
-                results[*index] = Some(value);
+                // A private answer is not stored: entity entries are shared unless the config
+                // marks the type private (then the scope is already the user's).
+                let storable = value.is_object()
+                    && !failed.contains(&position)
+                    && !whole_failed
+                    && !control.no_store
+                    && !control.private;
+                let Some((key, policy)) = cacheable.as_ref().filter(|_| storable) else {
+                    results[*index] = Some(FetchedEntity::Owned(value));
+                    continue;
+                };
+                let typename = representations[*index]["__typename"].as_str().unwrap_or("");
+                let mut tagger = Tagger::new(&self.supergraph, request.subgraph, &subgraph);
+                let entity_type = name(typename);
+                tagger.own_entity(&entity_type, &representations[*index]);
+                tagger.walk_selection(&entity_type, &request.selection);
+                tagger.walk_entity(&entity_type, &request.selection, &value);
+                let size = serde_json::to_vec(&value).map(|b| b.len()).unwrap_or(0);
+                let value = Arc::new(value);
+                let answer = Answer {
+                    value: value.clone(),
+                    size,
+                    tags: tagger.finish(),
+                    born,
+                    policy: *policy,
+                    max_age: control.max_age,
+                };
+                self.cache.put(*key, answer).await;
+                for_followers.push((*key, value.clone()));
+                results[*index] = Some(FetchedEntity::Shared(value));
             }
             for (key, sender) in senders {
                 self.entity_inflight.remove(&key);
-                let value = misses
+                let value = for_followers
                     .iter()
-                    .find(|(_, c)| c.as_ref().is_some_and(|(k, _)| *k == key))
-                    .and_then(|(index, _)| results[*index].clone())
-                    .filter(|v| v.is_object())
-                    .map(Arc::new);
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, value)| value.clone());
                 let _ = sender.send(value);
             }
             self.extension_invalidations(&request, &response);
@@ -361,7 +365,7 @@ impl CachedFetcher {
             match shared.await {
                 Some(value) => {
                     cache_report.l1 += 1;
-                    results[index] = Some(Value::clone(&value));
+                    results[index] = Some(FetchedEntity::Shared(value));
                 }
                 None => refetch.push((index, None)),
             }
@@ -370,20 +374,25 @@ impl CachedFetcher {
             let (values, response) = self
                 .fetch_some(&request, &representations, &refetch)
                 .await?;
-            for (position, (index, _)) in refetch.iter().enumerate() {
+            let mut values = values.into_iter();
+            for (index, _) in &refetch {
                 cache_report.fetched += 1;
-                results[*index] = values.get(position).cloned();
+                results[*index] = values.next().map(FetchedEntity::Owned);
             }
             errors.extend(response.errors);
         }
         Ok(SubgraphResponse {
-            data: Some(serde_json::json!({
-                "_entities": results.into_iter().map(|v| v.unwrap_or(Value::Null)).collect::<Vec<_>>()
-            })),
+            entities: Some(
+                results
+                    .into_iter()
+                    .map(|v| v.unwrap_or(FetchedEntity::Owned(Value::Null)))
+                    .collect(),
+            ),
             errors,
             extensions,
             cache_control,
             cache: Some(cache_report),
+            ..Default::default()
         })
     }
 
@@ -403,13 +412,14 @@ impl CachedFetcher {
                 .collect(),
         });
         let mut response = self.inner.fetch(sub).await?;
-        let values = match response.data.take() {
-            Some(Value::Object(mut data)) => match data.remove("_entities") {
-                Some(Value::Array(values)) => values,
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
+        let values = response
+            .take_entities()
+            .into_iter()
+            .map(|entity| match entity {
+                FetchedEntity::Owned(value) => value,
+                FetchedEntity::Shared(value) => Arc::unwrap_or_clone(value),
+            })
+            .collect();
         Ok((values, response))
     }
 }

@@ -129,7 +129,7 @@ impl Fetcher for HttpFetcher {
                     errors: wire.errors.unwrap_or_default(),
                     extensions: wire.extensions.unwrap_or_default(),
                     cache_control,
-                    cache: None,
+                    ..Default::default()
                 }),
                 _ if !status.is_success() => Err(FetchError::HttpStatus {
                     status: status.as_u16(),
