@@ -620,15 +620,21 @@ impl<'a> Tagger<'a> {
         }
     }
 
-    /// An entity's answer: the fragments of the entity selection that apply to its type.
+    /// An entity's answer: the fragments of the entity selection that apply to its type. The
+    /// entity itself is not recorded here: its answer lacks its key fields (they are in the
+    /// representation, see [`Tagger::own_entity`]), and recording it as unkeyed would make
+    /// every event about its type stale it.
     fn walk_entity(&mut self, entity_type: &Name, selection: &SelectionSet, value: &Value) {
+        let Value::Object(object) = value else {
+            return;
+        };
         for fragment in selection.fragments() {
             if self
                 .supergraph
                 .is_possible_type(&fragment.type_condition, entity_type)
                 || fragment.type_condition == *entity_type
             {
-                self.walk(entity_type, &fragment.selection_set, value);
+                self.walk_fields(entity_type, entity_type, &fragment.selection_set, object);
             }
         }
     }
@@ -656,34 +662,45 @@ impl<'a> Tagger<'a> {
                     self.types.insert(concrete.clone());
                     self.record(&concrete, object);
                 }
-                for item in &selection.items {
-                    match item {
-                        Selection::Field(field) if !field.selection_set.is_empty() => {
-                            let child = self
-                                .supergraph
-                                .field_def(&concrete, &field.name)
-                                .or_else(|| self.supergraph.field_def(parent, &field.name))
-                                .map(|d| d.ty.inner_named_type().clone());
-                            if let (Some(child), Some(value)) =
-                                (child, object.get(field.response_key().as_str()))
-                            {
-                                self.walk(&child, &field.selection_set, value);
-                            }
-                        }
-                        Selection::Field(_) => {}
-                        Selection::InlineFragment(fragment) => {
-                            if fragment.type_condition == concrete
-                                || self
-                                    .supergraph
-                                    .is_possible_type(&fragment.type_condition, &concrete)
-                            {
-                                self.walk(&concrete, &fragment.selection_set, value);
-                            }
-                        }
+                self.walk_fields(&concrete, parent, selection, object);
+            }
+            _ => {}
+        }
+    }
+
+    /// The fields of an object already recorded: walks into the ones that hold objects.
+    fn walk_fields(
+        &mut self,
+        concrete: &Name,
+        parent: &Name,
+        selection: &SelectionSet,
+        object: &Map<String, Value>,
+    ) {
+        for item in &selection.items {
+            match item {
+                Selection::Field(field) if !field.selection_set.is_empty() => {
+                    let child = self
+                        .supergraph
+                        .field_def(concrete, &field.name)
+                        .or_else(|| self.supergraph.field_def(parent, &field.name))
+                        .map(|d| d.ty.inner_named_type().clone());
+                    if let (Some(child), Some(value)) =
+                        (child, object.get(field.response_key().as_str()))
+                    {
+                        self.walk(&child, &field.selection_set, value);
+                    }
+                }
+                Selection::Field(_) => {}
+                Selection::InlineFragment(fragment) => {
+                    if fragment.type_condition == *concrete
+                        || self
+                            .supergraph
+                            .is_possible_type(&fragment.type_condition, concrete)
+                    {
+                        self.walk_fields(concrete, concrete, &fragment.selection_set, object);
                     }
                 }
             }
-            _ => {}
         }
     }
 }
