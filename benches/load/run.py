@@ -725,7 +725,7 @@ def render(results: list[dict], skipped: list[tuple[str, str]], settings: dict) 
             f"the ceiling is {fmt_ratio(gap)} ours, {verdict(gap <= TARGET_SMALL_VS_CEILING)}"
         )
     if target_lines:
-        lines += ["", "Targets (measured later on a quiet machine):", *target_lines]
+        lines += ["", "Targets:", *target_lines]
     if skipped:
         lines += ["", "Skipped:", *[f"- {name}: {why}" for name, why in skipped]]
     return "\n".join(lines) + "\n"

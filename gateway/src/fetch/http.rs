@@ -32,6 +32,9 @@ impl HttpFetcher {
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(5))
+            // A subgraph that redirects is misconfigured: its answer is an error, not a
+            // second request (which would also re-send the POST body elsewhere).
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("reqwest client with static settings");
         Self { client, endpoints }
