@@ -99,6 +99,23 @@ struct InboundKey {
     cache_debug: bool,
 }
 
+impl InboundKey {
+    fn new(prepared: &Prepared, operation_name: Option<String>, context: &RequestContext) -> Self {
+        InboundKey {
+            document: prepared.document,
+            operation_name,
+            variables: serde_json::to_string(&prepared.variables).unwrap_or_default(),
+            headers: context
+                .headers
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+            user: context.user.clone(),
+            cache_debug: context.cache_debug,
+        }
+    }
+}
+
 /// How the gateway reads client requests (see docs/config.md).
 #[derive(Debug, Clone, Default)]
 pub struct RequestSettings {
@@ -198,18 +215,7 @@ impl Gateway {
                 let shared = self.requests.deduplicate_inbound
                     && prepared.planned.operation.kind == ast::OperationType::Query;
                 let response = if shared {
-                    let key = InboundKey {
-                        document: prepared.document,
-                        operation_name: request.operation_name,
-                        variables: serde_json::to_string(&prepared.variables).unwrap_or_default(),
-                        headers: context
-                            .headers
-                            .iter()
-                            .map(|(name, value)| (name.clone(), value.clone()))
-                            .collect(),
-                        user: context.user.clone(),
-                        cache_debug: context.cache_debug,
-                    };
+                    let key = InboundKey::new(&prepared, request.operation_name, &context);
                     let (_, response) = self
                         .inflight
                         .run_or_join(key, self.run(prepared, context))

@@ -240,33 +240,27 @@ async fn no_store_answers_are_not_stored() {
     assert_eq!(services.asked().len(), 2);
 }
 
+/// What a change event of the reviews service about products does.
+fn invalidate_products(cache: &Cache, keys: Vec<Value>) {
+    let invalidation = Invalidation {
+        subgraph: "reviews".into(),
+        type_name: Some("Product".into()),
+        keys,
+    };
+    cache.invalidate(&invalidation, cache.local_version());
+}
+
 #[tokio::test]
 async fn an_invalidation_by_key_refetches_that_entity_alone() {
     let services = Services::new(&["1", "2", "3"]);
     let (gateway, cache) = gateway(services.clone(), mode(Mode::Events));
     run(&gateway).await;
     services.asked();
-    let version = cache.local_version();
-    cache.invalidate(
-        &Invalidation {
-            subgraph: "reviews".into(),
-            type_name: Some("Product".into()),
-            keys: vec![json!({ "upc": "2" })],
-        },
-        version,
-    );
+    invalidate_products(&cache, vec![json!({ "upc": "2" })]);
     run(&gateway).await;
     assert_eq!(services.asked(), upcs(&["2"]));
     // A whole-type invalidation refetches them all.
-    let version = cache.local_version();
-    cache.invalidate(
-        &Invalidation {
-            subgraph: "reviews".into(),
-            type_name: Some("Product".into()),
-            keys: vec![],
-        },
-        version,
-    );
+    invalidate_products(&cache, vec![]);
     run(&gateway).await;
     assert_eq!(services.asked(), upcs(&["1", "2", "3"]));
 }

@@ -150,63 +150,16 @@ mod tests {
 
     #[test]
     fn keys_differ_by_every_part_and_are_stable() {
-        let base = entity_key(
-            "products",
-            &json!({"__typename": "Product", "upc": "1"}),
-            7,
-            "{}",
-            None,
-        );
-        assert_eq!(
-            base,
-            entity_key(
-                "products",
-                &json!({"__typename": "Product", "upc": "1"}),
-                7,
-                "{}",
-                None
-            )
-        );
-        assert_ne!(
-            base,
-            entity_key(
-                "reviews",
-                &json!({"__typename": "Product", "upc": "1"}),
-                7,
-                "{}",
-                None
-            )
-        );
-        assert_ne!(
-            base,
-            entity_key(
-                "products",
-                &json!({"__typename": "Product", "upc": "2"}),
-                7,
-                "{}",
-                None
-            )
-        );
-        assert_ne!(
-            base,
-            entity_key(
-                "products",
-                &json!({"__typename": "Product", "upc": "1"}),
-                8,
-                "{}",
-                None
-            )
-        );
-        assert_ne!(
-            base,
-            entity_key(
-                "products",
-                &json!({"__typename": "Product", "upc": "1"}),
-                7,
-                "{}",
-                Some("u1")
-            )
-        );
+        let key = |subgraph: &str, upc: &str, selection: u64, scope: Option<&str>| {
+            let representation = json!({"__typename": "Product", "upc": upc});
+            entity_key(subgraph, &representation, selection, "{}", scope)
+        };
+        let base = key("products", "1", 7, None);
+        assert_eq!(base, key("products", "1", 7, None));
+        assert_ne!(base, key("reviews", "1", 7, None));
+        assert_ne!(base, key("products", "2", 7, None));
+        assert_ne!(base, key("products", "1", 8, None));
+        assert_ne!(base, key("products", "1", 7, Some("u1")));
         assert_ne!(
             root_key("a", 1, "", None),
             root_key("a", 1, "", Some("")),

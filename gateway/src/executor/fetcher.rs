@@ -9,7 +9,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::operation::SelectionSet;
-use crate::planner::OperationKind;
+/// Part of the fetch contract: fetchers tell queries from mutations without knowing the planner.
+pub use crate::planner::OperationKind;
 use crate::response::GraphQLError;
 use crate::supergraph::SubgraphId;
 

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 pub use fetcher::{
     CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, FetchedEntity, Fetcher,
-    RequestContext, SubgraphResponse,
+    OperationKind, RequestContext, SubgraphResponse,
 };
 pub use shape::{Introspection, ResponseShape};
 

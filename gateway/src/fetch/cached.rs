@@ -20,10 +20,9 @@ use crate::cache::{
 };
 use crate::executor::{
     CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, FetchedEntity, Fetcher,
-    SubgraphResponse,
+    OperationKind, SubgraphResponse,
 };
 use crate::operation::selection::{Selection, SelectionSet};
-use crate::planner::OperationKind;
 use crate::response::{GraphQLError, PathElement};
 use crate::supergraph::{SubgraphId, Supergraph};
 
@@ -33,6 +32,13 @@ pub type InvalidationSink = Arc<dyn Fn(Vec<Invalidation>) + Send + Sync>;
 
 type SharedFetch = Shared<BoxFuture<'static, Result<SubgraphResponse, FetchError>>>;
 type SharedEntity = Shared<BoxFuture<'static, Option<Arc<Value>>>>;
+
+/// A miss this request fetches for every concurrent request with the same key.
+struct Claim {
+    key: CacheKey,
+    policy: Policy,
+    sender: futures::channel::oneshot::Sender<Option<Arc<Value>>>,
+}
 
 pub struct CachedFetcher {
     inner: Arc<dyn Fetcher>,
@@ -232,10 +238,9 @@ impl CachedFetcher {
         let variables = canonical_json(&Value::Object(request.variables.clone()));
         let mut results: Vec<Option<FetchedEntity>> = vec![None; representations.len()];
         let mut cache_report = CacheReport::default();
-        // (index, key, policy) of the misses this request fetches, and of those another request
-        // is already fetching.
-        let mut misses: Vec<(usize, Option<(CacheKey, Policy)>)> = Vec::new();
-        let mut senders = Vec::new();
+        // The misses this request fetches (with their in-flight claim when cacheable), and
+        // those another request is already fetching.
+        let mut misses: Vec<(usize, Option<Claim>)> = Vec::new();
         let mut followers: Vec<(usize, SharedEntity)> = Vec::new();
         for (index, representation) in representations.iter().enumerate() {
             let typename = representation
@@ -274,8 +279,14 @@ impl CachedFetcher {
             let (sender, receiver) = futures::channel::oneshot::channel::<Option<Arc<Value>>>();
             let shared = receiver.map(|r| r.ok().flatten()).boxed().shared();
             self.entity_inflight.insert(key, shared);
-            senders.push((key, sender));
-            misses.push((index, Some((key, policy))));
+            misses.push((
+                index,
+                Some(Claim {
+                    key,
+                    policy,
+                    sender,
+                }),
+            ));
         }
         let born = self.cache.watermark();
         let mut errors = Vec::new();
@@ -286,9 +297,8 @@ impl CachedFetcher {
             let (values, response) = match fetched {
                 Ok(found) => found,
                 Err(error) => {
-                    for (key, sender) in senders {
-                        self.entity_inflight.remove(&key);
-                        let _ = sender.send(None);
+                    for claim in misses.into_iter().filter_map(|(_, claim)| claim) {
+                        self.release(claim, None);
                     }
                     return Err(error);
                 }
@@ -301,10 +311,7 @@ impl CachedFetcher {
             let failed: HashSet<usize> = failed_entities(&response.errors);
             let whole_failed = response.errors.iter().any(|e| entity_index(e).is_none());
             let mut values = values.into_iter();
-            // What each in-flight key's followers get: the stored entity, or nothing (they
-            // fetch it themselves).
-            let mut for_followers: Vec<(CacheKey, Arc<Value>)> = Vec::new();
-            for (position, (index, cacheable)) in misses.iter().enumerate() {
+            for (position, (index, claim)) in misses.iter_mut().enumerate() {
                 let value = values.next().unwrap_or(Value::Null);
                 cache_report.fetched += 1;
                 // A private answer is not stored: entity entries are shared unless the config
@@ -314,10 +321,16 @@ impl CachedFetcher {
                     && !whole_failed
                     && !control.no_store
                     && !control.private;
-                let Some((key, policy)) = cacheable.as_ref().filter(|_| storable) else {
+                let Some(claim) = claim.take() else {
                     results[*index] = Some(FetchedEntity::Owned(value));
                     continue;
                 };
+                if !storable {
+                    // Its followers fetch it themselves.
+                    self.release(claim, None);
+                    results[*index] = Some(FetchedEntity::Owned(value));
+                    continue;
+                }
                 let typename = representations[*index]["__typename"].as_str().unwrap_or("");
                 let mut tagger = Tagger::new(&self.supergraph, request.subgraph, &subgraph);
                 let entity_type = name(typename);
@@ -331,20 +344,12 @@ impl CachedFetcher {
                     size,
                     tags: tagger.finish(),
                     born,
-                    policy: *policy,
+                    policy: claim.policy,
                     max_age: control.max_age,
                 };
-                self.cache.put(*key, answer).await;
-                for_followers.push((*key, value.clone()));
+                self.cache.put(claim.key, answer).await;
+                self.release(claim, Some(value.clone()));
                 results[*index] = Some(FetchedEntity::Shared(value));
-            }
-            for (key, sender) in senders {
-                self.entity_inflight.remove(&key);
-                let value = for_followers
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(_, value)| value.clone());
-                let _ = sender.send(value);
             }
             self.extension_invalidations(&request, &response);
             // Move error paths from the sub-request's indices back to the request's.
@@ -394,6 +399,13 @@ impl CachedFetcher {
             cache: Some(cache_report),
             ..Default::default()
         })
+    }
+
+    /// Ends a claim on an in-flight entity: its followers get `value`, or fetch it themselves.
+    fn release(&self, claim: Claim, value: Option<Arc<Value>>) {
+        self.entity_inflight.remove(&claim.key);
+        // Followers that went away need nothing.
+        let _ = claim.sender.send(value);
     }
 
     /// Fetches the representations at `indices` in one request; returns the `_entities` items
@@ -622,8 +634,8 @@ impl<'a> Tagger<'a> {
 
     /// An entity's answer: the fragments of the entity selection that apply to its type. The
     /// entity itself is not recorded here: its answer lacks its key fields (they are in the
-    /// representation, see [`Tagger::own_entity`]), and recording it as unkeyed would make
-    /// every event about its type stale it.
+    /// representation, see [`Tagger::own_entity`]), and recording it as unkeyed would let
+    /// every event about its type make it stale.
     fn walk_entity(&mut self, entity_type: &Name, selection: &SelectionSet, value: &Value) {
         let Value::Object(object) = value else {
             return;
