@@ -15,6 +15,7 @@ pub mod executor;
 pub mod fetch;
 pub mod gateway;
 pub mod inflight;
+pub mod json;
 pub mod operation;
 pub mod planner;
 pub mod response;

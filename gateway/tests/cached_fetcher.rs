@@ -64,7 +64,7 @@ impl Services {
                     .map(|upc| json!({ "__typename": "Product", "upc": upc }))
                     .collect();
                 Ok(SubgraphResponse {
-                    data: Some(json!({ "topProducts": products })),
+                    data: Some(json!({ "topProducts": products }).into()),
                     ..Default::default()
                 })
             }
@@ -95,7 +95,7 @@ impl Services {
                     .collect();
                 self.reviews_asked.lock().unwrap().push(upcs);
                 Ok(SubgraphResponse {
-                    data: Some(json!({ "_entities": entities })),
+                    data: Some(json!({ "_entities": entities }).into()),
                     errors,
                     cache_control: self.cache_control.lock().unwrap().map(String::from),
                     ..Default::default()
@@ -245,7 +245,7 @@ fn invalidate_products(cache: &Cache, keys: Vec<Value>) {
     let invalidation = Invalidation {
         subgraph: "reviews".into(),
         type_name: Some("Product".into()),
-        keys,
+        keys: keys.into_iter().map(Into::into).collect(),
     };
     cache.invalidate(&invalidation, cache.local_version());
 }

@@ -28,7 +28,7 @@ impl Fetcher for Canned {
 
 fn data(value: Value) -> Result<SubgraphResponse, FetchError> {
     Ok(SubgraphResponse {
-        data: Some(value),
+        data: Some(value.into()),
         ..Default::default()
     })
 }
@@ -68,7 +68,7 @@ fn representations(request: &FetchRequest) -> Vec<Value> {
     request
         .entities
         .as_ref()
-        .map(|e| e.representations.clone())
+        .map(|e| e.representations.iter().map(Value::from).collect())
         .unwrap_or_default()
 }
 
@@ -132,7 +132,7 @@ async fn one_representation_per_entity_and_results_merged_into_every_occurrence(
 async fn entity_errors_move_to_the_client_path_and_nulls_propagate() {
     let (gateway, _) = setup("entities", |request| match &*request.subgraph_name {
         "stock" => Ok(SubgraphResponse {
-            data: Some(json!({ "_entities": [{ "address": "eu #1" }, null] })),
+            data: Some(json!({ "_entities": [{ "address": "eu #1" }, null] }).into()),
             errors: vec![GraphQLError::new("warehouse closed").with_path(vec![
                 gateway::response::PathElement::Key("_entities".into()),
                 gateway::response::PathElement::Index(1),

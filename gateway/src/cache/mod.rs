@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::json::{Str, Value};
 use serde::Deserialize;
-use serde_json::Value;
 
 pub use entry::{CacheKey, Entry};
 pub use policy::{CacheControl, Mode, Policy, PolicyConfig, SubgraphPolicyConfig};
@@ -141,7 +141,7 @@ pub fn canonical_json(value: &Value) -> String {
     fn sorted(value: &Value) -> Value {
         match value {
             Value::Object(map) => {
-                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                let mut entries: Vec<(&Str, &Value)> = map.iter().collect();
                 entries.sort_by(|a, b| a.0.cmp(b.0));
                 Value::Object(
                     entries
@@ -155,6 +155,12 @@ pub fn canonical_json(value: &Value) -> String {
         }
     }
     sorted(value).to_string()
+}
+
+/// A fetch's variables as canonical JSON text: serde_json's maps iterate in key order, so the
+/// text is already canonical.
+pub fn canonical_variables(variables: &serde_json::Map<String, serde_json::Value>) -> String {
+    serde_json::to_string(variables).unwrap_or_default()
 }
 
 pub struct Cache {

@@ -47,7 +47,7 @@ pub fn invalidation(event: ChangeEvent) -> Invalidation {
     Invalidation {
         subgraph: event.subgraph.to_string(),
         type_name: Some(event.type_name.to_string()),
-        keys: event.keys,
+        keys: event.keys.into_iter().map(Into::into).collect(),
     }
 }
 

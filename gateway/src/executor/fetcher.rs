@@ -6,7 +6,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Map;
+
+use crate::json::Value;
 
 use crate::operation::SelectionSet;
 /// Part of the fetch contract: fetchers tell queries from mutations without knowing the planner.
@@ -23,7 +25,7 @@ pub struct FetchRequest {
     pub operation: Arc<str>,
     pub operation_name: Option<Arc<str>>,
     /// The client variables the operation uses (representations not included).
-    pub variables: Map<String, Value>,
+    pub variables: Map<String, serde_json::Value>,
     /// What the fetch selects (for an entity fetch, one `... on Type` fragment per entity
     /// type), and a stable hash of it: what a cache keys answers by.
     pub selection: Arc<SelectionSet>,
@@ -72,7 +74,7 @@ pub struct SubgraphResponse {
     /// does: copying each cached entity out first would cost a whole copy per hit).
     pub entities: Option<Vec<FetchedEntity>>,
     pub errors: Vec<GraphQLError>,
-    pub extensions: Map<String, Value>,
+    pub extensions: Map<String, serde_json::Value>,
     /// The subgraph's `Cache-Control` header, as sent.
     pub cache_control: Option<String>,
     /// Set by a caching fetcher.

@@ -1,6 +1,6 @@
 //! Merging a fetch's result into the response being built, in place.
 
-use serde_json::Value;
+use crate::json::Value;
 
 use super::path::matches_types;
 use crate::planner::{KeyRename, PathSegment};

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::{BoxFuture, join_all};
 use indexmap::IndexSet;
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 pub use fetcher::{
     CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, FetchedEntity, Fetcher,
@@ -20,6 +20,7 @@ pub use fetcher::{
 };
 pub use shape::{Introspection, ResponseShape};
 
+use crate::json::{Object, Value};
 use crate::planner::{EntityFetch, FetchNode, PathSegment, PlanNode, QueryPlan};
 use crate::response::{GraphQLError, JsonText, PathElement, Response};
 use crate::supergraph::Supergraph;
@@ -30,7 +31,7 @@ pub struct Execution<'a> {
     /// What the response looks like, computed once per plan.
     pub shape: &'a ResponseShape,
     /// The request's coerced variables.
-    pub variables: &'a Map<String, Value>,
+    pub variables: &'a Map<String, serde_json::Value>,
     pub fetcher: &'a dyn Fetcher,
     /// The already computed `__schema`/`__type` root fields, if any.
     pub introspection: Option<Introspection>,
@@ -52,7 +53,7 @@ pub async fn execute(plan: &QueryPlan, execution: Execution<'_>) -> Response {
         fetcher,
         variables,
         context,
-        data: Mutex::new(Value::Object(Map::new())),
+        data: Mutex::new(Value::Object(Object::new())),
         errors: Mutex::new(Vec::new()),
         cache_reports: Mutex::new(Vec::new()),
     };
@@ -73,7 +74,7 @@ pub async fn execute(plan: &QueryPlan, execution: Execution<'_>) -> Response {
             .unwrap_or_else(|e| e.into_inner());
         extensions.insert(
             "cache".into(),
-            serde_json::to_value(reports).unwrap_or(Value::Null),
+            serde_json::to_value(reports).unwrap_or_default(),
         );
     }
     Response {
@@ -95,7 +96,7 @@ struct FetchCacheReport {
 struct Run<'a> {
     sg: &'a Supergraph,
     fetcher: &'a dyn Fetcher,
-    variables: &'a Map<String, Value>,
+    variables: &'a Map<String, serde_json::Value>,
     context: Arc<RequestContext>,
     data: Mutex<Value>,
     errors: Mutex<Vec<GraphQLError>>,
@@ -135,7 +136,7 @@ impl Run<'_> {
     }
 
     async fn fetch(&self, fetch: &FetchNode, path: &[PathSegment]) {
-        let variables: Map<String, Value> = fetch
+        let variables: Map<String, serde_json::Value> = fetch
             .variable_usages
             .iter()
             .filter_map(|name| {
@@ -348,10 +349,10 @@ fn subgraph_error(mut error: GraphQLError, service: &str) -> GraphQLError {
     error
         .extensions
         .entry("code")
-        .or_insert_with(|| Value::String("DOWNSTREAM_SERVICE_ERROR".into()));
+        .or_insert_with(|| "DOWNSTREAM_SERVICE_ERROR".into());
     error
         .extensions
-        .insert("serviceName".into(), Value::String(service.to_string()));
+        .insert("serviceName".into(), service.into());
     error
 }
 

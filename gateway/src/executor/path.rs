@@ -5,7 +5,7 @@
 //! of a response path of cloned strings; the response path is only spelled out when an error
 //! needs one.
 
-use serde_json::{Map, Value};
+use crate::json::{Object, Value};
 
 use crate::planner::PathSegment;
 use crate::response::PathElement;
@@ -17,7 +17,7 @@ pub(super) fn for_each_object<'v>(
     sg: &Supergraph,
     root: &'v Value,
     path: &[PathSegment],
-    mut visit: impl FnMut(&[u32], &'v Map<String, Value>),
+    mut visit: impl FnMut(&[u32], &'v Object),
 ) {
     let mut position = Vec::new();
     walk(sg, root, path, &mut position, &mut visit);
@@ -28,7 +28,7 @@ fn walk<'v>(
     value: &'v Value,
     path: &[PathSegment],
     position: &mut Vec<u32>,
-    visit: &mut impl FnMut(&[u32], &'v Map<String, Value>),
+    visit: &mut impl FnMut(&[u32], &'v Object),
 ) {
     let Some((segment, rest)) = path.split_first() else {
         if let Value::Object(object) = value {
@@ -62,7 +62,7 @@ fn walk<'v>(
 /// Whether an object's `__typename` is one of `types` (or one of their possible types).
 pub(super) fn matches_types(
     sg: &Supergraph,
-    object: &Map<String, Value>,
+    object: &Object,
     types: &[apollo_compiler::Name],
 ) -> bool {
     object

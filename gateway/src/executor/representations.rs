@@ -1,7 +1,7 @@
 //! Building `_entities` representations: the entity's `__typename` plus the key and
 //! `@requires` fields copied out of an object of the response.
 
-use serde_json::{Map, Value};
+use crate::json::{Object, Str, Value};
 
 use crate::operation::selection::{Selection, SelectionSet};
 use crate::planner::{EntityFetch, EntityPart};
@@ -12,24 +12,24 @@ use crate::supergraph::Supergraph;
 pub(super) fn representations<'a>(
     sg: &'a Supergraph,
     entity: &'a EntityFetch,
-    object: &'a Map<String, Value>,
+    object: &'a Object,
 ) -> impl Iterator<Item = Value> + 'a {
     entity
         .parts
         .iter()
         .filter(move |part| applies(sg, part, object))
         .filter_map(move |part| {
-            let mut out = Map::new();
+            let mut out = Object::new();
             out.insert(
-                "__typename".into(),
-                Value::String(part.typename.to_string()),
+                Str::new("__typename"),
+                Value::String(part.typename.as_str().into()),
             );
             project_into(sg, &part.requires, object, &mut out)?;
             Some(Value::Object(out))
         })
 }
 
-fn applies(sg: &Supergraph, part: &EntityPart, object: &Map<String, Value>) -> bool {
+fn applies(sg: &Supergraph, part: &EntityPart, object: &Object) -> bool {
     match &part.applies_to {
         None => true,
         Some(types) => object
@@ -42,8 +42,8 @@ fn applies(sg: &Supergraph, part: &EntityPart, object: &Map<String, Value>) -> b
 fn project_into(
     sg: &Supergraph,
     selection: &SelectionSet,
-    object: &Map<String, Value>,
-    out: &mut Map<String, Value>,
+    object: &Object,
+    out: &mut Object,
 ) -> Option<()> {
     for item in &selection.items {
         match item {
@@ -54,7 +54,7 @@ fn project_into(
                 } else {
                     project_value(sg, &field.selection_set, value)?
                 };
-                out.insert(field.name.to_string(), projected);
+                out.insert(field.name.as_str(), projected);
             }
             Selection::InlineFragment(fragment) => {
                 let applies = object
@@ -79,11 +79,11 @@ fn project_value(sg: &Supergraph, selection: &SelectionSet, value: &Value) -> Op
             .collect::<Option<Vec<_>>>()
             .map(Value::Array),
         Value::Object(object) => {
-            let mut out = Map::new();
+            let mut out = Object::new();
             if let Some(typename) = object.get("__typename")
                 && selection.fragments().next().is_some()
             {
-                out.insert("__typename".into(), typename.clone());
+                out.insert(Str::new("__typename"), typename.clone());
             }
             project_into(sg, selection, object, &mut out)?;
             Some(Value::Object(out))

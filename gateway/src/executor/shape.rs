@@ -16,8 +16,8 @@ use apollo_compiler::ast::Type;
 use apollo_compiler::schema::ExtendedType;
 use indexmap::IndexMap;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
+use crate::json::{Object, Value};
 use crate::operation::selection::{Field, Selection, SelectionSet};
 use crate::operation::{ApiSchema, NormalizedOperation};
 use crate::response::{GraphQLError, PathElement};
@@ -217,7 +217,7 @@ pub(super) fn write_data(
     errors: &mut Vec<GraphQLError>,
     out: &mut Vec<u8>,
 ) {
-    let empty = Map::new();
+    let empty = Object::new();
     let object = data.as_object().unwrap_or(&empty);
     let mut writer = Writer {
         out,
@@ -241,11 +241,7 @@ struct Writer<'o, 'a> {
 }
 
 impl<'o, 'a> Writer<'o, 'a> {
-    fn object(
-        &mut self,
-        shape: &'a ObjectShape,
-        object: &'a Map<String, Value>,
-    ) -> Result<(), PropagateNull> {
+    fn object(&mut self, shape: &'a ObjectShape, object: &'a Object) -> Result<(), PropagateNull> {
         let typename = object.get("__typename").and_then(Value::as_str);
         let fields = if shape.by_type.is_empty() {
             if shape.hidden {

@@ -11,17 +11,18 @@ use apollo_compiler::Name;
 use dashmap::DashMap;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use crate::cache::key::{entity_key, root_key};
 use crate::cache::{
     Answer, Cache, CacheControl, CacheKey, Invalidation, Level, Mode, Outcome, Policy, Tag,
-    canonical_json,
+    canonical_json, canonical_variables,
 };
 use crate::executor::{
     CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, FetchedEntity, Fetcher,
     OperationKind, SubgraphResponse,
 };
+use crate::json::{Object, Value};
 use crate::operation::selection::{Selection, SelectionSet};
 use crate::response::{GraphQLError, PathElement};
 use crate::supergraph::{SubgraphId, Supergraph};
@@ -100,7 +101,7 @@ impl CachedFetcher {
 
     /// Invalidations a subgraph names in `extensions.invalidate` (its own name by default).
     fn extension_invalidations(&self, request: &FetchRequest, response: &SubgraphResponse) {
-        let Some(Value::Array(items)) = response.extensions.get("invalidate") else {
+        let Some(serde_json::Value::Array(items)) = response.extensions.get("invalidate") else {
             return;
         };
         let invalidations = items
@@ -108,8 +109,8 @@ impl CachedFetcher {
             .filter_map(|item| {
                 let mut item = item.as_object()?.clone();
                 item.entry("subgraph")
-                    .or_insert_with(|| Value::String(request.subgraph_name.to_string()));
-                serde_json::from_value::<Invalidation>(Value::Object(item)).ok()
+                    .or_insert_with(|| request.subgraph_name.as_ref().into());
+                serde_json::from_value::<Invalidation>(serde_json::Value::Object(item)).ok()
             })
             .collect();
         self.invalidate(invalidations);
@@ -124,7 +125,7 @@ impl CachedFetcher {
         if policy.mode == Mode::None {
             return self.forward(request).await;
         }
-        let variables = canonical_json(&Value::Object(request.variables.clone()));
+        let variables = canonical_variables(&request.variables);
         let key = root_key(
             &subgraph,
             request.selection_hash,
@@ -235,7 +236,7 @@ impl CachedFetcher {
             .take()
             .map(|e| e.representations)
             .unwrap_or_default();
-        let variables = canonical_json(&Value::Object(request.variables.clone()));
+        let variables = canonical_variables(&request.variables);
         let mut results: Vec<Option<FetchedEntity>> = vec![None; representations.len()];
         let mut cache_report = CacheReport::default();
         // The misses this request fetches (with their in-flight claim when cacheable), and
@@ -331,7 +332,10 @@ impl CachedFetcher {
                     results[*index] = Some(FetchedEntity::Owned(value));
                     continue;
                 }
-                let typename = representations[*index]["__typename"].as_str().unwrap_or("");
+                let typename = representations[*index]
+                    .get("__typename")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 let mut tagger = Tagger::new(&self.supergraph, request.subgraph, &subgraph);
                 let entity_type = name(typename);
                 tagger.own_entity(&entity_type, &representations[*index]);
@@ -582,7 +586,7 @@ impl<'a> Tagger<'a> {
     }
 
     /// Records an entity object: by key when its key fields are there, else as unkeyed.
-    fn record(&mut self, type_name: &Name, object: &Map<String, Value>) {
+    fn record(&mut self, type_name: &Name, object: &Object) {
         let Some(def) = self.supergraph.type_def(type_name) else {
             return;
         };
@@ -686,7 +690,7 @@ impl<'a> Tagger<'a> {
         concrete: &Name,
         parent: &Name,
         selection: &SelectionSet,
-        object: &Map<String, Value>,
+        object: &Object,
     ) {
         for item in &selection.items {
             match item {
@@ -719,11 +723,8 @@ impl<'a> Tagger<'a> {
 
 /// The key fields of `object`, shaped like the key (nested keys included); `None` when some
 /// are missing.
-fn project(
-    key: &apollo_compiler::executable::SelectionSet,
-    object: &Map<String, Value>,
-) -> Option<Value> {
-    let mut out = Map::new();
+fn project(key: &apollo_compiler::executable::SelectionSet, object: &Object) -> Option<Value> {
+    let mut out = Object::new();
     for selection in &key.selections {
         match selection {
             apollo_compiler::executable::Selection::Field(field) => {

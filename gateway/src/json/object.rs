@@ -1,0 +1,226 @@
+//! A JSON object: its entries in order, keys unique.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use xxhash_rust::xxh3::Xxh3Default;
+
+use super::{Str, Value};
+
+/// Above this many entries, duplicate keys are found with a hash map rather than by comparing
+/// every pair (a parse must stay linear whatever a subgraph sends).
+const PAIRWISE_LIMIT: usize = 16;
+
+/// A JSON object: entries in insertion order, each key once. Lookups are linear, which beats
+/// hashing or a tree for the handful of fields GraphQL objects have.
+#[derive(Clone, Debug, Default)]
+pub struct Object {
+    entries: Vec<(Str, Value)>,
+}
+
+impl PartialEq for Object {
+    /// Equal when they hold the same keys with equal values, in any order (as JSON means it).
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .all(|(key, value)| other.get(key).is_some_and(|v| v == value))
+    }
+}
+
+impl Eq for Object {}
+
+impl Hash for Object {
+    /// Equal objects may hold their entries in different orders, so entries are hashed on
+    /// their own and combined in an order-independent way.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut combined = 0u64;
+        for (key, value) in self {
+            let mut entry = Xxh3Default::new();
+            key.hash(&mut entry);
+            value.hash(&mut entry);
+            combined = combined.wrapping_add(entry.finish());
+        }
+        state.write_usize(self.len());
+        state.write_u64(combined);
+    }
+}
+
+impl Object {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            entries: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// An object of `entries` as a parser met them: of duplicated keys, the last one wins.
+    pub fn from_entries(mut entries: Vec<(Str, Value)>) -> Self {
+        if entries.len() <= PAIRWISE_LIMIT {
+            let mut i = 0;
+            while i < entries.len() {
+                let key = &entries[i].0;
+                if entries[i + 1..].iter().any(|(later, _)| later == key) {
+                    entries.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+        } else {
+            let mut last: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
+            for (index, (key, _)) in entries.iter().enumerate() {
+                last.insert(key.as_str(), index);
+            }
+            if last.len() < entries.len() {
+                let keep: Vec<bool> = (0..entries.len())
+                    .map(|index| last[entries[index].0.as_str()] == index)
+                    .collect();
+                let mut keep = keep.into_iter();
+                entries.retain(|_| keep.next().unwrap_or(false));
+            }
+        }
+        Self { entries }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.entries.iter().position(|(k, _)| k == key)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// Sets `key` to `value`, in place when the key is there (returning the old value), else
+    /// at the end.
+    pub fn insert(&mut self, key: impl Into<Str>, value: Value) -> Option<Value> {
+        let key = key.into();
+        match self.position(&key) {
+            Some(index) => Some(std::mem::replace(&mut self.entries[index].1, value)),
+            None => {
+                self.entries.push((key, value));
+                None
+            }
+        }
+    }
+
+    /// Takes `key` out, keeping the order of the others.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.position(key).map(|index| self.entries.remove(index).1)
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Str, &Value)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &Str> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &Value> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+}
+
+impl IntoIterator for Object {
+    type Item = (Str, Value);
+    type IntoIter = std::vec::IntoIter<(Str, Value)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Object {
+    type Item = (&'a Str, &'a Value);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (Str, Value)>,
+        fn(&'a (Str, Value)) -> (&'a Str, &'a Value),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<K: Into<Str>> FromIterator<(K, Value)> for Object {
+    /// Of duplicated keys, the last one wins.
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Self {
+        Self::from_entries(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number(n: u64) -> Value {
+        Value::Number(n.into())
+    }
+
+    #[test]
+    fn insert_replaces_in_place_and_remove_keeps_the_order() {
+        let mut object = Object::new();
+        object.insert("a", number(1));
+        object.insert("b", number(2));
+        object.insert("c", number(3));
+        assert_eq!(object.insert("a", number(4)), Some(number(1)));
+        assert_eq!(object.remove("b"), Some(number(2)));
+        let keys: Vec<&str> = object.keys().map(|k| k.as_str()).collect();
+        assert_eq!(keys, ["a", "c"]);
+        assert_eq!(object.get("a"), Some(&number(4)));
+        assert_eq!(object.remove("b"), None);
+    }
+
+    #[test]
+    fn equal_objects_in_any_order_are_equal_and_hash_alike() {
+        use std::hash::BuildHasher;
+        let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+        let a = parse(r#"{"x": 1, "y": {"p": [1, 2], "q": null}}"#);
+        let b = parse(r#"{"y": {"q": null, "p": [1, 2]}, "x": 1}"#);
+        let c = parse(r#"{"y": {"q": null, "p": [2, 1]}, "x": 1}"#);
+        let hasher = std::collections::hash_map::RandomState::new();
+        assert_eq!(a, b);
+        assert_eq!(hasher.hash_one(&a), hasher.hash_one(&b));
+        assert_ne!(a, c, "list order matters");
+        assert_ne!(hasher.hash_one(&a), hasher.hash_one(&c));
+        assert_ne!(a, parse(r#"{"x": 1}"#));
+    }
+
+    #[test]
+    fn the_last_of_duplicated_keys_wins_small_and_large() {
+        for size in [3, 40] {
+            let mut entries: Vec<(Str, Value)> = (0..size)
+                .map(|i| (Str::from(format!("k{i}")), number(i)))
+                .collect();
+            entries.push(("k1".into(), number(100)));
+            entries.push(("k0".into(), number(200)));
+            let object = Object::from_entries(entries);
+            assert_eq!(object.len(), size as usize, "size {size}");
+            assert_eq!(object.get("k1"), Some(&number(100)));
+            assert_eq!(object.get("k0"), Some(&number(200)));
+            assert_eq!(object.get("k2"), Some(&number(2)));
+        }
+    }
+}
