@@ -4,7 +4,8 @@
 //! At start the four demo services run in this process on free loopback ports, and the load
 //! benchmark's queries go once through a gateway whose fetcher records what each subgraph
 //! answered (wrapping the real `HttpFetcher`). The services then stop, and a gateway whose
-//! fetcher replays the recorded answers (a clone of the parsed JSON per fetch) is measured:
+//! fetcher replays the recorded answers (their JSON text, read per fetch as `HttpFetcher`
+//! reads a body) is measured:
 //! `Gateway::execute` (with warm document and plan caches, as in steady state), and
 //! `Gateway::execute` + `Response::to_bytes`, which is what the server sends.
 //!
@@ -23,7 +24,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gateway::config::QueryPlanningConfig;
 use gateway::executor::{FetchError, FetchFuture, FetchRequest, Fetcher, SubgraphResponse};
-use gateway::fetch::{HttpFetcher, SubgraphEndpoint};
+use gateway::fetch::{HttpFetcher, SubgraphEndpoint, read_response};
 use gateway::gateway::{Gateway, GraphQLRequest, Outcome, Transport};
 use gateway::supergraph::Supergraph;
 use subgraphs::Service;
@@ -41,6 +42,33 @@ const QUERIES: &[(&str, &str)] = &[
 /// Recorded answers: subgraph name → operation text → answer. Within one query every fetch of
 /// the plan sends a different operation to its subgraph, so the two identify a fetch.
 type Answers = HashMap<String, HashMap<String, SubgraphResponse>>;
+
+/// The recorded answers as the JSON text a subgraph sends.
+type AnswerBodies = HashMap<String, HashMap<String, Vec<u8>>>;
+
+fn bodies(answers: &Answers) -> AnswerBodies {
+    answers
+        .iter()
+        .map(|(subgraph, by_operation)| {
+            let by_operation = by_operation
+                .iter()
+                .map(|(operation, answer)| {
+                    let mut body = serde_json::Map::new();
+                    if let Some(data) = &answer.data {
+                        body.insert("data".into(), data.into());
+                    }
+                    if !answer.errors.is_empty() {
+                        let errors = serde_json::to_value(&answer.errors).expect("JSON errors");
+                        body.insert("errors".into(), errors);
+                    }
+                    let text = serde_json::to_vec(&body).expect("JSON text");
+                    (operation.clone(), text)
+                })
+                .collect();
+            (subgraph.clone(), by_operation)
+        })
+        .collect()
+}
 
 /// Forwards to the demo services and keeps a copy of every answer.
 struct Recorder {
@@ -68,9 +96,9 @@ impl Fetcher for Recorder {
     }
 }
 
-/// Answers every fetch with a clone of the recorded answer.
+/// Answers every fetch by reading the recorded answer's text.
 struct Replay {
-    answers: Answers,
+    answers: AnswerBodies,
 }
 
 impl Fetcher for Replay {
@@ -78,15 +106,15 @@ impl Fetcher for Replay {
         let answer = self
             .answers
             .get(&*request.subgraph_name)
-            .and_then(|by_operation| by_operation.get(&*request.operation))
-            .cloned();
+            .and_then(|by_operation| by_operation.get(&*request.operation));
         Box::pin(async move {
-            let answer = answer.ok_or_else(|| {
+            let body = answer.ok_or_else(|| {
                 FetchError::InvalidResponse(format!(
                     "no recorded answer from {} to {}",
                     request.subgraph_name, request.operation
                 ))
             })?;
+            let answer = read_response(200, None, body)?;
             if let Some(entities) = &request.entities {
                 let recorded = answer
                     .data
@@ -173,7 +201,9 @@ fn execution(c: &mut Criterion) {
     let (answers, expected) = record(&supergraph);
     let gateway = Gateway::new(
         supergraph,
-        Arc::new(Replay { answers }),
+        Arc::new(Replay {
+            answers: bodies(&answers),
+        }),
         &QueryPlanningConfig::default(),
     );
     // Fetches complete at once, so one thread is enough; `Parallel` nodes still run as

@@ -20,7 +20,7 @@ pub use fetcher::{
 };
 pub use shape::{Introspection, ResponseShape};
 
-use crate::json::{Object, Value};
+use crate::json::{Object, Ordered, Value};
 use crate::planner::{EntityFetch, FetchNode, PathSegment, PlanNode, QueryPlan};
 use crate::response::{GraphQLError, JsonText, PathElement, Response};
 use crate::supergraph::Supergraph;
@@ -174,16 +174,20 @@ impl Run<'_> {
     /// of the same entity share one.
     fn entity_targets(&self, entity: &EntityFetch, path: &[PathSegment]) -> (Targets, Vec<Value>) {
         let data = self.lock_data();
-        // Representations come from subgraph data: a keyed hasher, but a fast one.
+        // Representations come from subgraph data: a keyed hasher, but a fast one. One part's
+        // representations are all projected the same way, so comparing them in order is exact.
         let mut representations = IndexSet::with_hasher(ahash::RandomState::new());
         let mut targets = Targets::along(path);
         path::for_each_object(self.sg, &data, path, |position, object| {
             for representation in representations::representations(self.sg, entity, object) {
-                let (index, _) = representations.insert_full(representation);
+                let (index, _) = representations.insert_full(Ordered(representation));
                 targets.push(position, index);
             }
         });
-        (targets, representations.into_iter().collect())
+        (
+            targets,
+            representations.into_iter().map(|Ordered(r)| r).collect(),
+        )
     }
 
     fn report(&self, fetch: &FetchNode, path: &[PathSegment], response: &SubgraphResponse) {

@@ -17,7 +17,7 @@ use apollo_compiler::schema::ExtendedType;
 use indexmap::IndexMap;
 use serde_json::value::RawValue;
 
-use crate::json::{Object, Value};
+use crate::json::{Object, Value, write_str};
 use crate::operation::selection::{Field, Selection, SelectionSet};
 use crate::operation::{ApiSchema, NormalizedOperation};
 use crate::response::{GraphQLError, PathElement};
@@ -259,6 +259,8 @@ impl<'o, 'a> Writer<'o, 'a> {
             }
         };
         self.out.push(b'{');
+        // Fields are mostly stored in the order the shape writes them.
+        let mut cursor = 0;
         for (i, field) in fields.iter().enumerate() {
             if i > 0 {
                 self.out.push(b',');
@@ -271,7 +273,7 @@ impl<'o, 'a> Writer<'o, 'a> {
                     } else {
                         typename.unwrap_or(field.parent.as_str())
                     };
-                    write_string(self.out, name);
+                    write_str(self.out, name);
                 }
                 ValueShape::Introspection => {
                     let raw = self.introspection.and_then(|entries| {
@@ -286,7 +288,9 @@ impl<'o, 'a> Writer<'o, 'a> {
                     }
                 }
                 ValueShape::Data(ty) => {
-                    let value = object.get(field.key.as_str()).unwrap_or(&Value::Null);
+                    let value = object
+                        .get_from(field.key.as_str(), &mut cursor)
+                        .unwrap_or(&Value::Null);
                     self.path.push(Step::Key(field.key.as_str()));
                     let written = self.value(ty, value, field);
                     self.path.pop();
@@ -357,7 +361,7 @@ impl<'o, 'a> Writer<'o, 'a> {
             },
             TypeShape::Enum(enum_name, values) => match value {
                 Value::String(v) if values.contains(v.as_str()) => {
-                    write_string(self.out, v);
+                    write_str(self.out, v);
                     Ok(false)
                 }
                 Value::Null => {
@@ -376,6 +380,10 @@ impl<'o, 'a> Writer<'o, 'a> {
                 Value::Null | Value::Object(_) => {
                     self.out.extend_from_slice(b"null");
                     Ok(true)
+                }
+                Value::String(text) => {
+                    write_str(self.out, text);
+                    Ok(false)
                 }
                 other => {
                     let _ = serde_json::to_writer(&mut *self.out, other);
@@ -413,9 +421,4 @@ impl<'o, 'a> Writer<'o, 'a> {
             );
         }
     }
-}
-
-/// A JSON string literal.
-fn write_string(out: &mut Vec<u8>, text: &str) {
-    let _ = serde_json::to_writer(&mut *out, text);
 }

@@ -147,23 +147,35 @@ impl Fetcher for HttpFetcher {
             .map_err(|_| FetchError::Timeout(endpoint.timeout))?
             .map_err(|e| FetchError::Unreachable(describe(&e)))?;
             let (status, cache_control, bytes) = response;
-            match serde_json::from_slice::<WireResponse>(&bytes) {
-                Ok(wire) if wire.data.is_some() || wire.errors.is_some() => Ok(SubgraphResponse {
-                    data: wire.data,
-                    errors: wire.errors.unwrap_or_default(),
-                    extensions: wire.extensions.unwrap_or_default(),
-                    cache_control,
-                    ..Default::default()
-                }),
-                _ if !status.is_success() => Err(FetchError::HttpStatus {
-                    status: status.as_u16(),
-                }),
-                Ok(_) => Err(FetchError::InvalidResponse(
-                    "neither `data` nor `errors` in the response".into(),
-                )),
-                Err(e) => Err(FetchError::InvalidResponse(e.to_string())),
-            }
+            read_response(status.as_u16(), cache_control, &bytes)
         })
+    }
+}
+
+/// Reads a subgraph's HTTP answer: a GraphQL response whatever the status (subgraphs may
+/// send errors with a 4xx or 5xx), else the status, else why the body is not one.
+pub fn read_response(
+    status: u16,
+    cache_control: Option<String>,
+    body: &[u8],
+) -> Result<SubgraphResponse, FetchError> {
+    // UTF-8 is checked once for the whole body, which is faster than string by string.
+    let parsed = std::str::from_utf8(body)
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str::<WireResponse>(text).map_err(|e| e.to_string()));
+    match parsed {
+        Ok(wire) if wire.data.is_some() || wire.errors.is_some() => Ok(SubgraphResponse {
+            data: wire.data,
+            errors: wire.errors.unwrap_or_default(),
+            extensions: wire.extensions.unwrap_or_default(),
+            cache_control,
+            ..Default::default()
+        }),
+        _ if !(200..300).contains(&status) => Err(FetchError::HttpStatus { status }),
+        Ok(_) => Err(FetchError::InvalidResponse(
+            "neither `data` nor `errors` in the response".into(),
+        )),
+        Err(e) => Err(FetchError::InvalidResponse(e)),
     }
 }
 

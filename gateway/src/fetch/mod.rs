@@ -5,4 +5,4 @@ mod cached;
 mod http;
 
 pub use cached::{CachedFetcher, InvalidationSink};
-pub use http::{HttpFetcher, SubgraphEndpoint};
+pub use http::{HttpFetcher, SubgraphEndpoint, read_response};

@@ -12,14 +12,18 @@
 
 mod convert;
 mod object;
+mod ordered;
 mod serde_impl;
+mod write;
 
 pub use compact_str::CompactString as Str;
 pub use object::Object;
+pub use ordered::Ordered;
 pub use serde_json::Number;
+pub use write::write_str;
 
 /// A JSON value; see the module documentation for how it is stored.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum Value {
     #[default]
     Null,

@@ -1,9 +1,6 @@
 //! A JSON object: its entries in order, keys unique.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
-
-use xxhash_rust::xxh3::Xxh3Default;
 
 use super::{Str, Value};
 
@@ -25,24 +22,6 @@ impl PartialEq for Object {
             && self
                 .iter()
                 .all(|(key, value)| other.get(key).is_some_and(|v| v == value))
-    }
-}
-
-impl Eq for Object {}
-
-impl Hash for Object {
-    /// Equal objects may hold their entries in different orders, so entries are hashed on
-    /// their own and combined in an order-independent way.
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        let mut combined = 0u64;
-        for (key, value) in self {
-            let mut entry = Xxh3Default::new();
-            key.hash(&mut entry);
-            value.hash(&mut entry);
-            combined = combined.wrapping_add(entry.finish());
-        }
-        state.write_usize(self.len());
-        state.write_u64(combined);
     }
 }
 
@@ -99,6 +78,21 @@ impl Object {
 
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Like [`Object::get`], searching from `*cursor` on (then from the start) and leaving the
+    /// cursor past the entry found: reading fields in the order they are stored, as the
+    /// response writer mostly does, costs one comparison each.
+    pub fn get_from(&self, key: &str, cursor: &mut usize) -> Option<&Value> {
+        let start = (*cursor).min(self.entries.len());
+        let (before, after) = self.entries.split_at(start);
+        let found = after
+            .iter()
+            .position(|(k, _)| k == key)
+            .map(|i| start + i)
+            .or_else(|| before.iter().position(|(k, _)| k == key))?;
+        *cursor = found + 1;
+        Some(&self.entries[found].1)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
@@ -194,17 +188,33 @@ mod tests {
     }
 
     #[test]
-    fn equal_objects_in_any_order_are_equal_and_hash_alike() {
-        use std::hash::BuildHasher;
+    fn get_from_finds_keys_before_and_after_the_cursor() {
+        let object: Object = ["a", "b", "c"]
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| (k, number(i as u64)))
+            .collect();
+        let mut cursor = 0;
+        assert_eq!(object.get_from("b", &mut cursor), Some(&number(1)));
+        assert_eq!(cursor, 2);
+        assert_eq!(object.get_from("a", &mut cursor), Some(&number(0)));
+        assert_eq!(cursor, 1);
+        assert_eq!(object.get_from("z", &mut cursor), None);
+        assert_eq!(cursor, 1, "a miss leaves the cursor");
+        let mut past_the_end = 9;
+        assert_eq!(object.get_from("c", &mut past_the_end), Some(&number(2)));
+    }
+
+    #[test]
+    fn objects_are_equal_whatever_their_order() {
         let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap();
         let a = parse(r#"{"x": 1, "y": {"p": [1, 2], "q": null}}"#);
-        let b = parse(r#"{"y": {"q": null, "p": [1, 2]}, "x": 1}"#);
-        let c = parse(r#"{"y": {"q": null, "p": [2, 1]}, "x": 1}"#);
-        let hasher = std::collections::hash_map::RandomState::new();
-        assert_eq!(a, b);
-        assert_eq!(hasher.hash_one(&a), hasher.hash_one(&b));
-        assert_ne!(a, c, "list order matters");
-        assert_ne!(hasher.hash_one(&a), hasher.hash_one(&c));
+        assert_eq!(a, parse(r#"{"y": {"q": null, "p": [1, 2]}, "x": 1}"#));
+        assert_ne!(
+            a,
+            parse(r#"{"y": {"q": null, "p": [2, 1]}, "x": 1}"#),
+            "list order matters"
+        );
         assert_ne!(a, parse(r#"{"x": 1}"#));
     }
 

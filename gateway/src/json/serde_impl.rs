@@ -5,7 +5,6 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use smallvec::SmallVec;
 
 use super::{Number, Object, Str, Value};
 
@@ -54,10 +53,6 @@ impl<'de> serde::Deserialize<'de> for Object {
 }
 
 struct ValueVisitor;
-
-/// Entries are gathered on the stack and moved into an exactly sized vector: objects are the
-/// bulk of a response, and a growing vector would leave a third of them unused.
-type Entries = SmallVec<[(Str, Value); 16]>;
 
 impl<'de> Visitor<'de> for ValueVisitor {
     type Value = Value;
@@ -111,11 +106,11 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = Entries::new();
+        let mut entries = Vec::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             entries.push((key, map.next_value()?));
         }
-        Ok(Value::Object(Object::from_entries(entries.into_vec())))
+        Ok(Value::Object(Object::from_entries(entries)))
     }
 }
 
