@@ -105,6 +105,31 @@ impl Response {
         }
     }
 
+    /// The response body in pieces: the head, `data` as written (not copied), and the rest
+    /// serialised. Concatenated, they are [`Response::to_bytes`].
+    pub fn into_chunks(self) -> Vec<bytes::Bytes> {
+        let Some(data) = self.data else {
+            return vec![bytes::Bytes::from(self.to_bytes())];
+        };
+        let rest = Response {
+            data: None,
+            errors: self.errors,
+            extensions: self.extensions,
+        };
+        let mut tail = rest.to_bytes();
+        // `rest` serialised as `{...}`; after `data` it continues the object: `,...}`.
+        if tail.len() > 2 {
+            tail[0] = b',';
+        } else {
+            tail = b"}".to_vec();
+        }
+        vec![
+            bytes::Bytes::from_static(b"{\"data\":"),
+            bytes::Bytes::from(data.0.into_bytes()),
+            bytes::Bytes::from(tail),
+        ]
+    }
+
     /// The response body: `data` copied as written, the rest serialised.
     pub fn to_bytes(&self) -> Vec<u8> {
         let data_len = self.data.as_ref().map_or(0, |d| d.0.len());
@@ -152,5 +177,43 @@ impl Serialize for Response {
             map.serialize_entry("extensions", &self.extensions)?;
         }
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chunks_are_the_bytes() {
+        let data = || Some(JsonText::new_unchecked(r#"{"a":[1,"x"]}"#.into()));
+        let error = || vec![GraphQLError::new("boom").with_code("SOME_CODE")];
+        let mut extensions = Map::new();
+        extensions.insert("cache".into(), Value::Bool(true));
+        let cases = [
+            Response {
+                data: data(),
+                ..Default::default()
+            },
+            Response {
+                data: data(),
+                errors: error(),
+                extensions: extensions.clone(),
+            },
+            Response {
+                data: Some(JsonText::null()),
+                extensions,
+                ..Default::default()
+            },
+            Response::request_errors(error()),
+        ];
+        for response in cases {
+            let bytes = response.to_bytes();
+            let chunks: Vec<u8> = response.into_chunks().concat();
+            assert_eq!(
+                String::from_utf8(chunks).unwrap(),
+                String::from_utf8(bytes).unwrap()
+            );
+        }
     }
 }

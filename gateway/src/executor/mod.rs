@@ -62,8 +62,7 @@ pub async fn execute(plan: &QueryPlan, execution: Execution<'_>) -> Response {
     }
     let data = run.data.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut errors = run.errors.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut out = Vec::with_capacity(4096);
-    shape::write_data(shape, &data, introspection.as_ref(), &mut errors, &mut out);
+    let out = shape::write_data(shape, &data, introspection.as_ref(), &mut errors);
     // The writer only writes JSON it produced from valid values: valid UTF-8 and JSON.
     let data = JsonText::new_unchecked(String::from_utf8(out).unwrap_or_else(|_| "null".into()));
     let mut extensions = Map::new();

@@ -79,7 +79,7 @@ pub async fn post_graphql(
     }
     let context = gateway.request_context(&headers);
     let (outcome, response) = gateway.execute(request, Transport::Post, context).await;
-    respond(response_type, outcome, &response)
+    respond(response_type, outcome, response)
 }
 
 pub async fn get_graphql(
@@ -129,16 +129,16 @@ pub async fn get_graphql(
     };
     let context = gateway.request_context(&headers);
     let (outcome, response) = gateway.execute(request, Transport::Get, context).await;
-    respond(response_type, outcome, &response)
+    respond(response_type, outcome, response)
 }
 
-fn respond(response_type: ResponseType, outcome: Outcome, response: &Response) -> HttpResponse {
+fn respond(response_type: ResponseType, outcome: Outcome, response: Response) -> HttpResponse {
     let status = match (outcome, response_type) {
         (Outcome::MutationNotAllowed, _) => StatusCode::METHOD_NOT_ALLOWED,
         (Outcome::RequestError, ResponseType::GraphQLResponseJson) => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
-    let body = response.to_bytes();
+    let body = axum::body::Body::new(Chunks::new(response.into_chunks()));
     let mut http = (status, body).into_response();
     http.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -155,7 +155,7 @@ fn respond(response_type: ResponseType, outcome: Outcome, response: &Response) -
 fn bad_request(response_type: ResponseType, status: StatusCode, message: String) -> HttpResponse {
     let response =
         Response::request_errors(vec![GraphQLError::new(message).with_code("BAD_REQUEST")]);
-    let mut http = respond(response_type, Outcome::RequestError, &response);
+    let mut http = respond(response_type, Outcome::RequestError, response);
     *http.status_mut() = status;
     http
 }
@@ -167,7 +167,48 @@ fn not_acceptable() -> HttpResponse {
         )
         .with_code("NOT_ACCEPTABLE"),
     ]);
-    let mut http = respond(ResponseType::Json, Outcome::RequestError, &response);
+    let mut http = respond(ResponseType::Json, Outcome::RequestError, response);
     *http.status_mut() = StatusCode::NOT_ACCEPTABLE;
     http
+}
+
+/// A body sent as the chunks it is already in, with its exact length: the response's `data`
+/// is not copied into a second buffer, hyper writes the chunks together.
+struct Chunks {
+    chunks: std::collections::VecDeque<bytes::Bytes>,
+    remaining: u64,
+}
+
+impl Chunks {
+    fn new(chunks: Vec<bytes::Bytes>) -> Self {
+        let remaining = chunks.iter().map(|c| c.len() as u64).sum();
+        Self {
+            chunks: chunks.into_iter().filter(|c| !c.is_empty()).collect(),
+            remaining,
+        }
+    }
+}
+
+impl http_body::Body for Chunks {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        let chunk = self.chunks.pop_front();
+        if let Some(chunk) = &chunk {
+            self.remaining -= chunk.len() as u64;
+        }
+        std::task::Poll::Ready(chunk.map(|c| Ok(http_body::Frame::data(c))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
+    }
 }
