@@ -29,14 +29,18 @@ use gateway::gateway::{Gateway, GraphQLRequest, Outcome, Transport};
 use gateway::supergraph::Supergraph;
 use subgraphs::Service;
 
-/// The load benchmark's scenarios (a) and (b) (benches/load/run.py).
+/// The load benchmark's scenarios (a), (b) and small-join (benches/load/run.py).
 const QUERIES: &[(&str, &str)] = &[
     (
         "deep",
         "{ users { id name reviews { id body product { upc name price shippingEstimate \
          reviews { id body author { id name username } } } } } }",
     ),
-    ("small", "{ topProducts(first: 3) { upc name inStock } }"),
+    ("small", "{ topProducts(first: 3) { upc name } }"),
+    (
+        "small-join",
+        "{ topProducts(first: 3) { upc name inStock } }",
+    ),
 ];
 
 /// Recorded answers: subgraph name → operation text → answer. Within one query every fetch of

@@ -29,7 +29,11 @@ const DEMO_QUERIES: &[(&str, &str)] = &[
         "{ users { id name reviews { id body product { upc name price shippingEstimate \
          reviews { id body author { id name username } } } } } }",
     ),
-    ("small", "{ topProducts(first: 3) { upc name inStock } }"),
+    ("small", "{ topProducts(first: 3) { upc name } }"),
+    (
+        "small-join",
+        "{ topProducts(first: 3) { upc name inStock } }",
+    ),
     (
         "readme",
         "{ topProducts(first: 2) { name price inStock shippingEstimate \

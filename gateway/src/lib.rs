@@ -4,7 +4,8 @@
 //! [`gateway`] (the facade with the document and plan caches) → [`operation`] (parse,
 //! validate, normalise) → [`planner`] (a [`planner::QueryPlan`]) → [`executor`] (runs the plan
 //! against a [`executor::Fetcher`]) → [`fetch`] (HTTP to the subgraphs). [`supergraph`] is the
-//! data model every stage reads.
+//! data model every stage reads; [`json`] is the value subgraph data is held in, from the fetcher
+//! through the cache to the executor.
 
 pub mod cache;
 pub mod check;
