@@ -118,6 +118,12 @@ async fn identical_concurrent_queries_share_one_execution() {
         1,
         "eight identical queries, one inventory fetch"
     );
+    let metrics = stack.metrics().await;
+    assert!(
+        metrics.contains("gateway_inbound_deduplication_total{role=\"ran\"} 1\n")
+            && metrics.contains("gateway_inbound_deduplication_total{role=\"shared\"} 7\n"),
+        "{metrics}"
+    );
 
     // Finished work is not a cache: the next request executes again.
     stack
@@ -148,6 +154,11 @@ async fn without_the_option_every_query_executes() {
     let responses = concurrently(&stack, vec![body; 4]).await;
     assert!(responses.iter().all(|r| r["data"]["product"]["upc"] == "1"));
     assert_eq!(inventory.forwarded(), 4);
+    let metrics = stack.metrics().await;
+    assert!(
+        !metrics.contains("gateway_inbound_deduplication_total"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -180,6 +180,26 @@ impl Gateway {
         self.hooks.as_ref()
     }
 
+    /// Prometheus text for `/metrics`: inbound de-duplication (when it is on) and the hooks'.
+    pub fn metrics(&self, out: &mut String) {
+        use std::fmt::Write;
+        if self.requests.deduplicate_inbound {
+            let (ran, shared) = self.inflight.counts();
+            let _ = write!(
+                out,
+                "# HELP gateway_inbound_deduplication_total Queries by how inbound de-duplication \
+                 served them: ran (executed them) or shared (got a concurrent identical query's \
+                 result).\n\
+                 # TYPE gateway_inbound_deduplication_total counter\n\
+                 gateway_inbound_deduplication_total{{role=\"ran\"}} {ran}\n\
+                 gateway_inbound_deduplication_total{{role=\"shared\"}} {shared}\n"
+            );
+        }
+        if let Some(hooks) = &self.hooks {
+            hooks.metrics(out);
+        }
+    }
+
     /// What the fetches of a request need to know about it, from its HTTP headers.
     pub fn request_context(&self, headers: &http::HeaderMap) -> Arc<RequestContext> {
         let mut forwarded = http::HeaderMap::new();

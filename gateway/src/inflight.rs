@@ -10,18 +10,24 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::oneshot;
 
 /// Work in flight by key.
 pub struct Inflight<K, V> {
     waiting: Mutex<HashMap<K, Vec<oneshot::Sender<V>>>>,
+    /// Calls so far, by [`Role`]: what `/metrics` reports.
+    ran: AtomicU64,
+    shared: AtomicU64,
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> Default for Inflight<K, V> {
     fn default() -> Self {
         Self {
             waiting: Mutex::new(HashMap::new()),
+            ran: AtomicU64::new(0),
+            shared: AtomicU64::new(0),
         }
     }
 }
@@ -38,6 +44,27 @@ pub enum Role {
 impl<K: Hash + Eq + Clone, V: Clone> Inflight<K, V> {
     /// Runs `work`, unless work with the same key is in flight: then waits for its result.
     pub async fn run_or_join<F>(&self, key: K, work: F) -> (Role, V)
+    where
+        F: Future<Output = V>,
+    {
+        let (role, value) = self.run_or_join_uncounted(key, work).await;
+        let counter = match role {
+            Role::Ran => &self.ran,
+            Role::Shared => &self.shared,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        (role, value)
+    }
+
+    /// How many calls ran the work and how many shared another's result, so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.ran.load(Ordering::Relaxed),
+            self.shared.load(Ordering::Relaxed),
+        )
+    }
+
+    async fn run_or_join_uncounted<F>(&self, key: K, work: F) -> (Role, V)
     where
         F: Future<Output = V>,
     {
@@ -144,6 +171,7 @@ mod tests {
             .filter(|(role, _)| *role == Role::Ran)
             .count();
         assert_eq!(ran, 1, "one leader, four followers: {results:?}");
+        assert_eq!(inflight.counts(), (1, 4));
         assert!(inflight.is_empty(), "the key is released");
     }
 

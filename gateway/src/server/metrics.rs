@@ -12,9 +12,7 @@ use crate::gateway::Gateway;
 
 pub async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
     let mut text = String::new();
-    if let Some(hooks) = gateway.hooks() {
-        hooks.metrics(&mut text);
-    }
+    gateway.metrics(&mut text);
     (
         [(
             header::CONTENT_TYPE,
