@@ -224,6 +224,29 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_body_that_is_not_a_graphql_response_is_an_invalid_response() {
+        let invalid = |status: u16, body: &[u8]| match read_response(status, None, body) {
+            Err(FetchError::InvalidResponse(message)) => message,
+            other => panic!("{status} {body:?}: {other:?}"),
+        };
+        assert!(invalid(200, b"\xff\xfe{}").contains("utf-8"));
+        assert!(invalid(200, b"{\"data\": {\"a\": ").contains("EOF"));
+        assert!(invalid(200, b"{}").contains("neither `data` nor `errors`"));
+        assert!(matches!(
+            read_response(502, None, b"<html>bad gateway</html>"),
+            Err(FetchError::HttpStatus { status: 502 })
+        ));
+        let answer = read_response(
+            500,
+            Some("max-age=5".into()),
+            br#"{"errors":[{"message":"x"}]}"#,
+        )
+        .expect("a GraphQL answer whatever the status");
+        assert_eq!(answer.errors.len(), 1);
+        assert_eq!(answer.cache_control.as_deref(), Some("max-age=5"));
+    }
+
     #[tokio::test]
     async fn an_invalid_url_fails_each_fetch_with_a_clear_error() {
         let fetcher = HttpFetcher::new(vec![SubgraphEndpoint {

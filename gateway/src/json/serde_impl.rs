@@ -153,6 +153,14 @@ mod tests {
     }
 
     #[test]
+    fn hostile_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(serde_json::from_str::<Value>(&deep).is_err());
+        let objects = format!("{}1{}", r#"{"a":"#.repeat(100_000), "}".repeat(100_000));
+        assert!(serde_json::from_str::<Value>(&objects).is_err());
+    }
+
+    #[test]
     fn agrees_with_serde_json_on_what_it_parses() {
         let text = r#"{"a":{"b":[1,2,{"c":"\u00e9"}]},"a":{"d":null}}"#;
         let ours: Value = serde_json::from_str(text).unwrap();
