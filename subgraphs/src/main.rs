@@ -4,13 +4,13 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
+use clap::{Parser, builder::PossibleValuesParser, builder::TypedValueParser};
+use subgraphs::Service;
+
 /// The allocator the gateway uses too: async-graphql allocates many small values per field,
 /// and with the system allocator a third of a service's time went to malloc and free.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-use clap::{Parser, builder::PossibleValuesParser, builder::TypedValueParser};
-use subgraphs::Service;
 
 #[derive(Debug, Parser)]
 #[command(version, about = "Runs one of the demo federation subgraphs")]

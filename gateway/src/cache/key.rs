@@ -150,6 +150,27 @@ mod tests {
         assert_eq!(keys.len(), distinct.len(), "no two of them collide");
     }
 
+    /// Root keys of instances sharing Redis agree only if equal variables give equal text
+    /// whatever order they were built in (serde_json maps sort their keys; should a dependency
+    /// ever turn on its `preserve_order`, this fails).
+    #[test]
+    fn variables_text_is_canonical() {
+        let mut forward = serde_json::Map::new();
+        let mut backward = serde_json::Map::new();
+        for key in ["a", "b", "c"] {
+            forward.insert(key.into(), json!({"y": 1, "x": [key]}));
+        }
+        for key in ["c", "b", "a"] {
+            backward.insert(key.into(), json!({"x": [key], "y": 1}));
+        }
+        let text = crate::cache::canonical_variables(&forward);
+        assert_eq!(text, crate::cache::canonical_variables(&backward));
+        assert_eq!(
+            text,
+            r#"{"a":{"x":["a"],"y":1},"b":{"x":["b"],"y":1},"c":{"x":["c"],"y":1}}"#
+        );
+    }
+
     #[test]
     fn keys_differ_by_every_part_and_are_stable() {
         let key = |subgraph: &str, upc: &str, selection: u64, scope: Option<&str>| {

@@ -11,13 +11,10 @@ use crate::supergraph::Supergraph;
 pub(super) fn deep_merge(target: &mut Value, source: Value) {
     match (target, source) {
         (Value::Object(target), Value::Object(source)) => {
-            for (key, value) in source {
-                match target.get_mut(&key) {
-                    Some(existing) => deep_merge(existing, value),
-                    None => {
-                        target.insert(key, value);
-                    }
-                }
+            if target.is_empty() {
+                *target = source;
+            } else {
+                target.merge_entries(source, deep_merge, |key, value| (key, value));
             }
         }
         (Value::Array(target), Value::Array(source)) => {
@@ -35,14 +32,9 @@ pub(super) fn deep_merge(target: &mut Value, source: Value) {
 pub(super) fn deep_merge_from(target: &mut Value, source: &Value) {
     match (target, source) {
         (Value::Object(target), Value::Object(source)) => {
-            for (key, value) in source {
-                match target.get_mut(key) {
-                    Some(existing) => deep_merge_from(existing, value),
-                    None => {
-                        target.insert(key.clone(), value.clone());
-                    }
-                }
-            }
+            target.merge_entries(source, deep_merge_from, |key, value| {
+                (key.clone(), value.clone())
+            });
         }
         (Value::Array(target), Value::Array(source)) => {
             for (existing, value) in target.iter_mut().zip(source) {

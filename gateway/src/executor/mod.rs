@@ -173,8 +173,9 @@ impl Run<'_> {
     /// of the same entity share one.
     fn entity_targets(&self, entity: &EntityFetch, path: &[PathSegment]) -> (Targets, Vec<Value>) {
         let data = self.lock_data();
-        // Representations come from subgraph data: a keyed hasher, but a fast one. One part's
-        // representations are all projected the same way, so comparing them in order is exact.
+        // Representations come from subgraph data: a keyed hasher, but a fast one. They are
+        // compared in order, which is cheap; JSON-equal ones in different orders (a key's JSON
+        // scalar as the subgraph sent it, say) are merely sent twice.
         let mut representations = IndexSet::with_hasher(ahash::RandomState::new());
         let mut targets = Targets::along(path);
         path::for_each_object(self.sg, &data, path, |position, object| {

@@ -30,12 +30,6 @@ impl Object {
         Self::default()
     }
 
-    pub fn with_capacity(capacity: usize) -> Self {
-        Self {
-            entries: Vec::with_capacity(capacity),
-        }
-    }
-
     /// An object of `entries` as a parser met them: of duplicated keys, the last one wins.
     pub fn from_entries(mut entries: Vec<(Str, Value)>) -> Self {
         if entries.len() <= PAIRWISE_LIMIT {
@@ -102,10 +96,6 @@ impl Object {
             .map(|(_, v)| v)
     }
 
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.position(key).is_some()
-    }
-
     /// Sets `key` to `value`, in place when the key is there (returning the old value), else
     /// at the end.
     pub fn insert(&mut self, key: impl Into<Str>, value: Value) -> Option<Value> {
@@ -115,6 +105,38 @@ impl Object {
             None => {
                 self.entries.push((key, value));
                 None
+            }
+        }
+    }
+
+    /// Merges `source`'s entries in: `merge(existing, value)` where the key is already here,
+    /// else a new entry from `entry(key, value)` at the end. Linear whatever the sizes, as a
+    /// subgraph's answer may be anything: keys are matched through a hash index when this
+    /// object is large, and never against the entries just added (`source` has unique keys).
+    pub fn merge_entries<K: AsRef<str>, V>(
+        &mut self,
+        source: impl IntoIterator<Item = (K, V)>,
+        mut merge: impl FnMut(&mut Value, V),
+        mut entry: impl FnMut(K, V) -> (Str, Value),
+    ) {
+        let existing = self.entries.len();
+        let index: Option<HashMap<Str, usize>> = (existing > PAIRWISE_LIMIT).then(|| {
+            self.entries
+                .iter()
+                .enumerate()
+                .map(|(i, (key, _))| (key.clone(), i))
+                .collect()
+        });
+        for (key, value) in source {
+            let found = match &index {
+                Some(index) => index.get(key.as_ref()).copied(),
+                None => self.entries[..existing]
+                    .iter()
+                    .position(|(k, _)| k == key.as_ref()),
+            };
+            match found {
+                Some(i) => merge(&mut self.entries[i].1, value),
+                None => self.entries.push(entry(key, value)),
             }
         }
     }
@@ -130,10 +152,6 @@ impl Object {
 
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &Str> {
         self.entries.iter().map(|(k, _)| k)
-    }
-
-    pub fn values(&self) -> impl ExactSizeIterator<Item = &Value> {
-        self.entries.iter().map(|(_, v)| v)
     }
 }
 
@@ -203,6 +221,43 @@ mod tests {
         assert_eq!(cursor, 1, "a miss leaves the cursor");
         let mut past_the_end = 9;
         assert_eq!(object.get_from("c", &mut past_the_end), Some(&number(2)));
+    }
+
+    #[test]
+    fn merging_matches_keys_small_and_large() {
+        for size in [3u64, 40] {
+            let mut target: Object = (0..size).map(|i| (format!("k{i}"), number(i))).collect();
+            let source: Object = [("k1", number(100)), ("new", number(7))]
+                .into_iter()
+                .collect();
+            target.merge_entries(
+                source,
+                |existing, value| *existing = value,
+                |key, value| (key, value),
+            );
+            assert_eq!(target.len(), size as usize + 1, "size {size}");
+            assert_eq!(target.get("k1"), Some(&number(100)));
+            assert_eq!(target.get("new"), Some(&number(7)));
+            assert_eq!(target.keys().last().map(|k| k.as_str()), Some("new"));
+        }
+    }
+
+    /// A hostile answer (a huge object merged into another) must not make merging quadratic:
+    /// 100,000 keys would take billions of comparisons.
+    #[test]
+    fn merging_huge_objects_matches_every_key_once() {
+        let huge = |offset: u64| -> Object {
+            (0..100_000u64)
+                .map(|i| (format!("k{}", i + offset), number(i)))
+                .collect()
+        };
+        let mut small: Object = [("k5", number(0))].into_iter().collect();
+        small.merge_entries(huge(0), |e, v| *e = v, |k, v| (k, v));
+        assert_eq!(small.len(), 100_000);
+        let mut large = huge(0);
+        large.merge_entries(huge(50_000), |e, v| *e = v, |k, v| (k, v));
+        assert_eq!(large.len(), 150_000);
+        assert_eq!(large.get("k60000"), Some(&number(10_000)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response as HttpResponse};
 use serde_json::{Map, Value};
 
+use super::body::Chunks;
 use super::graphiql;
 use super::media_type::{self, ResponseType};
 use crate::gateway::{Gateway, GraphQLRequest, Outcome, Transport};
@@ -170,45 +171,4 @@ fn not_acceptable() -> HttpResponse {
     let mut http = respond(ResponseType::Json, Outcome::RequestError, response);
     *http.status_mut() = StatusCode::NOT_ACCEPTABLE;
     http
-}
-
-/// A body sent as the chunks it is already in, with its exact length: the response's `data`
-/// is not copied into a second buffer, hyper writes the chunks together.
-struct Chunks {
-    chunks: std::collections::VecDeque<bytes::Bytes>,
-    remaining: u64,
-}
-
-impl Chunks {
-    fn new(chunks: Vec<bytes::Bytes>) -> Self {
-        let remaining = chunks.iter().map(|c| c.len() as u64).sum();
-        Self {
-            chunks: chunks.into_iter().filter(|c| !c.is_empty()).collect(),
-            remaining,
-        }
-    }
-}
-
-impl http_body::Body for Chunks {
-    type Data = bytes::Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
-        let chunk = self.chunks.pop_front();
-        if let Some(chunk) = &chunk {
-            self.remaining -= chunk.len() as u64;
-        }
-        std::task::Poll::Ready(chunk.map(|c| Ok(http_body::Frame::data(c))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.chunks.is_empty()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        http_body::SizeHint::with_exact(self.remaining)
-    }
 }

@@ -1,6 +1,7 @@
 //! The HTTP server (axum): GraphQL over HTTP on `/graphql` (POST and GET), GraphiQL for
 //! browsers, and `/health`. It knows the [`Gateway`] facade only.
 
+mod body;
 mod graphiql;
 mod graphql_http;
 mod media_type;
