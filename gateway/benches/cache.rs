@@ -107,18 +107,25 @@ async fn serve(config: &Config) -> String {
     format!("http://{address}/graphql")
 }
 
-/// Whether the query was answered without fetching (a cache hit all the way).
-async fn served_from_cache(client: &reqwest::Client, url: &str, query: &str) -> bool {
-    let response: Value = client
-        .post(url)
-        .header("x-cache-debug", "1")
-        .json(&json!({ "query": query }))
+/// POSTs `query` to a gateway and returns its JSON answer; `cache_debug` asks for
+/// `extensions.cache`.
+async fn post_query(client: &reqwest::Client, url: &str, query: &str, cache_debug: bool) -> Value {
+    let mut request = client.post(url).json(&json!({ "query": query }));
+    if cache_debug {
+        request = request.header("x-cache-debug", "1");
+    }
+    request
         .send()
         .await
         .expect("the gateway answers")
         .json()
         .await
-        .expect("JSON");
+        .expect("JSON")
+}
+
+/// Whether the query was answered without fetching (a cache hit all the way).
+async fn served_from_cache(client: &reqwest::Client, url: &str, query: &str) -> bool {
+    let response = post_query(client, url, query, true).await;
     response["extensions"]["cache"]
         .as_array()
         .is_some_and(|reports| reports.iter().all(|r| r["fetched"] == 0))
@@ -228,15 +235,7 @@ fn main() {
         let price_of = |url: String| {
             let client = client.clone();
             async move {
-                let response: Value = client
-                    .post(&url)
-                    .json(&json!({ "query": ONE_PRODUCT }))
-                    .send()
-                    .await
-                    .expect("the gateway answers")
-                    .json()
-                    .await
-                    .expect("JSON");
+                let response = post_query(&client, &url, ONE_PRODUCT, false).await;
                 response["data"]["product"]["price"].as_i64().unwrap_or(-1)
             }
         };

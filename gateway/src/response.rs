@@ -107,22 +107,12 @@ impl Response {
 
     /// The response body in pieces: the head, `data` as written (not copied), and the rest
     /// serialised. Concatenated, they are [`Response::to_bytes`].
-    pub fn into_chunks(self) -> Vec<bytes::Bytes> {
-        let Some(data) = self.data else {
+    pub fn into_chunks(mut self) -> Vec<bytes::Bytes> {
+        let Some(data) = self.data.take() else {
             return vec![bytes::Bytes::from(self.to_bytes())];
         };
-        let rest = Response {
-            data: None,
-            errors: self.errors,
-            extensions: self.extensions,
-        };
-        let mut tail = rest.to_bytes();
-        // `rest` serialised as `{...}`; after `data` it continues the object: `,...}`.
-        if tail.len() > 2 {
-            tail[0] = b',';
-        } else {
-            tail = b"}".to_vec();
-        }
+        let mut tail = Vec::new();
+        self.write_rest(&mut tail, false);
         vec![
             bytes::Bytes::from_static(b"{\"data\":"),
             bytes::Bytes::from(data.0.into_bytes()),
@@ -135,18 +125,23 @@ impl Response {
         let data_len = self.data.as_ref().map_or(0, |d| d.0.len());
         let mut out = Vec::with_capacity(data_len + 64);
         out.push(b'{');
-        let mut first = true;
         if let Some(data) = &self.data {
             out.extend_from_slice(b"\"data\":");
             out.extend_from_slice(data.0.as_bytes());
-            first = false;
         }
+        self.write_rest(&mut out, self.data.is_none());
+        out
+    }
+
+    /// Writes the members after `data` (`errors`, `extensions`, each after a comma unless it
+    /// comes first) and closes the object.
+    fn write_rest(&self, out: &mut Vec<u8>, mut first: bool) {
         if !self.errors.is_empty() {
             if !first {
                 out.push(b',');
             }
             out.extend_from_slice(b"\"errors\":");
-            let _ = serde_json::to_writer(&mut out, &self.errors);
+            let _ = serde_json::to_writer(&mut *out, &self.errors);
             first = false;
         }
         if !self.extensions.is_empty() {
@@ -154,10 +149,9 @@ impl Response {
                 out.push(b',');
             }
             out.extend_from_slice(b"\"extensions\":");
-            let _ = serde_json::to_writer(&mut out, &self.extensions);
+            let _ = serde_json::to_writer(&mut *out, &self.extensions);
         }
         out.push(b'}');
-        out
     }
 }
 
