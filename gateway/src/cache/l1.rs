@@ -25,7 +25,7 @@ impl Expiry<CacheKey, Arc<Entry>> for ExpiresAt {
 }
 
 pub struct L1 {
-    entries: moka::sync::Cache<CacheKey, Arc<Entry>>,
+    entries: moka::sync::Cache<CacheKey, Arc<Entry>, ahash::RandomState>,
 }
 
 impl L1 {
@@ -35,7 +35,9 @@ impl L1 {
                 .max_capacity(max_bytes)
                 .weigher(|_key, entry: &Arc<Entry>| entry.size)
                 .expire_after(ExpiresAt)
-                .build(),
+                // Keys are 128-bit hashes already: aHash (keyed per process) costs a fraction
+                // of the default SipHash on every lookup.
+                .build_with_hasher(ahash::RandomState::new()),
         }
     }
 

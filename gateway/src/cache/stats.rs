@@ -18,7 +18,7 @@ pub enum Outcome {
 /// nothing; each counter keeps its labels for rendering.
 #[derive(Debug, Default)]
 pub struct Stats {
-    counters: DashMap<u64, Counter>,
+    counters: DashMap<u64, Counter, ahash::RandomState>,
 }
 
 #[derive(Debug)]

@@ -58,7 +58,9 @@ pub fn now_ms() -> u64 {
 /// that arrives while a fetch is in flight makes the fetched answer stale at birth.
 #[derive(Debug, Default)]
 pub struct Versions {
-    versions: DashMap<u64, Version>,
+    /// Looked up for every tag of every cache hit: aHash, not the default SipHash, on ids that
+    /// are hashes already (still keyed per process, so crafted tags cannot pile up in a bucket).
+    versions: DashMap<u64, Version, ahash::RandomState>,
     watermark: std::sync::Mutex<Version>,
 }
 

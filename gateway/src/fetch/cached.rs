@@ -45,11 +45,13 @@ pub struct CachedFetcher {
     inner: Arc<dyn Fetcher>,
     cache: Arc<Cache>,
     supergraph: Arc<Supergraph>,
-    root_inflight: DashMap<CacheKey, SharedFetch>,
-    entity_inflight: DashMap<CacheKey, SharedEntity>,
+    // aHash rather than SipHash: these are looked up for every entity of every fetch, on keys
+    // that are hashes already (aHash is keyed per process all the same).
+    root_inflight: DashMap<CacheKey, SharedFetch, ahash::RandomState>,
+    entity_inflight: DashMap<CacheKey, SharedEntity, ahash::RandomState>,
     /// (subgraph, selection hash) whose answers came back `Cache-Control: private`: looked up
     /// per user from then on.
-    learned_private: DashMap<(SubgraphId, u64), ()>,
+    learned_private: DashMap<(SubgraphId, u64), (), ahash::RandomState>,
     sink: Option<InvalidationSink>,
 }
 
@@ -59,9 +61,9 @@ impl CachedFetcher {
             inner,
             cache,
             supergraph,
-            root_inflight: DashMap::new(),
-            entity_inflight: DashMap::new(),
-            learned_private: DashMap::new(),
+            root_inflight: DashMap::default(),
+            entity_inflight: DashMap::default(),
+            learned_private: DashMap::default(),
             sink: None,
         }
     }
