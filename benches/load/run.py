@@ -2,7 +2,8 @@
 """Load benchmark: our gateway against Apollo Gateway, on one machine, in one run.
 
     benches/load/run.py [--smoke] [--connections N] [--duration S] [--warmup S]
-                        [--scenarios a,b,...] [--gateways gateway,apollo] [--list]
+                        [--scenarios a,b,...] [--gateways gateway,apollo[,hive]]
+                        [--hive-router PATH] [--list]
 
 What one run does (docs/benchmarks.md has the details and the results):
 
@@ -18,7 +19,8 @@ What one run does (docs/benchmarks.md has the details and the results):
    with wrk (fixed connections and duration), reads its CPU time and peak RSS from /proc,
    checks the answer once more, stops it.
 6. Prints one table (req/s, latency percentiles, errors, peak RSS, CPU), our figures as ratios
-   to Apollo Gateway's, and the targets the team measures against; writes the same as JSON
+   to Apollo Gateway's (and to Hive Router's when it ran), and the targets the team measures
+   against; writes the same as JSON
    and Markdown next to the logs, under <cargo target dir>/load-bench/.
 
 Exit status: 0 when every check passed and no request failed; 1 when a response was wrong or
@@ -148,7 +150,24 @@ TARGET_DEEP_P99_FRACTION = 20.0  # (a) p99 at most 1/20 of Apollo Gateway's
 TARGET_DEEP_RSS_MB = 60.0  # (a) peak RSS under load at most 60 MB
 TARGET_SMALL_VS_CEILING = 1.5  # (b) req/s within 1.5x of the ceiling (d)
 
-GATEWAY_LABELS = {"gateway": "gateway (ours)", "apollo": "Apollo Gateway"}
+GATEWAY_LABELS = {"gateway": "gateway (ours)", "apollo": "Apollo Gateway", "hive": "Hive Router"}
+# Peers, in the order their ratios are printed. Hive Router (Rust) is optional: the script does
+# not build it (it needs a newer Rust than ours), it runs a binary given with --hive-router.
+PEERS = ("apollo", "hive")
+
+# Hive Router's config for every run: no de-duplication of any kind (its default shares
+# identical in-flight subgraph requests, which on a benchmark that sends one query on every
+# connection is inbound de-duplication in all but name; scenario (a) is defined without it).
+HIVE_CONFIG = """\
+log:
+  level: warn
+traffic_shaping:
+  all:
+    dedupe_enabled: false
+  router:
+    dedupe:
+      enabled: false
+"""
 
 
 class BenchError(Exception):
@@ -223,7 +242,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--gateways",
         default=env_default("BENCH_GATEWAYS", "gateway,apollo"),
-        help="comma-separated gateways: gateway (ours), apollo (env BENCH_GATEWAYS)",
+        help="comma-separated gateways: gateway (ours), apollo, hive (Hive Router, needs"
+        " --hive-router) (env BENCH_GATEWAYS)",
+    )
+    parser.add_argument(
+        "--hive-router",
+        default=env_default("BENCH_HIVE_ROUTER", ""),
+        help="the hive_router binary to run as gateway `hive`, e.g. from"
+        " `cargo +nightly install hive-router` (env BENCH_HIVE_ROUTER)",
     )
     parser.add_argument(
         "--smoke",
@@ -256,8 +282,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     bad = [g for g in args.gateway_list if g not in GATEWAY_LABELS]
     if bad or not args.gateway_list:
         raise UsageError(
-            f"--gateways takes a comma-separated subset of gateway,apollo; got {args.gateways!r}"
+            f"--gateways takes a comma-separated subset of gateway,apollo,hive; got {args.gateways!r}"
         )
+    if "hive" in args.gateway_list:
+        if not args.hive_router:
+            raise UsageError("--gateways hive needs --hive-router PATH (a hive_router binary)")
+        if not os.access(args.hive_router, os.X_OK):
+            raise UsageError(f"--hive-router {args.hive_router!r} is not an executable file")
     if args.connections < 1 or args.duration < 1 or args.warmup < 0 or args.threads < 1:
         raise UsageError(
             "--connections, --duration and --threads must be positive, --warmup not negative"
@@ -690,25 +721,27 @@ def render(results: list[dict], skipped: list[tuple[str, str]], settings: dict) 
         )
     by = {(r["scenario"], r["target"]): r for r in results}
 
-    ratio_lines = []
-    for scenario in SCENARIOS:
-        ours = by.get((scenario.name, "gateway"))
-        apollo = by.get((scenario.baseline or scenario.name, "apollo"))
-        if (
-            not ours
-            or not apollo
-            or not all((ours["rps"], apollo["rps"], ours["p99_ms"], apollo["cpu_percent"]))
-        ):
-            continue
-        against = "" if not scenario.baseline else f" (Apollo Gateway on {scenario.baseline})"
-        ratio_lines.append(
-            f"- {scenario.name}{against}: req/s {fmt_ratio(ours['rps'] / apollo['rps'])}, "
-            f"p99 1/{apollo['p99_ms'] / ours['p99_ms']:.1f}, "
-            f"peak RSS {fmt_ratio(ours['peak_rss_mb'] / apollo['peak_rss_mb'])}, "
-            f"CPU per request {fmt_ratio(cpu_per_request(ours) / cpu_per_request(apollo))}"
-        )
-    if ratio_lines:
-        lines += ["", "Ours as a ratio to Apollo Gateway's:", *ratio_lines]
+    for peer in PEERS:
+        ratio_lines = []
+        name = GATEWAY_LABELS[peer]
+        for scenario in SCENARIOS:
+            ours = by.get((scenario.name, "gateway"))
+            theirs = by.get((scenario.baseline or scenario.name, peer))
+            if (
+                not ours
+                or not theirs
+                or not all((ours["rps"], theirs["rps"], ours["p99_ms"], theirs["cpu_percent"]))
+            ):
+                continue
+            against = "" if not scenario.baseline else f" ({name} on {scenario.baseline})"
+            ratio_lines.append(
+                f"- {scenario.name}{against}: req/s {fmt_ratio(ours['rps'] / theirs['rps'])}, "
+                f"p99 1/{theirs['p99_ms'] / ours['p99_ms']:.1f}, "
+                f"peak RSS {fmt_ratio(ours['peak_rss_mb'] / theirs['peak_rss_mb'])}, "
+                f"CPU per request {fmt_ratio(cpu_per_request(ours) / cpu_per_request(theirs))}"
+            )
+        if ratio_lines:
+            lines += ["", f"Ours as a ratio to {name}'s:", *ratio_lines]
 
     target_lines = []
     deep, deep_apollo = by.get(("deep", "gateway")), by.get(("deep", "apollo"))
@@ -795,6 +828,7 @@ def main(argv: list[str]) -> int:
     scenarios: list[Scenario] = args.scenario_list
     use_apollo = "apollo" in args.gateway_list and any(s.targets == "gateways" for s in scenarios)
     use_ours = "gateway" in args.gateway_list
+    use_hive = "hive" in args.gateway_list and any(s.targets == "gateways" for s in scenarios)
 
     wrk = ensure_wrk()
     apollo_version = ensure_apollo() if use_apollo else None
@@ -839,6 +873,8 @@ def main(argv: list[str]) -> int:
             raise BenchError(f"cannot find the routing URL of {service} in {SUPERGRAPH}")
     apollo_supergraph = workdir / "supergraph-apollo.graphql"
     apollo_supergraph.write_text(supergraph)
+    hive_config = workdir / "hive-router.yaml"
+    hive_config.write_text(HIVE_CONFIG)
 
     def our_gateway(scenario: Scenario | None) -> Target:
         extra = (HERE / scenario.config).read_text() if scenario and scenario.config else None
@@ -871,6 +907,18 @@ def main(argv: list[str]) -> int:
             env={"NODE_ENV": "production"},
         )
 
+    def hive_router() -> Target:
+        port = free_ports(1)[0]
+        # The same supergraph copy as Apollo Gateway's; the rest from the environment.
+        env = {
+            "ROUTER_CONFIG_FILE_PATH": str(hive_config),
+            "SUPERGRAPH_FILE_PATH": str(apollo_supergraph),
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+        }
+        binary = str(Path(args.hive_router).resolve())
+        return Target("hive", GATEWAY_LABELS["hive"], [binary], port, env=env)
+
     def direct(scenario: Scenario) -> Target:
         port = free_ports(1)[0]
         cmd = [str(binaries / "subgraph"), scenario.service, "--listen", f"127.0.0.1:{port}"]
@@ -884,6 +932,8 @@ def main(argv: list[str]) -> int:
             out.append("gateway")
         if scenario.targets == "gateways" and use_apollo:
             out.append("apollo")
+        if scenario.targets == "gateways" and use_hive:
+            out.append("hive")
         return out
 
     checker = Checker(workdir)
@@ -908,9 +958,10 @@ def main(argv: list[str]) -> int:
         for s in scenarios:
             if s.targets == "ours":
                 skipped.append((s.name, "our gateway is not among --gateways"))
-    if use_apollo:
-        target = apollo_gateway()
-        proc = start_target(target, workdir, "check-apollo")
+    peers = ([apollo_gateway] if use_apollo else []) + ([hive_router] if use_hive else [])
+    for make_peer in peers:
+        target = make_peer()
+        proc = start_target(target, workdir, f"check-{target.kind}")
         for scenario in plain:
             if scenario.targets == "gateways":
                 checker.check(target.label, target.url, scenario)
@@ -937,6 +988,8 @@ def main(argv: list[str]) -> int:
                 target = kind
             elif kind == "gateway":
                 target = our_gateway(scenario)
+            elif kind == "hive":
+                target = hive_router()
             else:
                 target = apollo_gateway()
             proc = start_target(target, workdir, f"{scenario.name}-{target.kind}")
@@ -956,6 +1009,7 @@ def main(argv: list[str]) -> int:
         "timeout": args.timeout,
         "smoke": args.smoke,
         "apollo_gateway": apollo_version,
+        "hive_router": str(Path(args.hive_router).resolve()) if use_hive else None,
         **machine(),
     }
     report = render(results, skipped, settings)
