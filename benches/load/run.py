@@ -20,8 +20,8 @@ What one run does (docs/benchmarks.md has the details and the results):
    checks the answer once more, stops it.
 6. Prints one table (req/s, latency percentiles, errors, peak RSS, CPU), our figures as ratios
    to Apollo Gateway's (and to Hive Router's when it ran), and the targets the team measures
-   against; writes the same as JSON
-   and Markdown next to the logs, under <cargo target dir>/load-bench/.
+   against; writes the same as JSON and Markdown next to the logs, under
+   <cargo target dir>/load-bench/.
 
 Exit status: 0 when every check passed and no request failed; 1 when a response was wrong or
 a request failed (non-2xx, socket error or timeout); 2 for a bad option or a missing tool.
