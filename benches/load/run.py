@@ -566,6 +566,26 @@ def start_target(target: Target, workdir: Path, name: str) -> subprocess.Popen:
         time.sleep(0.1)
 
 
+def start_services(binaries: Path, workdir: Path) -> tuple[dict[str, int], list[int]]:
+    """The four demo services on free ports: their ports by name, and their PIDs."""
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES))))
+    pids = []
+    for service, port in ports.items():
+        cmd = [str(binaries / "subgraph"), service, "--listen", f"127.0.0.1:{port}"]
+        proc = start_target(Target("direct", service, cmd, port), workdir, f"subgraph-{service}")
+        pids.append(proc.pid)
+    log("demo services up: " + ", ".join(f"{s} :{p}" for s, p in ports.items()))
+    return ports, pids
+
+
+def gateway_base_config(ports: dict[str, int]) -> str:
+    """Our gateway's config with the subgraph URLs pointed at the services (docs/config.md)."""
+    return "subgraphs:\n" + "".join(
+        f"  {service}:\n    url: http://127.0.0.1:{port}/graphql\n"
+        for service, port in ports.items()
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # /proc readings
 # ---------------------------------------------------------------------------------------------
@@ -842,25 +862,8 @@ def main(argv: list[str]) -> int:
     workdir.mkdir(parents=True)
     log(f"logs, responses and results go to {workdir}")
 
-    # The demo services, on free ports.
-    ports = dict(zip(SERVICES, free_ports(len(SERVICES))))
-    subgraph_procs = {}
-    for service, port in ports.items():
-        target = Target(
-            "direct",
-            service,
-            [str(binaries / "subgraph"), service, "--listen", f"127.0.0.1:{port}"],
-            port,
-        )
-        subgraph_procs[service] = start_target(target, workdir, f"subgraph-{service}")
-    subgraph_pids = [p.pid for p in subgraph_procs.values()]
-    log("demo services up: " + ", ".join(f"{s} :{p}" for s, p in ports.items()))
-
-    # Our gateway's base config: subgraph URLs overridden (docs/config.md).
-    base_config = "subgraphs:\n" + "".join(
-        f"  {service}:\n    url: http://127.0.0.1:{port}/graphql\n"
-        for service, port in ports.items()
-    )
+    ports, subgraph_pids = start_services(binaries, workdir)
+    base_config = gateway_base_config(ports)
     # Apollo Gateway's supergraph: a copy with the routing URLs rewritten.
     supergraph = SUPERGRAPH.read_text()
     for service, port in ports.items():
