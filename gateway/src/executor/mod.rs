@@ -24,6 +24,10 @@ use crate::json::{Object, Ordered, Value};
 use crate::planner::{EntityFetch, FetchNode, PathSegment, PlanNode, QueryPlan};
 use crate::response::{GraphQLError, JsonText, PathElement, Response};
 use crate::supergraph::Supergraph;
+use representations::Projection;
+
+/// Filler for the room [`representations::project_plain`] writes fields into.
+static NULL: Value = Value::Null;
 
 /// Everything one execution needs besides the plan.
 pub struct Execution<'a> {
@@ -179,8 +183,26 @@ impl Run<'_> {
         let mut representations = IndexSet::with_hasher(ahash::RandomState::new());
         let mut targets = Targets::along(path);
         path::for_each_object(self.sg, &data, path, |position, object| {
-            for representation in representations::representations(self.sg, entity, object) {
-                let (index, _) = representations.insert_full(Ordered(representation));
+            for part in &entity.parts {
+                if !representations::applies(self.sg, part, object) {
+                    continue;
+                }
+                // Most objects share their entity with others (the same product under many
+                // reviews): look a plain representation up before building it.
+                let mut fields = [("", &NULL); representations::MAX_PLAIN_FIELDS];
+                let index = match representations::project_plain(part, object, &mut fields) {
+                    Projection::Plain(entries) => match representations.get_index_of(&entries) {
+                        Some(index) => index,
+                        None => representations.insert_full(Ordered(entries.to_value())).0,
+                    },
+                    Projection::Missing => continue,
+                    Projection::Nested => {
+                        match representations::representation(self.sg, part, object) {
+                            Some(built) => representations.insert_full(Ordered(built)).0,
+                            None => continue,
+                        }
+                    }
+                };
                 targets.push(position, index);
             }
         });

@@ -1,35 +1,74 @@
 //! Building `_entities` representations: the entity's `__typename` plus the key and
 //! `@requires` fields copied out of an object of the response.
 
-use crate::json::{Object, Str, Value};
+use crate::json::{Object, OrderedEntries, Str, Value};
 
 use crate::operation::selection::{Selection, SelectionSet};
-use crate::planner::{EntityFetch, EntityPart};
+use crate::planner::EntityPart;
 use crate::supergraph::Supergraph;
 
-/// The representations of `object`: one per part of the fetch that applies to it. A part is
-/// skipped when the object lacks a field its key or requirements need.
-pub(super) fn representations<'a>(
-    sg: &'a Supergraph,
-    entity: &'a EntityFetch,
-    object: &'a Object,
-) -> impl Iterator<Item = Value> + 'a {
-    entity
-        .parts
-        .iter()
-        .filter(move |part| applies(sg, part, object))
-        .filter_map(move |part| {
-            let mut out = Object::new();
-            out.insert(
-                Str::new("__typename"),
-                Value::String(part.typename.as_str().into()),
-            );
-            project_into(sg, &part.requires, object, &mut out)?;
-            Some(Value::Object(out))
-        })
+/// The representation of `object` for `part` (a part that applies to it): the entity's
+/// `__typename` plus the part's fields, or `None` when the object lacks one of them.
+pub(super) fn representation(sg: &Supergraph, part: &EntityPart, object: &Object) -> Option<Value> {
+    let mut out = Object::new();
+    out.insert(
+        Str::new("__typename"),
+        Value::String(part.typename.as_str().into()),
+    );
+    project_into(sg, &part.requires, object, &mut out)?;
+    Some(Value::Object(out))
 }
 
-fn applies(sg: &Supergraph, part: &EntityPart, object: &Object) -> bool {
+/// The most fields a part may have for [`project_plain`]: keys and requirements are a few
+/// fields; a part with more is built the general way.
+pub(super) const MAX_PLAIN_FIELDS: usize = 8;
+
+/// How a part's representation of an object can be had without building it.
+pub(super) enum Projection<'o> {
+    /// The part's fields are all plain (no sub-selection, no fragment, distinct names other
+    /// than `__typename`), and the object has every one of them: the representation's entries.
+    Plain(OrderedEntries<'o>),
+    /// The object lacks a field the part needs: no representation.
+    Missing,
+    /// Not plain: build it with [`representation`].
+    Nested,
+}
+
+/// The representation of `object` for `part`, as entries borrowed from the object when the
+/// part is plain (see [`Projection`]); `fields` is room for them. Exactly the object
+/// [`representation`] builds: `__typename` first, then each field under its name.
+pub(super) fn project_plain<'o>(
+    part: &'o EntityPart,
+    object: &'o Object,
+    fields: &'o mut [(&'o str, &'o Value); MAX_PLAIN_FIELDS],
+) -> Projection<'o> {
+    let items = &part.requires.items;
+    if items.len() > MAX_PLAIN_FIELDS {
+        return Projection::Nested;
+    }
+    for (index, item) in items.iter().enumerate() {
+        let Selection::Field(field) = item else {
+            return Projection::Nested;
+        };
+        let name = field.name.as_str();
+        let repeated = fields[..index].iter().any(|(earlier, _)| *earlier == name);
+        if !field.selection_set.is_empty() || name == "__typename" || repeated {
+            return Projection::Nested;
+        }
+        let Some(value) = object.get(field.response_key().as_str()) else {
+            return Projection::Missing;
+        };
+        fields[index] = (name, value);
+    }
+    let fields: &'o [(&'o str, &'o Value); MAX_PLAIN_FIELDS] = fields;
+    Projection::Plain(OrderedEntries {
+        first: ("__typename", part.typename.as_str()),
+        rest: &fields[..items.len()],
+    })
+}
+
+/// Whether `part` is for objects of `object`'s type.
+pub(super) fn applies(sg: &Supergraph, part: &EntityPart, object: &Object) -> bool {
     match &part.applies_to {
         None => true,
         Some(types) => object

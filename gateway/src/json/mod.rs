@@ -18,7 +18,7 @@ mod write;
 
 pub use compact_str::CompactString as Str;
 pub use object::Object;
-pub use ordered::Ordered;
+pub use ordered::{Ordered, OrderedEntries};
 pub use serde_json::Number;
 pub use write::write_str;
 
