@@ -286,6 +286,64 @@ async fn interface_object_representations_use_the_interface_name() {
     );
 }
 
+fn rating_of(id: &str) -> f64 {
+    match id {
+        "b1" => 1.5,
+        "m1" => 2.5,
+        "m2" => 3.5,
+        other => panic!("unexpected representation id {other}"),
+    }
+}
+
+#[tokio::test]
+async fn objects_sharing_a_plain_key_share_one_representation() {
+    // `id` is a plain key: representations are looked up from the objects' fields before any
+    // is built (the nested warehouse key above takes the general way).
+    let (gateway, fetcher) = setup("interface_object", |request| {
+        match &*request.subgraph_name {
+            "inventory" => data(json!({ "items": [
+                { "__typename": "Book", "id": "b1", "name": "Dune" },
+                { "__typename": "Movie", "id": "m1", "name": "Alien" },
+                { "__typename": "Book", "id": "b1", "name": "Dune" },
+                { "__typename": "Movie", "id": "m2", "name": "Aliens" },
+                { "__typename": "Movie", "id": "m1", "name": "Alien" },
+            ] })),
+            "ratings" => {
+                let entities: Vec<Value> = representations(request)
+                    .iter()
+                    .map(|r| json!({ "rating": rating_of(r["id"].as_str().unwrap()) }))
+                    .collect();
+                data(json!({ "_entities": entities }))
+            }
+            other => panic!("unexpected subgraph {other}"),
+        }
+    });
+    let (_, response) = run(&gateway, "{ items { name rating } }").await;
+    assert_eq!(
+        response["data"]["items"],
+        json!([
+            { "name": "Dune", "rating": 1.5 },
+            { "name": "Alien", "rating": 2.5 },
+            { "name": "Dune", "rating": 1.5 },
+            { "name": "Aliens", "rating": 3.5 },
+            { "name": "Alien", "rating": 2.5 },
+        ])
+    );
+    let seen = fetcher.seen.lock().unwrap();
+    let ratings = seen
+        .iter()
+        .find(|r| &*r.subgraph_name == "ratings")
+        .unwrap();
+    assert_eq!(
+        representations(ratings),
+        vec![
+            json!({ "__typename": "Item", "id": "b1" }),
+            json!({ "__typename": "Item", "id": "m1" }),
+            json!({ "__typename": "Item", "id": "m2" }),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn variables_are_coerced_and_forwarded() {
     let (gateway, fetcher) = setup("entities", |_| data(json!({ "order": { "id": "7" } })));
