@@ -26,6 +26,17 @@ impl Fetcher for Canned {
     }
 }
 
+impl Canned {
+    /// The first request sent to `subgraph`.
+    fn request_to(&self, subgraph: &str) -> FetchRequest {
+        let seen = self.seen.lock().unwrap();
+        seen.iter()
+            .find(|r| &*r.subgraph_name == subgraph)
+            .unwrap_or_else(|| panic!("no request to {subgraph}"))
+            .clone()
+    }
+}
+
 fn data(value: Value) -> Result<SubgraphResponse, FetchError> {
     Ok(SubgraphResponse {
         data: Some(value.into()),
@@ -113,10 +124,9 @@ async fn one_representation_per_entity_and_results_merged_into_every_occurrence(
             { "quantity": 3, "warehouse": { "address": "eu #1" } },
         ] } } })
     );
-    let seen = fetcher.seen.lock().unwrap();
-    let stock = seen.iter().find(|r| &*r.subgraph_name == "stock").unwrap();
+    let stock = fetcher.request_to("stock");
     assert_eq!(
-        representations(stock),
+        representations(&stock),
         vec![
             json!({ "__typename": "Warehouse", "region": { "code": "eu" }, "number": 1 }),
             json!({ "__typename": "Warehouse", "region": { "code": "us" }, "number": 7 }),
@@ -272,13 +282,8 @@ async fn interface_object_representations_use_the_interface_name() {
             { "__typename": "Movie", "name": "Alien", "rating": 3.0 },
         ] })
     );
-    let seen = fetcher.seen.lock().unwrap();
-    let ratings = seen
-        .iter()
-        .find(|r| &*r.subgraph_name == "ratings")
-        .unwrap();
     assert_eq!(
-        representations(ratings),
+        representations(&fetcher.request_to("ratings")),
         vec![
             json!({ "__typename": "Item", "id": "b1" }),
             json!({ "__typename": "Item", "id": "m1" }),
@@ -329,13 +334,8 @@ async fn objects_sharing_a_plain_key_share_one_representation() {
             { "name": "Alien", "rating": 2.5 },
         ])
     );
-    let seen = fetcher.seen.lock().unwrap();
-    let ratings = seen
-        .iter()
-        .find(|r| &*r.subgraph_name == "ratings")
-        .unwrap();
     assert_eq!(
-        representations(ratings),
+        representations(&fetcher.request_to("ratings")),
         vec![
             json!({ "__typename": "Item", "id": "b1" }),
             json!({ "__typename": "Item", "id": "m1" }),

@@ -11,7 +11,6 @@ mod shape;
 use std::sync::{Arc, Mutex};
 
 use futures::future::{BoxFuture, join_all};
-use indexmap::IndexSet;
 use serde_json::Map;
 
 pub use fetcher::{
@@ -24,10 +23,7 @@ use crate::json::{Object, Ordered, Value};
 use crate::planner::{EntityFetch, FetchNode, PathSegment, PlanNode, QueryPlan};
 use crate::response::{GraphQLError, JsonText, PathElement, Response};
 use crate::supergraph::Supergraph;
-use representations::Projection;
-
-/// Filler for the room [`representations::project_plain`] writes fields into.
-static NULL: Value = Value::Null;
+use representations::Representations;
 
 /// Everything one execution needs besides the plan.
 pub struct Execution<'a> {
@@ -180,36 +176,18 @@ impl Run<'_> {
         // Representations come from subgraph data: a keyed hasher, but a fast one. They are
         // compared in order, which is cheap; JSON-equal ones in different orders (a key's JSON
         // scalar as the subgraph sent it, say) are merely sent twice.
-        let mut representations = IndexSet::with_hasher(ahash::RandomState::new());
+        let mut sent = Representations::default();
         let mut targets = Targets::along(path);
         path::for_each_object(self.sg, &data, path, |position, object| {
             for part in &entity.parts {
-                if !representations::applies(self.sg, part, object) {
-                    continue;
+                if representations::applies(self.sg, part, object)
+                    && let Some(index) = representations::intern(&mut sent, self.sg, part, object)
+                {
+                    targets.push(position, index);
                 }
-                // Most objects share their entity with others (the same product under many
-                // reviews): look a plain representation up before building it.
-                let mut fields = [("", &NULL); representations::MAX_PLAIN_FIELDS];
-                let index = match representations::project_plain(part, object, &mut fields) {
-                    Projection::Plain(entries) => match representations.get_index_of(&entries) {
-                        Some(index) => index,
-                        None => representations.insert_full(Ordered(entries.to_value())).0,
-                    },
-                    Projection::Missing => continue,
-                    Projection::Nested => {
-                        match representations::representation(self.sg, part, object) {
-                            Some(built) => representations.insert_full(Ordered(built)).0,
-                            None => continue,
-                        }
-                    }
-                };
-                targets.push(position, index);
             }
         });
-        (
-            targets,
-            representations.into_iter().map(|Ordered(r)| r).collect(),
-        )
+        (targets, sent.into_iter().map(|Ordered(r)| r).collect())
     }
 
     fn report(&self, fetch: &FetchNode, path: &[PathSegment], response: &SubgraphResponse) {

@@ -1,15 +1,47 @@
 //! Building `_entities` representations: the entity's `__typename` plus the key and
 //! `@requires` fields copied out of an object of the response.
 
-use crate::json::{Object, OrderedEntries, Str, Value};
+use indexmap::IndexSet;
+
+use crate::json::{Object, Ordered, OrderedEntries, Str, Value};
 
 use crate::operation::selection::{Selection, SelectionSet};
 use crate::planner::EntityPart;
 use crate::supergraph::Supergraph;
 
+/// The representations one entity fetch sends, each once, in the order first met.
+pub(super) type Representations = IndexSet<Ordered, ahash::RandomState>;
+
+/// The index in `set` of `object`'s representation for `part` (a part that applies to it),
+/// added when new; `None` when the object lacks a field the part needs. Most objects share
+/// their entity with others (the same product under many reviews), so a plain representation
+/// is looked up before it is built.
+pub(super) fn intern(
+    set: &mut Representations,
+    sg: &Supergraph,
+    part: &EntityPart,
+    object: &Object,
+) -> Option<usize> {
+    let mut fields = [("", &NULL); MAX_PLAIN_FIELDS];
+    match project_plain(part, object, &mut fields) {
+        Projection::Plain(entries) => Some(match set.get_index_of(&entries) {
+            Some(index) => index,
+            None => set.insert_full(Ordered(entries.to_value())).0,
+        }),
+        Projection::Missing => None,
+        Projection::Nested => Some(
+            set.insert_full(Ordered(representation(sg, part, object)?))
+                .0,
+        ),
+    }
+}
+
+/// Filler for the room [`project_plain`] writes fields into.
+static NULL: Value = Value::Null;
+
 /// The representation of `object` for `part` (a part that applies to it): the entity's
 /// `__typename` plus the part's fields, or `None` when the object lacks one of them.
-pub(super) fn representation(sg: &Supergraph, part: &EntityPart, object: &Object) -> Option<Value> {
+fn representation(sg: &Supergraph, part: &EntityPart, object: &Object) -> Option<Value> {
     let mut out = Object::new();
     out.insert(
         Str::new("__typename"),
@@ -21,10 +53,10 @@ pub(super) fn representation(sg: &Supergraph, part: &EntityPart, object: &Object
 
 /// The most fields a part may have for [`project_plain`]: keys and requirements are a few
 /// fields; a part with more is built the general way.
-pub(super) const MAX_PLAIN_FIELDS: usize = 8;
+const MAX_PLAIN_FIELDS: usize = 8;
 
 /// How a part's representation of an object can be had without building it.
-pub(super) enum Projection<'o> {
+enum Projection<'o> {
     /// The part's fields are all plain (no sub-selection, no fragment, distinct names other
     /// than `__typename`), and the object has every one of them: the representation's entries.
     Plain(OrderedEntries<'o>),
@@ -37,7 +69,7 @@ pub(super) enum Projection<'o> {
 /// The representation of `object` for `part`, as entries borrowed from the object when the
 /// part is plain (see [`Projection`]); `fields` is room for them. Exactly the object
 /// [`representation`] builds: `__typename` first, then each field under its name.
-pub(super) fn project_plain<'o>(
+fn project_plain<'o>(
     part: &'o EntityPart,
     object: &'o Object,
     fields: &'o mut [(&'o str, &'o Value); MAX_PLAIN_FIELDS],
