@@ -18,6 +18,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use gateway::config::QueryPlanningConfig;
 use gateway::executor::{FetchError, FetchFuture, FetchRequest, Fetcher};
 use gateway::gateway::{Gateway, GraphQLRequest};
+use gateway::limits::LimitsConfig;
 use gateway::operation::{self, ApiSchema, NormalizedOperation};
 use gateway::planner::QueryPlanner;
 use gateway::supergraph::Supergraph;
@@ -169,7 +170,9 @@ fn planning(c: &mut Criterion) {
     let planner = QueryPlanner::new(demo.clone());
     let mut group = c.benchmark_group("planner_only/demo");
     for (name, query) in DEMO_QUERIES {
-        let document = operation::parse_document(&api, query).expect("the query is valid");
+        let document = operation::parse_document(&api, query, &LimitsConfig::unlimited())
+            .expect("the query is valid")
+            .document;
         let operation = operation::select_operation(&document, None).expect("one operation");
         let normalized = NormalizedOperation::new(&api, &document, operation, &|_| false);
         planner.plan(&normalized).expect("plans");

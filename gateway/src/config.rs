@@ -28,6 +28,21 @@ pub struct Config {
     pub cache: crate::cache::CacheConfig,
     /// Sharing work between identical requests.
     pub deduplication: DeduplicationConfig,
+    /// How large an operation may be (refused before planning).
+    pub limits: crate::limits::LimitsConfig,
+    /// Whether `__schema` and `__type` queries are answered.
+    pub introspection: bool,
+    /// What clients see of subgraph errors.
+    pub subgraph_errors: SubgraphErrorsConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubgraphErrorsConfig {
+    /// Replace the message of every error a subgraph reported, and the reason of every failed
+    /// subgraph request (connection errors name hosts and ports), with a generic message; the
+    /// originals are logged at `warn`. `extensions.code`, `serviceName` and `path` stay.
+    pub mask: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -65,10 +80,10 @@ pub struct SubgraphConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QueryPlanningConfig {
-    /// How many parsed and validated documents to keep.
-    pub document_cache_size: u64,
-    /// How many query plans to keep.
-    pub plan_cache_size: u64,
+    /// Bytes of parsed and validated documents to keep (estimated from their tokens).
+    pub document_cache_bytes: u64,
+    /// Bytes of query plans to keep (estimated from their operations' expanded size).
+    pub plan_cache_bytes: u64,
     /// How many locations planning one operation may explore before giving up with
     /// QUERY_PLANNING_FAILED (a guard against pathological queries).
     pub location_budget: u32,
@@ -85,6 +100,9 @@ impl Default for Config {
             headers: HeadersConfig::default(),
             cache: crate::cache::CacheConfig::default(),
             deduplication: DeduplicationConfig::default(),
+            limits: crate::limits::LimitsConfig::default(),
+            introspection: true,
+            subgraph_errors: SubgraphErrorsConfig::default(),
         }
     }
 }
@@ -98,8 +116,8 @@ impl Default for SubgraphDefaults {
 impl Default for QueryPlanningConfig {
     fn default() -> Self {
         Self {
-            document_cache_size: 2_000,
-            plan_cache_size: 2_000,
+            document_cache_bytes: 32 << 20,
+            plan_cache_bytes: 64 << 20,
             location_budget: crate::planner::DEFAULT_LOCATION_BUDGET,
         }
     }

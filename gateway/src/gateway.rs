@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use crate::config::QueryPlanningConfig;
 use crate::executor::{self, Execution, Fetcher, Introspection, RequestContext, ResponseShape};
 use crate::inflight::Inflight;
+use crate::limits::{LimitsConfig, OperationMeasures};
 use crate::operation::{self, ApiSchema, NormalizedOperation, OperationError};
 use crate::planner::{QueryPlan, QueryPlanner};
 use crate::response::{GraphQLError, JsonText, Response};
@@ -52,11 +53,28 @@ pub enum Transport {
     Get,
 }
 
+/// A valid document as the document cache keeps it. Invalid documents are not kept: their
+/// error lists can be far larger than their text, and the token limit already bounds the cost
+/// of parsing one again.
 struct PreparedDocument {
     id: u64,
-    document: Result<Valid<ExecutableDocument>, Vec<GraphQLError>>,
+    document: Valid<ExecutableDocument>,
     /// Variables `@skip`/`@include` read: their values select the plan.
     condition_variables: Vec<Name>,
+    /// Each operation's size with its fragments expanded, for the limits and the plan cache.
+    measures: Vec<(Option<Name>, OperationMeasures)>,
+    /// Its estimated size in memory, in bytes (the cache's weigher).
+    weight: u32,
+}
+
+impl PreparedDocument {
+    fn measures(&self, operation: &Operation) -> OperationMeasures {
+        self.measures
+            .iter()
+            .find(|(name, _)| *name == operation.name)
+            .map(|(_, measures)| *measures)
+            .unwrap_or_default()
+    }
 }
 
 /// A plan with the normalised operation it was made for, and the shape of its response.
@@ -64,6 +82,8 @@ pub struct PlannedOperation {
     pub operation: NormalizedOperation,
     pub plan: QueryPlan,
     pub shape: ResponseShape,
+    /// Its estimated size in memory, in bytes (the plan cache's weigher).
+    weight: u32,
 }
 
 type PlanKey = (u64, Option<String>, u64);
@@ -117,7 +137,7 @@ impl InboundKey {
 }
 
 /// How the gateway reads client requests (see docs/config.md).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RequestSettings {
     /// Client headers forwarded to every subgraph.
     pub propagate_headers: Vec<http::HeaderName>,
@@ -127,6 +147,27 @@ pub struct RequestSettings {
     pub cache_debug_header: Option<http::HeaderName>,
     /// Identical concurrent queries share one execution.
     pub deduplicate_inbound: bool,
+    /// How large an operation may be.
+    pub limits: LimitsConfig,
+    /// Whether `__schema` and `__type` are answered.
+    pub introspection: bool,
+    /// Replace the messages of subgraph errors (and the reasons of failed fetches) with a
+    /// generic one, logging the originals.
+    pub mask_subgraph_errors: bool,
+}
+
+impl Default for RequestSettings {
+    fn default() -> Self {
+        Self {
+            propagate_headers: Vec::new(),
+            private: Default::default(),
+            cache_debug_header: None,
+            deduplicate_inbound: false,
+            limits: LimitsConfig::default(),
+            introspection: true,
+            mask_subgraph_errors: false,
+        }
+    }
 }
 
 /// What the server may ask of the parts behind the gateway (the cache and its invalidation
@@ -156,8 +197,18 @@ impl Gateway {
             supergraph,
             api,
             implementers,
-            documents: moka::sync::Cache::new(planning.document_cache_size),
-            plans: moka::sync::Cache::new(planning.plan_cache_size),
+            documents: moka::sync::Cache::builder()
+                .max_capacity(planning.document_cache_bytes)
+                .weigher(|query: &String, prepared: &Arc<PreparedDocument>| {
+                    prepared
+                        .weight
+                        .saturating_add(u32::try_from(query.len()).unwrap_or(u32::MAX))
+                })
+                .build(),
+            plans: moka::sync::Cache::builder()
+                .max_capacity(planning.plan_cache_bytes)
+                .weigher(|_: &PlanKey, planned: &Arc<PlannedOperation>| planned.weight)
+                .build(),
             next_document_id: AtomicU64::new(0),
             fetcher,
             requests: RequestSettings::default(),
@@ -230,6 +281,20 @@ impl Gateway {
         transport: Transport,
         context: Arc<RequestContext>,
     ) -> (Outcome, Response) {
+        let (outcome, mut response) = self.execute_uncapped(request, transport, context).await;
+        if self.requests.mask_subgraph_errors {
+            mask_subgraph_errors(&mut response.errors);
+        }
+        self.requests.limits.cap_errors(&mut response.errors);
+        (outcome, response)
+    }
+
+    async fn execute_uncapped(
+        &self,
+        request: GraphQLRequest,
+        transport: Transport,
+        context: Arc<RequestContext>,
+    ) -> (Outcome, Response) {
         match self.prepare(&request, transport) {
             Ok(prepared) => {
                 let shared = self.requests.deduplicate_inbound
@@ -290,13 +355,15 @@ impl Gateway {
                 GraphQLError::new("the request has no `query`").with_code("BAD_REQUEST"),
             ])
         })?;
-        let prepared = self.document(query);
-        let document = prepared
-            .document
-            .as_ref()
-            .map_err(|errors| Rejected::Request(errors.clone()))?;
+        let prepared = self.document(query).map_err(Rejected::Request)?;
+        let document = &prepared.document;
         let operation = operation::select_operation(document, request.operation_name.as_deref())
             .map_err(request_error)?;
+        let measures = prepared.measures(operation);
+        self.requests
+            .limits
+            .check_operation(&measures)
+            .map_err(|exceeded| request_error(exceeded.into()))?;
         if transport == Transport::Get && operation.operation_type == ast::OperationType::Mutation {
             return Err(Rejected::MutationOverGet);
         }
@@ -330,6 +397,7 @@ impl Gateway {
                         shape: ResponseShape::new(&self.api, &normalized),
                         operation: normalized,
                         plan,
+                        weight: plan_weight(&measures),
                     })
                 })
             })
@@ -363,23 +431,40 @@ impl Gateway {
         .await
     }
 
-    fn document(&self, query: &str) -> Arc<PreparedDocument> {
+    /// The parsed and validated document for `query`, from the cache when it is there.
+    fn document(&self, query: &str) -> Result<Arc<PreparedDocument>, Vec<GraphQLError>> {
         if let Some(found) = self.documents.get(query) {
-            return found;
+            return Ok(found);
         }
-        let document =
-            operation::parse_document(&self.api, query).map_err(|e| e.to_graphql_errors());
-        let condition_variables = document
-            .as_ref()
-            .map(condition_variables)
-            .unwrap_or_default();
+        let limits = &self.requests.limits;
+        let parsed = operation::parse_document(&self.api, query, limits).map_err(|e| {
+            let mut errors = e.to_graphql_errors();
+            limits.cap_errors(&mut errors);
+            errors
+        })?;
+        let document = parsed.document;
+        limits
+            .check_document(&document)
+            .map_err(|exceeded| vec![exceeded.to_graphql_error()])?;
+        let measures = document
+            .operations
+            .iter()
+            .map(|operation| {
+                (
+                    operation.name.clone(),
+                    crate::limits::measure(&document, operation),
+                )
+            })
+            .collect();
         let prepared = Arc::new(PreparedDocument {
             id: self.next_document_id.fetch_add(1, Ordering::Relaxed),
+            condition_variables: condition_variables(&document),
             document,
-            condition_variables,
+            measures,
+            weight: document_weight(query, parsed.tokens),
         });
         self.documents.insert(query.to_string(), prepared.clone());
-        prepared
+        Ok(prepared)
     }
 
     /// Answers `__schema` and `__type` from the API schema, when the operation asks for them.
@@ -394,6 +479,12 @@ impl Gateway {
             .any(|f| matches!(f.name.as_str(), "__schema" | "__type"));
         if !asks {
             return Ok(None);
+        }
+        if !self.requests.introspection {
+            return Err(Rejected::Request(vec![
+                GraphQLError::new("introspection is disabled on this gateway")
+                    .with_code("INTROSPECTION_DISABLED"),
+            ]));
         }
         let schema = self.api.schema();
         let introspection_error = |message: String| {
@@ -480,4 +571,41 @@ fn condition_variables(document: &Valid<ExecutableDocument>) -> Vec<Name> {
         visit(&fragment.selection_set, &mut out);
     }
     out
+}
+
+/// Bytes a cached document takes, estimated from its size: the text is kept twice (the cache
+/// key and the document's source) and each token becomes about one AST node. Measured with
+/// the demo queries, the estimate is above the real size (docs/config.md).
+fn document_weight(query: &str, tokens: usize) -> u32 {
+    let bytes = 2 * query.len() + 160 * tokens + 512;
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
+/// Bytes a cached plan takes, estimated from its operation's expanded size: the normalised
+/// operation, its response shape and the fetches' selections each hold every field.
+fn plan_weight(measures: &OperationMeasures) -> u32 {
+    let bytes = 2048u64.saturating_add(measures.fields.saturating_mul(512));
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
+/// The message clients see in place of a subgraph's own (`subgraph_errors.mask`).
+const MASKED_MESSAGE: &str = "subgraph error (its message is masked; see the gateway's log)";
+
+/// Replaces the message of every error that came from a subgraph (those naming one in
+/// `extensions.serviceName`) with a generic one, after logging it: subgraph messages and
+/// connection failures can reveal internals (hosts, stack traces, SQL) to clients.
+fn mask_subgraph_errors(errors: &mut [GraphQLError]) {
+    for error in errors {
+        let Some(service) = error.extensions.get("serviceName") else {
+            continue;
+        };
+        tracing::warn!(
+            subgraph = %service,
+            code = ?error.extensions.get("code"),
+            path = ?error.path,
+            "masked subgraph error: {}",
+            error.message
+        );
+        error.message = MASKED_MESSAGE.to_string();
+    }
 }

@@ -2,7 +2,7 @@
 //!
 //! A request flows through the modules in this order: [`server`] (GraphQL over HTTP) →
 //! [`gateway`] (the facade with the document and plan caches) → [`operation`] (parse,
-//! validate, normalise) → [`planner`] (a [`planner::QueryPlan`]) → [`executor`] (runs the plan
+//! validate, normalise) → [`limits`] (how large the operation may be) → [`planner`] (a [`planner::QueryPlan`]) → [`executor`] (runs the plan
 //! against a [`executor::Fetcher`]) → [`fetch`] (HTTP to the subgraphs). [`supergraph`] is the
 //! data model every stage reads; [`json`] is the value subgraph data is held in, from the fetcher
 //! through the cache to the executor.
@@ -17,6 +17,7 @@ pub mod fetch;
 pub mod gateway;
 pub mod inflight;
 pub mod json;
+pub mod limits;
 pub mod operation;
 pub mod planner;
 pub mod response;

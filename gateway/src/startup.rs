@@ -79,6 +79,9 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
     let mut requests = RequestSettings {
         propagate_headers,
         deduplicate_inbound: config.deduplication.inbound,
+        limits: config.limits.clone(),
+        introspection: config.introspection,
+        mask_subgraph_errors: config.subgraph_errors.mask,
         ..Default::default()
     };
     if !config.cache.enabled {

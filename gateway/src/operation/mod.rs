@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use apollo_compiler::ast::OperationType;
 use apollo_compiler::executable::{ExecutableDocument, Operation};
+use apollo_compiler::parser::Parser;
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Node, Schema};
@@ -17,6 +18,7 @@ use serde_json::{Map, Value};
 pub use normalize::normalize;
 pub use selection::SelectionSet;
 
+use crate::limits::{Limit, LimitExceeded, LimitsConfig};
 use crate::response::GraphQLError;
 
 /// The API schema with the lookups every request needs, computed once.
@@ -131,6 +133,8 @@ pub enum OperationError {
     },
     #[error("subscriptions are not supported by this gateway")]
     SubscriptionUnsupported,
+    #[error(transparent)]
+    Limit(#[from] LimitExceeded),
 }
 
 impl OperationError {
@@ -153,17 +157,54 @@ impl OperationError {
             OperationError::SubscriptionUnsupported => {
                 vec![GraphQLError::new(self.to_string()).with_code("SUBSCRIPTION_UNSUPPORTED")]
             }
+            OperationError::Limit(exceeded) => vec![exceeded.to_graphql_error()],
         }
     }
 }
 
-/// Parses and validates a document against the API schema.
+/// A parsed and validated document, with what parsing it counted.
+pub struct ParsedDocument {
+    pub document: Valid<ExecutableDocument>,
+    /// Tokens the lexer produced: a measure of the document's size in memory.
+    pub tokens: usize,
+}
+
+/// Parses and validates a document against the API schema. The parser stops at the token and
+/// recursion limits, so a huge or deeply nested document costs no more than the limit.
 pub fn parse_document(
     schema: &ApiSchema,
     query: &str,
-) -> Result<Valid<ExecutableDocument>, OperationError> {
-    ExecutableDocument::parse_and_validate(schema.schema(), query, "operation.graphql").map_err(
-        |with_errors| {
+    limits: &LimitsConfig,
+) -> Result<ParsedDocument, OperationError> {
+    let mut parser = Parser::new();
+    if limits.max_tokens > 0 {
+        parser = parser.token_limit(limits.max_tokens);
+    }
+    if limits.max_recursion > 0 {
+        parser = parser.recursion_limit(limits.max_recursion);
+    }
+    let parsed = parser.parse_executable(schema.schema(), query, "operation.graphql");
+    let over = |limit: Limit, reached: usize, max: usize| {
+        (max > 0 && reached > max).then_some(LimitExceeded {
+            limit,
+            value: reached as u64,
+            max: max as u64,
+        })
+    };
+    if let Some(exceeded) =
+        over(Limit::Tokens, parser.tokens_reached(), limits.max_tokens).or_else(|| {
+            over(
+                Limit::Recursion,
+                parser.recursion_reached(),
+                limits.max_recursion,
+            )
+        })
+    {
+        return Err(exceeded.into());
+    }
+    let document = parsed
+        .and_then(|document| document.validate(schema.schema()))
+        .map_err(|with_errors| {
             let errors = with_errors
                 .errors
                 .iter()
@@ -183,8 +224,11 @@ pub fn parse_document(
                 })
                 .collect();
             OperationError::Invalid(errors)
-        },
-    )
+        })?;
+    Ok(ParsedDocument {
+        document,
+        tokens: parser.tokens_reached(),
+    })
 }
 
 /// Picks the operation to run: by name, or the only one.

@@ -21,9 +21,7 @@ pub fn normalize(
         document,
         condition,
     };
-    let mut out = SelectionSet::default();
-    normalizer.collect(operation.object_type(), &operation.selection_set, &mut out);
-    out
+    normalizer.set(operation.object_type(), &operation.selection_set)
 }
 
 struct Normalizer<'a> {
@@ -33,11 +31,23 @@ struct Normalizer<'a> {
 }
 
 impl Normalizer<'_> {
+    /// The normalised form of `selections` on a value of type `parent`.
+    fn set(&self, parent: &Name, selections: &executable::SelectionSet) -> SelectionSet {
+        let mut items = Vec::new();
+        self.collect(parent, selections, &mut items);
+        let mut out = SelectionSet::default();
+        // Merged once at the end, so that merging stays linear in the number of selections.
+        out.merge_all(items);
+        out
+    }
+
+    /// Appends the selections of `selections` that apply, fragments that always apply
+    /// spliced in, to `out` (merged later by the caller).
     fn collect(
         &self,
         parent: &Name,
         selections: &executable::SelectionSet,
-        out: &mut SelectionSet,
+        out: &mut Vec<Selection>,
     ) {
         for selection in &selections.selections {
             if !self.included(selection.directives()) {
@@ -45,15 +55,12 @@ impl Normalizer<'_> {
             }
             match selection {
                 executable::Selection::Field(field) => {
-                    let mut sub = SelectionSet::default();
-                    if !field.selection_set.selections.is_empty() {
-                        self.collect(
-                            field.ty().inner_named_type(),
-                            &field.selection_set,
-                            &mut sub,
-                        );
-                    }
-                    out.merge_in(Selection::Field(Field {
+                    let selection_set = if field.selection_set.selections.is_empty() {
+                        SelectionSet::default()
+                    } else {
+                        self.set(field.ty().inner_named_type(), &field.selection_set)
+                    };
+                    out.push(Selection::Field(Field {
                         alias: field.alias.clone(),
                         name: field.name.clone(),
                         arguments: field
@@ -62,7 +69,7 @@ impl Normalizer<'_> {
                             .map(|a| (a.name.clone(), a.value.clone()))
                             .collect(),
                         ty: field.ty().clone(),
-                        selection_set: sub,
+                        selection_set,
                     }));
                 }
                 executable::Selection::FragmentSpread(spread) => {
@@ -92,7 +99,7 @@ impl Normalizer<'_> {
         parent: &Name,
         condition: Option<&Name>,
         selections: &executable::SelectionSet,
-        out: &mut SelectionSet,
+        out: &mut Vec<Selection>,
     ) {
         match condition {
             None => self.collect(parent, selections, out),
@@ -100,14 +107,10 @@ impl Normalizer<'_> {
                 self.collect(parent, selections, out)
             }
             Some(condition) if self.never_applies(condition, parent) => {}
-            Some(condition) => {
-                let mut sub = SelectionSet::default();
-                self.collect(condition, selections, &mut sub);
-                out.merge_in(Selection::InlineFragment(InlineFragment {
-                    type_condition: condition.clone(),
-                    selection_set: sub,
-                }));
-            }
+            Some(condition) => out.push(Selection::InlineFragment(InlineFragment {
+                type_condition: condition.clone(),
+                selection_set: self.set(condition, selections),
+            })),
         }
     }
 

@@ -66,6 +66,58 @@ impl SelectionSet {
         })
     }
 
+    /// Adds selections as [`SelectionSet::merge_in`] does one by one, in time linear in their
+    /// number: the response keys and type conditions already present are indexed once, so
+    /// thousands of aliases on one object do not cost a search each.
+    pub fn merge_all(&mut self, selections: impl IntoIterator<Item = Selection>) {
+        #[derive(PartialEq, Eq, Hash)]
+        enum Key {
+            Field(Name),
+            Fragment(Name),
+        }
+        fn key(selection: &Selection) -> Key {
+            match selection {
+                Selection::Field(f) => Key::Field(f.response_key().clone()),
+                Selection::InlineFragment(f) => Key::Fragment(f.type_condition.clone()),
+            }
+        }
+        let mut index: std::collections::HashMap<Key, usize> = self
+            .items
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, s)| (key(s), i))
+            .collect();
+        for selection in selections {
+            let found = index.get(&key(&selection)).copied();
+            match (found.map(|i| &mut self.items[i]), selection) {
+                (Some(Selection::Field(existing)), Selection::Field(field))
+                    if existing.same_field_as(&field) =>
+                {
+                    existing.selection_set.merge_all(field.selection_set.items);
+                }
+                (
+                    Some(Selection::InlineFragment(existing)),
+                    Selection::InlineFragment(fragment),
+                ) => {
+                    existing
+                        .selection_set
+                        .merge_all(fragment.selection_set.items);
+                }
+                // A key the set does not have, or a field under the same key with other
+                // arguments (valid only in exclusive type conditions): merged the slow way.
+                (found, selection) => {
+                    if found.is_none() {
+                        index.insert(key(&selection), self.items.len());
+                        self.items.push(selection);
+                    } else {
+                        self.merge_in(selection);
+                    }
+                }
+            }
+        }
+    }
+
     /// Adds a selection, merging it into an existing one with the same response key (fields)
     /// or type condition (fragments).
     pub fn merge_in(&mut self, selection: Selection) {
