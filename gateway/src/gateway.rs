@@ -68,6 +68,15 @@ struct PreparedDocument {
 }
 
 impl PreparedDocument {
+    /// The text the document was parsed from.
+    fn text(&self) -> &str {
+        self.document
+            .sources
+            .values()
+            .next()
+            .map_or("", |source| source.source_text())
+    }
+
     fn measures(&self, operation: &Operation) -> OperationMeasures {
         self.measures
             .iter()
@@ -93,7 +102,11 @@ pub struct Gateway {
     api: ApiSchema,
     planner: QueryPlanner,
     implementers: apollo_compiler::collections::HashMap<Name, Implementers>,
-    documents: moka::sync::Cache<String, Arc<PreparedDocument>>,
+    /// Documents by a keyed hash of their text (checked against the text on a hit). Not by the
+    /// text itself: moka's table frees removed keys lazily, in batches, and with megabyte
+    /// keys that batch alone was a hundred megabytes.
+    documents: moka::sync::Cache<u64, Arc<PreparedDocument>>,
+    document_hasher: ahash::RandomState,
     plans: moka::sync::Cache<PlanKey, Arc<PlannedOperation>>,
     next_document_id: AtomicU64,
     fetcher: Arc<dyn Fetcher>,
@@ -199,16 +212,13 @@ impl Gateway {
             implementers,
             documents: moka::sync::Cache::builder()
                 .max_capacity(planning.document_cache_bytes)
-                .weigher(|query: &String, prepared: &Arc<PreparedDocument>| {
-                    prepared
-                        .weight
-                        .saturating_add(u32::try_from(query.len()).unwrap_or(u32::MAX))
-                })
+                .weigher(|_: &u64, prepared: &Arc<PreparedDocument>| prepared.weight)
                 .build(),
             plans: moka::sync::Cache::builder()
                 .max_capacity(planning.plan_cache_bytes)
                 .weigher(|_: &PlanKey, planned: &Arc<PlannedOperation>| planned.weight)
                 .build(),
+            document_hasher: ahash::RandomState::new(),
             next_document_id: AtomicU64::new(0),
             fetcher,
             requests: RequestSettings::default(),
@@ -387,9 +397,11 @@ impl Gateway {
             }
         }
         let key = (prepared.id, request.operation_name.clone(), bits);
+        let mut planned_now = false;
         let planned = self
             .plans
             .try_get_with(key, || {
+                planned_now = true;
                 let normalized =
                     NormalizedOperation::new(&self.api, document, operation, &condition);
                 self.planner.plan(&normalized).map(|plan| {
@@ -407,6 +419,10 @@ impl Gateway {
                         .with_code("QUERY_PLANNING_FAILED"),
                 ))
             })?;
+        if planned_now {
+            // As for documents: evict now rather than after a batch of new plans.
+            self.plans.run_pending_tasks();
+        }
         let introspection = self.introspection(document, operation, raw_variables)?;
         Ok(Prepared {
             document: prepared.id,
@@ -433,8 +449,12 @@ impl Gateway {
 
     /// The parsed and validated document for `query`, from the cache when it is there.
     fn document(&self, query: &str) -> Result<Arc<PreparedDocument>, Vec<GraphQLError>> {
-        if let Some(found) = self.documents.get(query) {
-            return Ok(found);
+        let key = self.document_hasher.hash_one(query);
+        let cached = self.documents.get(&key);
+        if let Some(found) = &cached
+            && found.text() == query
+        {
+            return Ok(found.clone());
         }
         let limits = &self.requests.limits;
         let parsed = operation::parse_document(&self.api, query, limits).map_err(|e| {
@@ -463,7 +483,13 @@ impl Gateway {
             measures,
             weight: document_weight(query, parsed.tokens),
         });
-        self.documents.insert(query.to_string(), prepared.clone());
+        // A different text under the same hash (one in 2⁶⁴) is served, not cached.
+        if cached.is_none() {
+            self.documents.insert(key, prepared.clone());
+        }
+        // moka evicts in batches of pending writes; a burst of large documents would overshoot
+        // the byte bound by up to a batch of them. Misses pay for parsing already.
+        self.documents.run_pending_tasks();
         Ok(prepared)
     }
 
@@ -573,11 +599,11 @@ fn condition_variables(document: &Valid<ExecutableDocument>) -> Vec<Name> {
     out
 }
 
-/// Bytes a cached document takes, estimated from its size: the text is kept twice (the cache
-/// key and the document's source) and each token becomes about one AST node. Measured with
+/// Bytes a cached document takes, estimated from its size: the text (kept once, as the
+/// document's source) and an AST node of about 160 bytes per token. Measured with
 /// the demo queries, the estimate is above the real size (docs/config.md).
 fn document_weight(query: &str, tokens: usize) -> u32 {
-    let bytes = 2 * query.len() + 160 * tokens + 512;
+    let bytes = query.len() + 160 * tokens + 512;
     u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 

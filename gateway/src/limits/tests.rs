@@ -94,7 +94,8 @@ fn each_operation_limit_allows_its_value_and_refuses_one_more() {
         root_fields: 8,
         fields: 9,
     };
-    let cases: [(Limit, fn(&mut LimitsConfig, u64)); 5] = [
+    type Setter = fn(&mut LimitsConfig, u64);
+    let cases: [(Limit, Setter); 5] = [
         (Limit::Depth, |c, v| c.max_depth = v),
         (Limit::Height, |c, v| c.max_height = v),
         (Limit::Aliases, |c, v| c.max_aliases = v),

@@ -202,29 +202,31 @@ pub fn parse_document(
     {
         return Err(exceeded.into());
     }
-    let document = parsed
-        .and_then(|document| document.validate(schema.schema()))
-        .map_err(|with_errors| {
-            let errors = with_errors
-                .errors
-                .iter()
-                .map(|diagnostic| {
-                    let json = diagnostic.to_json();
-                    let mut error =
-                        GraphQLError::new(json.message).with_code("GRAPHQL_VALIDATION_FAILED");
-                    error.locations = json
-                        .locations
-                        .iter()
-                        .map(|l| crate::response::ErrorLocation {
-                            line: l.line,
-                            column: l.column,
-                        })
-                        .collect();
-                    error
-                })
-                .collect();
-            OperationError::Invalid(errors)
-        })?;
+    let validated = match parsed {
+        Ok(document) => document.validate(schema.schema()),
+        Err(with_errors) => Err(with_errors),
+    };
+    let document = validated.map_err(|with_errors| {
+        let errors = with_errors
+            .errors
+            .iter()
+            .map(|diagnostic| {
+                let json = diagnostic.to_json();
+                let mut error =
+                    GraphQLError::new(json.message).with_code("GRAPHQL_VALIDATION_FAILED");
+                error.locations = json
+                    .locations
+                    .iter()
+                    .map(|l| crate::response::ErrorLocation {
+                        line: l.line,
+                        column: l.column,
+                    })
+                    .collect();
+                error
+            })
+            .collect();
+        OperationError::Invalid(errors)
+    })?;
     Ok(ParsedDocument {
         document,
         tokens: parser.tokens_reached(),
