@@ -141,6 +141,26 @@ SCENARIOS = [
         config="scenarios/dedup.yaml",
         baseline="deep",
     ),
+    Scenario(
+        "deep-unlimited",
+        "the deep query with every operation limit off (their cost: compare with deep)",
+        DEEP_QUERY,
+        min_bytes=60_000,
+        max_bytes=80_000,
+        targets="ours",
+        config="scenarios/unlimited.yaml",
+        baseline="deep",
+    ),
+    Scenario(
+        "small-unlimited",
+        "the small query with every operation limit off (their cost: compare with small)",
+        SMALL_QUERY,
+        min_bytes=50,
+        max_bytes=1023,
+        targets="ours",
+        config="scenarios/unlimited.yaml",
+        baseline="small",
+    ),
 ]
 SCENARIOS_BY_NAME = {s.name: s for s in SCENARIOS}
 

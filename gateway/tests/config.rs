@@ -73,6 +73,12 @@ fn the_load_benchmark_scenario_files_extend_a_base_config() {
     ))
     .expect("dedup.yaml");
     assert!(dedup.deduplication.inbound);
+    let unlimited = Config::parse(&format!(
+        "{base}\n{}",
+        repo_file("benches/load/scenarios/unlimited.yaml")
+    ))
+    .expect("unlimited.yaml");
+    assert_eq!(unlimited.limits, gateway::limits::LimitsConfig::unlimited());
 }
 
 #[test]
