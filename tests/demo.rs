@@ -185,3 +185,25 @@ async fn mutation_root_fields_run_in_order() {
         } })
     );
 }
+
+#[tokio::test]
+async fn an_object_whose_every_field_is_skipped_is_an_empty_object() {
+    // The subgraphs are asked for `__typename` in its place (a composite field needs a
+    // selection set); the client gets what it asked for: nothing.
+    let stack = Stack::demo().await;
+    let response = stack
+        .query(
+            r#"query($no: Boolean = false) {
+                 product(upc: "1") { upc @include(if: $no) }
+                 topProducts(first: 1) { upc reviews { body @skip(if: true) } }
+               }"#,
+        )
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(response["data"]["product"], serde_json::json!({}));
+    let reviews = response["data"]["topProducts"][0]["reviews"]
+        .as_array()
+        .expect("reviews");
+    assert!(!reviews.is_empty());
+    assert!(reviews.iter().all(|r| r == &serde_json::json!({})), "{response}");
+}

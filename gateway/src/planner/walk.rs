@@ -188,6 +188,15 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// Whether values of `type_name` are objects (an object, interface or union type).
+    fn is_composite(&self, type_name: &Name) -> bool {
+        use apollo_compiler::schema::ExtendedType;
+        matches!(
+            self.sg.schema().types.get(type_name),
+            Some(ExtendedType::Object(_) | ExtendedType::Interface(_) | ExtendedType::Union(_))
+        )
+    }
+
     /// Whether planning ran out of its budget (the plan is then abandoned).
     pub fn exhausted(&self) -> bool {
         self.explored.get() > self.budget
@@ -234,9 +243,16 @@ impl<'a> Walker<'a> {
                 continue;
             };
             if field.selection_set.is_empty() {
-                out.planned
-                    .selection
-                    .merge_in(Selection::Field(field.clone()));
+                let mut field = field.clone();
+                if self.is_composite(field.ty.inner_named_type()) {
+                    // Every selection under it was skipped: the client gets `{}`, but the
+                    // subgraph still needs a selection set to be sent valid GraphQL.
+                    field
+                        .selection_set
+                        .items
+                        .push(Selection::Field(typename_field()));
+                }
+                out.planned.selection.merge_in(Selection::Field(field));
                 continue;
             }
             let alternatives = self.child_alternatives(s, parent, &field.name);
