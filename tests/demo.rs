@@ -205,5 +205,8 @@ async fn an_object_whose_every_field_is_skipped_is_an_empty_object() {
         .as_array()
         .expect("reviews");
     assert!(!reviews.is_empty());
-    assert!(reviews.iter().all(|r| r == &serde_json::json!({})), "{response}");
+    assert!(
+        reviews.iter().all(|r| r == &serde_json::json!({})),
+        "{response}"
+    );
 }

@@ -74,3 +74,22 @@ fn asks_the_owning_subgraph_for_the_concrete_type() {
     }
     "#);
 }
+
+#[test]
+fn a_fragment_whose_every_selection_is_skipped_selects_nothing() {
+    // Found by the fuzzer: kept as an empty `... on Book`, it made `topRated` unplannable.
+    insta::assert_snapshot!(
+        plan("interface_object", "{ topRated { ... on Book { pages @skip(if: true) } } }"),
+        @r#"
+    QueryPlan {
+      Fetch(service: "ratings") {
+        {
+          topRated {
+            __typename
+          }
+        }
+      },
+    }
+    "#
+    );
+}

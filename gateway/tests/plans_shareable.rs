@@ -109,3 +109,22 @@ fn splits_a_shared_root_field_without_key() {
     }
     "#);
 }
+
+#[test]
+fn a_composite_field_whose_every_selection_is_skipped_asks_for_its_typename() {
+    // Found by the fuzzer: it was sent as `product(id: 13)`, which no subgraph accepts.
+    insta::assert_snapshot!(
+        plan("shareable", "{ product(id: 13) { id @include(if: false) } }"),
+        @r#"
+    QueryPlan {
+      Fetch(service: "catalog") {
+        {
+          product(id: 13) {
+            __typename
+          }
+        }
+      },
+    }
+    "#
+    );
+}

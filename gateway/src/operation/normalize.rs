@@ -107,10 +107,17 @@ impl Normalizer<'_> {
                 self.collect(parent, selections, out)
             }
             Some(condition) if self.never_applies(condition, parent) => {}
-            Some(condition) => out.push(Selection::InlineFragment(InlineFragment {
-                type_condition: condition.clone(),
-                selection_set: self.set(condition, selections),
-            })),
+            Some(condition) => {
+                let selection_set = self.set(condition, selections);
+                // A fragment whose every selection is skipped selects nothing: kept, it would
+                // ask the planner for a type condition with nothing under it.
+                if !selection_set.is_empty() {
+                    out.push(Selection::InlineFragment(InlineFragment {
+                        type_condition: condition.clone(),
+                        selection_set,
+                    }));
+                }
+            }
         }
     }
 
