@@ -91,7 +91,7 @@ async fn stack_with_proxy(service: &str, deduplicate: bool) -> (Stack, CountingP
         service.into(),
         SubgraphConfig {
             url: Some(proxy.url.clone()),
-            timeout_ms: None,
+            ..Default::default()
         },
     );
     let stack = Stack::gateway(DEMO_SUPERGRAPH, &config).await;

@@ -27,6 +27,7 @@ async fn stack_with_inventory_at(url: String) -> Stack {
             SubgraphConfig {
                 url: Some(url),
                 timeout_ms: Some(300),
+                ..Default::default()
             },
         );
     })

@@ -206,7 +206,7 @@ fn main() {
                 service.name().into(),
                 SubgraphConfig {
                     url: Some(format!("http://{address}/graphql")),
-                    timeout_ms: None,
+                    ..Default::default()
                 },
             );
         }

@@ -170,9 +170,12 @@ fn record(supergraph: &Arc<Supergraph>) -> (Answers, Vec<Vec<u8>>) {
         let endpoints = supergraph
             .subgraphs()
             .iter()
-            .map(|subgraph| SubgraphEndpoint {
-                url: urls[&*subgraph.name].clone(),
-                timeout: Duration::from_secs(30),
+            .map(|subgraph| {
+                SubgraphEndpoint::new(
+                    &*subgraph.name,
+                    urls[&*subgraph.name].clone(),
+                    Duration::from_secs(30),
+                )
             })
             .collect();
         let recorder = Arc::new(Recorder {

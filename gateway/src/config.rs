@@ -67,6 +67,13 @@ pub struct SubgraphDefaults {
     /// How long one subgraph request may take, in milliseconds
     /// (`GATEWAY_SUBGRAPH_TIMEOUT_MS`).
     pub timeout_ms: u64,
+    /// The largest answer read from a subgraph; a larger one fails its fetch with
+    /// SUBGRAPH_RESPONSE_TOO_LARGE.
+    pub max_response_bytes: u64,
+    /// Requests in flight to one subgraph at once (each holds a connection).
+    pub max_connections: usize,
+    /// Stop calling a subgraph that keeps failing, for a while.
+    pub circuit_breaker: crate::fetch::CircuitBreakerConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -75,6 +82,11 @@ pub struct SubgraphConfig {
     /// Replaces the routing URL the supergraph gives.
     pub url: Option<String>,
     pub timeout_ms: Option<u64>,
+    /// Each unset key keeps `subgraph_defaults`' value.
+    pub max_response_bytes: Option<u64>,
+    pub max_connections: Option<usize>,
+    #[serde(default)]
+    pub circuit_breaker: crate::fetch::CircuitBreakerOverrides,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -109,7 +121,12 @@ impl Default for Config {
 
 impl Default for SubgraphDefaults {
     fn default() -> Self {
-        Self { timeout_ms: 30_000 }
+        Self {
+            timeout_ms: 30_000,
+            max_response_bytes: crate::fetch::config::DEFAULT_MAX_RESPONSE_BYTES,
+            max_connections: crate::fetch::config::DEFAULT_MAX_CONNECTIONS,
+            circuit_breaker: crate::fetch::CircuitBreakerConfig::default(),
+        }
     }
 }
 

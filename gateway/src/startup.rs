@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::events::{CacheHooks, Publisher, StreamListener};
 use crate::executor::Fetcher;
 use crate::fetch::{CachedFetcher, HttpFetcher, SubgraphEndpoint};
-use crate::gateway::{Gateway, RequestSettings};
+use crate::gateway::{Gateway, GatewayHooks, RequestSettings};
 use crate::supergraph::{Supergraph, SupergraphError};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +30,8 @@ pub enum StartupError {
     InvalidHeader(String),
     #[error("invalid `cache.redis_url`: {0}")]
     Redis(String),
+    #[error("subgraph \"{subgraph}\": `{key}` must be at least 1")]
+    ZeroLimit { subgraph: String, key: &'static str },
 }
 
 /// Reads and loads a supergraph file.
@@ -56,17 +58,11 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
     let endpoints = supergraph
         .subgraphs()
         .iter()
-        .map(|subgraph| SubgraphEndpoint {
-            url: config
-                .subgraphs
-                .get(&*subgraph.name)
-                .and_then(|s| s.url.clone())
-                .unwrap_or_else(|| subgraph.url.clone()),
-            timeout: config.subgraph_timeout(&subgraph.name),
-        })
-        .collect();
+        .map(|subgraph| subgraph_endpoint(config, &subgraph.name, &subgraph.url))
+        .collect::<Result<_, _>>()?;
     let supergraph = Arc::new(supergraph);
-    let http: Arc<dyn Fetcher> = Arc::new(HttpFetcher::new(endpoints));
+    let http_fetcher = Arc::new(HttpFetcher::new(endpoints));
+    let http: Arc<dyn Fetcher> = http_fetcher.clone();
     let propagate_headers = config
         .headers
         .propagate
@@ -85,9 +81,12 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
         ..Default::default()
     };
     if !config.cache.enabled {
-        return Ok(
-            Gateway::new(supergraph, http, &config.query_planning).with_request_settings(requests)
-        );
+        return Ok(Gateway::new(supergraph, http, &config.query_planning)
+            .with_request_settings(requests)
+            .with_hooks(Arc::new(FetchHooks {
+                http: http_fetcher,
+                inner: None,
+            })));
     }
     let cache_config = &config.cache;
     requests.private = cache_config.private.clone();
@@ -119,6 +118,66 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
     Ok(
         Gateway::new(supergraph, Arc::new(fetcher), &config.query_planning)
             .with_request_settings(requests)
-            .with_hooks(Arc::new(CacheHooks { cache, publisher })),
+            .with_hooks(Arc::new(FetchHooks {
+                http: http_fetcher,
+                inner: Some(Arc::new(CacheHooks { cache, publisher })),
+            })),
     )
+}
+
+/// How the gateway reaches one subgraph: `subgraphs.<name>` over `subgraph_defaults`.
+fn subgraph_endpoint(
+    config: &Config,
+    name: &str,
+    routing_url: &str,
+) -> Result<SubgraphEndpoint, StartupError> {
+    let defaults = &config.subgraph_defaults;
+    let own = config.subgraphs.get(name).cloned().unwrap_or_default();
+    let max_connections = own.max_connections.unwrap_or(defaults.max_connections);
+    if max_connections == 0 {
+        return Err(StartupError::ZeroLimit {
+            subgraph: name.to_string(),
+            key: "max_connections",
+        });
+    }
+    Ok(SubgraphEndpoint {
+        name: name.to_string(),
+        url: own.url.unwrap_or_else(|| routing_url.to_string()),
+        timeout: config.subgraph_timeout(name),
+        max_response_bytes: own
+            .max_response_bytes
+            .unwrap_or(defaults.max_response_bytes),
+        max_connections,
+        circuit_breaker: defaults.circuit_breaker.overridden_by(&own.circuit_breaker),
+    })
+}
+
+/// `/metrics` gets the subgraphs' circuit breakers, then whatever the cache reports; the
+/// invalidation endpoint is the cache's (off without one).
+struct FetchHooks {
+    http: Arc<HttpFetcher>,
+    inner: Option<Arc<dyn GatewayHooks>>,
+}
+
+impl GatewayHooks for FetchHooks {
+    fn metrics(&self, out: &mut String) {
+        self.http.render_metrics(out);
+        if let Some(inner) = &self.inner {
+            inner.metrics(out);
+        }
+    }
+
+    fn invalidation_secret(&self) -> Option<&str> {
+        self.inner.as_ref()?.invalidation_secret()
+    }
+
+    fn invalidate(
+        &self,
+        invalidations: Vec<crate::cache::Invalidation>,
+    ) -> futures::future::BoxFuture<'_, ()> {
+        match &self.inner {
+            Some(inner) => inner.invalidate(invalidations),
+            None => Box::pin(async {}),
+        }
+    }
 }

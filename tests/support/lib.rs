@@ -80,7 +80,7 @@ impl Subgraphs {
                 name.clone(),
                 SubgraphConfig {
                     url: Some(url.clone()),
-                    timeout_ms: None,
+                    ..Default::default()
                 },
             );
         }
@@ -122,7 +122,7 @@ impl Stack {
                 service.name().to_string(),
                 SubgraphConfig {
                     url: Some(format!("http://{address}/graphql")),
-                    timeout_ms: None,
+                    ..Default::default()
                 },
             );
         }

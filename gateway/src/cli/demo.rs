@@ -68,7 +68,7 @@ pub async fn demo(listen: SocketAddr) -> Result<(), String> {
             service.name().to_string(),
             SubgraphConfig {
                 url: Some(format!("http://{address}/graphql")),
-                timeout_ms: None,
+                ..Default::default()
             },
         );
         listeners.push((service, listener));

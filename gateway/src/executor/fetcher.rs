@@ -121,6 +121,33 @@ impl SubgraphResponse {
     }
 }
 
+impl SubgraphResponse {
+    /// Why an entity fetch's answer, to `sent` representations, cannot be merged: `_entities`
+    /// must have one item per representation, in order, else no item can be trusted to
+    /// belong to its object. No `_entities` at all is fine only when errors say why.
+    pub fn entities_mismatch(&self, sent: usize) -> Option<String> {
+        let count = match (&self.entities, &self.data) {
+            (Some(entities), _) => Some(entities.len()),
+            (None, Some(Value::Object(data))) => match data.get("_entities") {
+                Some(Value::Array(items)) => Some(items.len()),
+                None | Some(Value::Null) => None,
+                Some(_) => return Some("`_entities` in the answer is not a list".into()),
+            },
+            (None, _) => None,
+        };
+        match count {
+            Some(count) if count == sent => None,
+            Some(count) => Some(format!(
+                "the answer has {count} `_entities` for {sent} representations"
+            )),
+            None if self.errors.is_empty() => {
+                Some("no `_entities` and no errors in the answer to an entity fetch".into())
+            }
+            None => None,
+        }
+    }
+}
+
 /// Why a subgraph gave no GraphQL answer at all.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum FetchError {
@@ -130,10 +157,15 @@ pub enum FetchError {
     Unreachable(String),
     #[error("subgraph answered HTTP {status}")]
     HttpStatus { status: u16 },
-    #[error("subgraph answered with invalid JSON: {0}")]
+    #[error("subgraph answered with an invalid GraphQL response: {0}")]
     InvalidResponse(String),
     #[error("unknown subgraph")]
     UnknownSubgraph,
+    #[error("subgraph response exceeds the limit of {limit} bytes (max_response_bytes)")]
+    ResponseTooLarge { limit: u64 },
+    /// Refused without contacting the subgraph (see `fetch::breaker`).
+    #[error("subgraph is unavailable: its circuit breaker is open after repeated failures")]
+    CircuitOpen,
 }
 
 impl FetchError {
@@ -144,6 +176,8 @@ impl FetchError {
             FetchError::Unreachable(_) | FetchError::UnknownSubgraph => "SUBGRAPH_UNREACHABLE",
             FetchError::HttpStatus { .. } => "SUBGRAPH_HTTP_ERROR",
             FetchError::InvalidResponse(_) => "SUBGRAPH_INVALID_RESPONSE",
+            FetchError::ResponseTooLarge { .. } => "SUBGRAPH_RESPONSE_TOO_LARGE",
+            FetchError::CircuitOpen => "SUBGRAPH_UNAVAILABLE",
         }
     }
 }

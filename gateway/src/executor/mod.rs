@@ -236,6 +236,10 @@ impl Run<'_> {
                 .next()
                 .map(|(p, _)| path::response_path(path, p))
         };
+        let sent = request
+            .entities
+            .as_ref()
+            .map_or(0, |e| e.representations.len());
         let mut response = match self.fetcher.fetch(request).await {
             Ok(response) => {
                 self.report(fetch, path, &response);
@@ -246,6 +250,13 @@ impl Run<'_> {
                 return;
             }
         };
+        // The HTTP fetcher checks this already; any other fetcher's answer is checked here,
+        // since merging misaligned items would give objects other entities' data.
+        if let Some(mismatch) = response.entities_mismatch(sent) {
+            let error = FetchError::InvalidResponse(mismatch);
+            self.push_errors([fetch_failed(fetch, &error, first_path())]);
+            return;
+        }
         let mut entities = response.take_entities();
         if !fetch.output_renames.is_empty() {
             for entity in &mut entities {

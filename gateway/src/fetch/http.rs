@@ -1,23 +1,50 @@
-//! Sends fetches to subgraphs over HTTP: one pooled keep-alive client, a timeout per
-//! subgraph, and every failure (unreachable, slow, non-2xx, malformed JSON) turned into a
+//! Sends fetches to subgraphs over HTTP: one pooled keep-alive client, and per subgraph a
+//! timeout, a cap on requests in flight, a limit on answer size and a circuit breaker; every
+//! failure (unreachable, slow, non-2xx, malformed JSON, too large) turned into a
 //! [`FetchError`] rather than a panic.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Map;
+use tokio::sync::Semaphore;
 
+use super::body::{BodyError, read_limited};
+use super::breaker::{Breaker, Outcome};
+use super::config::{CircuitBreakerConfig, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::executor::{FetchError, FetchFuture, FetchRequest, Fetcher, SubgraphResponse};
 use crate::json::Value;
 use crate::response::GraphQLError;
 
-/// Where one subgraph is reached and how long it may take.
+/// Where one subgraph is reached, and what it may cost the gateway.
 #[derive(Debug, Clone)]
 pub struct SubgraphEndpoint {
+    /// Its name in the supergraph, for logs and metrics.
+    pub name: String,
     pub url: String,
+    /// For one whole fetch: waiting for a connection, sending, and reading the answer.
     pub timeout: Duration,
+    pub max_response_bytes: u64,
+    /// Requests in flight at once (each holds one connection).
+    pub max_connections: usize,
+    pub circuit_breaker: CircuitBreakerConfig,
+}
+
+impl SubgraphEndpoint {
+    /// An endpoint with the default protections.
+    pub fn new(name: impl Into<String>, url: impl Into<String>, timeout: Duration) -> Self {
+        Self {
+            name: name.into(),
+            url: url.into(),
+            timeout,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            circuit_breaker: CircuitBreakerConfig::default(),
+        }
+    }
 }
 
 /// Fetches over HTTP; subgraphs indexed like the supergraph's.
@@ -32,14 +59,28 @@ pub struct HttpFetcher {
 /// that subgraph, not the startup: a supergraph may name subgraphs no query ever reaches.
 #[derive(Debug, Clone)]
 struct Endpoint {
+    name: Arc<str>,
     url: Result<reqwest::Url, String>,
     timeout: Duration,
+    max_response_bytes: u64,
+    /// One permit per request in flight: a subgraph that never answers holds at most this
+    /// many connections, and the requests beyond wait (inside their timeout).
+    connections: Arc<Semaphore>,
+    max_connections: usize,
+    breaker: Option<Arc<Breaker>>,
 }
 
 impl HttpFetcher {
     pub fn new(endpoints: Vec<SubgraphEndpoint>) -> Self {
+        // Idle connections beyond what one subgraph may use at once could never all be busy
+        // again: keeping them would only hold sockets.
+        let max_idle = endpoints
+            .iter()
+            .map(|e| e.max_connections)
+            .max()
+            .unwrap_or(1);
         let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(256)
+            .pool_max_idle_per_host(max_idle)
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(5))
@@ -50,14 +91,58 @@ impl HttpFetcher {
             .expect("reqwest client with static settings");
         let endpoints = endpoints
             .into_iter()
-            .map(|endpoint| Endpoint {
-                url: reqwest::Url::parse(&endpoint.url)
-                    .map_err(|e| format!("invalid subgraph URL {:?}: {e}", endpoint.url)),
-                timeout: endpoint.timeout,
+            .map(|endpoint| {
+                let max_connections = endpoint.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+                Endpoint {
+                    url: reqwest::Url::parse(&endpoint.url)
+                        .map_err(|e| format!("invalid subgraph URL {:?}: {e}", endpoint.url)),
+                    timeout: endpoint.timeout,
+                    max_response_bytes: endpoint.max_response_bytes,
+                    connections: Arc::new(Semaphore::new(max_connections)),
+                    max_connections,
+                    breaker: endpoint
+                        .circuit_breaker
+                        .is_active()
+                        .then(|| Arc::new(Breaker::new(&endpoint.name, &endpoint.circuit_breaker))),
+                    name: endpoint.name.into(),
+                }
             })
             .collect();
         Self { client, endpoints }
     }
+
+    /// Prometheus text: whether each subgraph's circuit breaker is open.
+    pub fn render_metrics(&self, out: &mut String) {
+        use std::fmt::Write;
+        let mut breakers = self
+            .endpoints
+            .iter()
+            .filter_map(|e| Some((&e.name, e.breaker.as_ref()?)))
+            .peekable();
+        if breakers.peek().is_none() {
+            return;
+        }
+        out.push_str(
+            "# HELP gateway_subgraph_circuit_open Whether a subgraph's circuit breaker is open \
+             (1: its fetches fail at once, but for a probe now and then) or closed (0).\n\
+             # TYPE gateway_subgraph_circuit_open gauge\n",
+        );
+        for (name, breaker) in breakers {
+            let _ = writeln!(
+                out,
+                "gateway_subgraph_circuit_open{{subgraph=\"{}\"}} {}",
+                label_value(name),
+                u8::from(breaker.is_open())
+            );
+        }
+    }
+}
+
+/// A Prometheus label value: backslash, quote and newline escaped.
+fn label_value(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// The request body: `variables` carries the client variables plus `representations`, written
@@ -117,39 +202,140 @@ impl Fetcher for HttpFetcher {
                 .endpoints
                 .get(request.subgraph.0 as usize)
                 .ok_or(FetchError::UnknownSubgraph)?;
-            let url = endpoint.url.clone().map_err(FetchError::Unreachable)?;
-            let body = serde_json::to_vec(&Body { request: &request })
-                .map_err(|e| FetchError::InvalidResponse(e.to_string()))?;
-            let send = self
-                .client
-                .post(url)
-                .headers(request.context.headers.clone())
-                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .header(
-                    ACCEPT,
-                    HeaderValue::from_static(
-                        "application/graphql-response+json, application/json;q=0.9",
+            let result = self.fetch_from(endpoint, &request).await;
+            if let Err(error) = &result {
+                match error {
+                    FetchError::CircuitOpen => tracing::debug!(
+                        subgraph = %endpoint.name,
+                        "fetch from subgraph \"{}\" refused: circuit breaker open",
+                        endpoint.name
                     ),
-                )
-                .body(body)
-                .send();
-            let response = tokio::time::timeout(endpoint.timeout, async {
-                let response = send.await?;
-                let status = response.status();
-                let cache_control = response
-                    .headers()
-                    .get(reqwest::header::CACHE_CONTROL)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let bytes = response.bytes().await?;
-                Ok::<_, reqwest::Error>((status, cache_control, bytes))
-            })
-            .await
-            .map_err(|_| FetchError::Timeout(endpoint.timeout))?
-            .map_err(|e| FetchError::Unreachable(describe(&e)))?;
-            let (status, cache_control, bytes) = response;
-            read_response(status.as_u16(), cache_control, &bytes)
+                    error => tracing::warn!(
+                        subgraph = %endpoint.name,
+                        code = error.code(),
+                        "fetch from subgraph \"{}\" failed: {error}",
+                        endpoint.name
+                    ),
+                }
+            }
+            result
         })
+    }
+}
+
+/// How far a fetch got: what its outcome says about the subgraph, and what to tell a
+/// client.
+enum Failure {
+    /// All connections stayed busy for the whole timeout: the subgraph never saw it.
+    NoConnection,
+    Timeout,
+    Transport(reqwest::Error),
+    TooLarge,
+}
+
+impl HttpFetcher {
+    async fn fetch_from(
+        &self,
+        endpoint: &Endpoint,
+        request: &FetchRequest,
+    ) -> Result<SubgraphResponse, FetchError> {
+        let url = endpoint.url.clone().map_err(FetchError::Unreachable)?;
+        let attempt = match &endpoint.breaker {
+            Some(breaker) => Some(
+                breaker
+                    .admit(Instant::now)
+                    .map_err(|_| FetchError::CircuitOpen)?,
+            ),
+            None => None,
+        };
+        let body = serde_json::to_vec(&Body { request })
+            .map_err(|e| FetchError::InvalidResponse(e.to_string()))?;
+        let send = self
+            .client
+            .post(url)
+            .headers(request.context.headers.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header(
+                ACCEPT,
+                HeaderValue::from_static(
+                    "application/graphql-response+json, application/json;q=0.9",
+                ),
+            )
+            .body(body);
+        let mut connected = false;
+        let exchange = tokio::time::timeout(endpoint.timeout, async {
+            // Released when the answer is read (or the fetch given up): the connection is
+            // busy until then.
+            let _permit = endpoint.connections.acquire().await;
+            connected = true;
+            let response = send.send().await.map_err(Failure::Transport)?;
+            let status = response.status();
+            let cache_control = response
+                .headers()
+                .get(reqwest::header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let bytes = read_limited(response, endpoint.max_response_bytes)
+                .await
+                .map_err(|e| match e {
+                    BodyError::TooLarge => Failure::TooLarge,
+                    BodyError::Transport(e) => Failure::Transport(e),
+                })?;
+            Ok((status, cache_control, bytes))
+        })
+        .await;
+        let exchange = match exchange {
+            Ok(exchange) => exchange,
+            Err(_) if connected => Err(Failure::Timeout),
+            Err(_) => Err(Failure::NoConnection),
+        };
+        let (result, outcome) = match exchange {
+            Ok((status, cache_control, bytes)) => {
+                let result = read_response(status.as_u16(), cache_control, &bytes);
+                let outcome = match result {
+                    Err(FetchError::HttpStatus { status: 502..=504 }) => Some(Outcome::Down),
+                    _ => Some(Outcome::Answered),
+                };
+                (result, outcome)
+            }
+            Err(Failure::Timeout) => (
+                Err(FetchError::Timeout(endpoint.timeout)),
+                Some(Outcome::Down),
+            ),
+            // The breaker judges the subgraph, not the gateway's queue for it; the requests
+            // holding the connections report how the subgraph is doing.
+            Err(Failure::NoConnection) => {
+                tracing::debug!(
+                    subgraph = %endpoint.name,
+                    "all {} connections to subgraph \"{}\" stayed busy for the whole timeout",
+                    endpoint.max_connections,
+                    endpoint.name
+                );
+                (Err(FetchError::Timeout(endpoint.timeout)), None)
+            }
+            Err(Failure::TooLarge) => (
+                Err(FetchError::ResponseTooLarge {
+                    limit: endpoint.max_response_bytes,
+                }),
+                Some(Outcome::Answered),
+            ),
+            // A request reqwest could not even build says nothing about the subgraph.
+            Err(Failure::Transport(e)) => {
+                let outcome = (!e.is_builder()).then_some(Outcome::Down);
+                (Err(FetchError::Unreachable(describe(&e))), outcome)
+            }
+        };
+        if let (Some(attempt), Some(outcome)) = (attempt, outcome) {
+            attempt.settle(outcome, Instant::now);
+        }
+        let response = result?;
+        // Checked here, before any cache stores items under the wrong representations.
+        if let Some(entities) = &request.entities
+            && let Some(mismatch) = response.entities_mismatch(entities.representations.len())
+        {
+            return Err(FetchError::InvalidResponse(mismatch));
+        }
+        Ok(response)
     }
 }
 
@@ -251,10 +437,11 @@ mod tests {
 
     #[tokio::test]
     async fn an_invalid_url_fails_each_fetch_with_a_clear_error() {
-        let fetcher = HttpFetcher::new(vec![SubgraphEndpoint {
-            url: "not a url".into(),
-            timeout: Duration::from_secs(1),
-        }]);
+        let fetcher = HttpFetcher::new(vec![SubgraphEndpoint::new(
+            "products",
+            "not a url",
+            Duration::from_secs(1),
+        )]);
         let error = fetcher.fetch(request()).await.unwrap_err();
         assert_eq!(error.code(), "SUBGRAPH_UNREACHABLE");
         assert!(
