@@ -262,33 +262,7 @@ impl HttpFetcher {
                 ),
             )
             .body(body);
-        let mut connected = false;
-        let exchange = tokio::time::timeout(endpoint.timeout, async {
-            // Released when the answer is read (or the fetch given up): the connection is
-            // busy until then.
-            let _permit = endpoint.connections.acquire().await;
-            connected = true;
-            let response = send.send().await.map_err(Failure::Transport)?;
-            let status = response.status();
-            let cache_control = response
-                .headers()
-                .get(reqwest::header::CACHE_CONTROL)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let bytes = read_limited(response, endpoint.max_response_bytes)
-                .await
-                .map_err(|e| match e {
-                    BodyError::TooLarge => Failure::TooLarge,
-                    BodyError::Transport(e) => Failure::Transport(e),
-                })?;
-            Ok((status, cache_control, bytes))
-        })
-        .await;
-        let exchange = match exchange {
-            Ok(exchange) => exchange,
-            Err(_) if connected => Err(Failure::Timeout),
-            Err(_) => Err(Failure::NoConnection),
-        };
+        let exchange = self.exchange(endpoint, send).await;
         let (result, outcome) = match exchange {
             Ok((status, cache_control, bytes)) => {
                 let result = read_response(status.as_u16(), cache_control, &bytes);
@@ -336,6 +310,54 @@ impl HttpFetcher {
             return Err(FetchError::InvalidResponse(mismatch));
         }
         Ok(response)
+    }
+}
+
+impl HttpFetcher {
+    /// Sends the request and reads the answer within the endpoint's timeout, waiting for a
+    /// free connection first (inside the same timeout).
+    async fn exchange(
+        &self,
+        endpoint: &Endpoint,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::StatusCode, Option<String>, bytes::Bytes), Failure> {
+        let deadline = tokio::time::Instant::now() + endpoint.timeout;
+        let permit = match tokio::time::timeout_at(deadline, endpoint.connections.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(Failure::NoConnection),
+        };
+        // A timeout polls its future before its timer, so a permit can come after the
+        // deadline: starting the request then would open a connection only to drop it (and,
+        // when many waiters get their turn at once, open many).
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Failure::NoConnection);
+        }
+        let exchange = tokio::time::timeout_at(deadline, async {
+            let response = request.send().await.map_err(Failure::Transport)?;
+            let status = response.status();
+            let cache_control = response
+                .headers()
+                .get(reqwest::header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let bytes = read_limited(response, endpoint.max_response_bytes)
+                .await
+                .map_err(|e| match e {
+                    BodyError::TooLarge => Failure::TooLarge,
+                    BodyError::Transport(e) => Failure::Transport(e),
+                })?;
+            Ok((status, cache_control, bytes))
+        })
+        .await;
+        if exchange.is_err() {
+            // Dropping a request in flight only wakes hyper's connection task to close its
+            // socket. Let it run before the next waiter gets the permit and connects, so that
+            // the sockets open at once stay within the cap.
+            tokio::task::yield_now().await;
+        }
+        // Released only now: the connection was busy until its answer was read.
+        drop(permit);
+        exchange.unwrap_or(Err(Failure::Timeout))
     }
 }
 
