@@ -100,3 +100,28 @@ fn the_examples_in_the_docs_are_valid_configs() {
     assert!(cache.cache.private.jwt.is_some());
     assert!(cache.cache.invalidation_endpoint.is_some());
 }
+
+#[test]
+fn subgraph_protections_are_read_per_subgraph_and_a_zero_connection_cap_is_refused() {
+    let config = Config::parse(
+        "subgraph_defaults:\n  max_connections: 0\n  circuit_breaker: { open_ms: 100 }\n\
+         subgraphs:\n  inventory:\n    max_connections: 8\n    circuit_breaker: { enabled: false }\n",
+    )
+    .expect("valid keys");
+    assert_eq!(config.subgraphs["inventory"].max_connections, Some(8));
+    assert_eq!(config.subgraph_defaults.circuit_breaker.open_ms, 100);
+    assert!(config.subgraph_defaults.circuit_breaker.enabled);
+    let supergraph = Supergraph::parse(&repo_file("schema/supergraph.graphql")).unwrap();
+    let error = gateway::startup::build_gateway(supergraph, &config)
+        .err()
+        .expect("a cap of 0 would block every fetch");
+    assert!(
+        error
+            .to_string()
+            .contains("`max_connections` must be at least 1"),
+        "{error}"
+    );
+    assert!(
+        Config::parse("subgraphs:\n  inventory:\n    circuit_breaker: { threshold: 1 }\n").is_err()
+    );
+}

@@ -197,6 +197,39 @@ async fn a_null_without_a_subgraph_error_gets_one() {
 }
 
 #[tokio::test]
+async fn an_entity_answer_that_does_not_fit_the_representations_is_not_merged() {
+    // Two representations sent (two warehouses); each answer below cannot be lined up with
+    // them, so none of its items may land in an object.
+    for answer in [
+        json!({}),
+        json!({ "_entities": [{ "address": "eu #1" }] }),
+        json!({ "_entities": [{ "address": "eu #1" }, { "address": "us #7" }, { "address": "x" }] }),
+    ] {
+        let stock = answer.clone();
+        let (gateway, _) = setup("entities", move |request| match &*request.subgraph_name {
+            "stock" => data(stock.clone()),
+            _ => orders_and_stock(request),
+        });
+        let (_, response) = run(
+            &gateway,
+            r#"{ order(id: "1") { items { warehouse { address } } } }"#,
+        )
+        .await;
+        assert_eq!(response["data"], json!({ "order": null }), "{answer}");
+        let error = &response["errors"][0];
+        assert_eq!(
+            error["extensions"]["code"], "SUBGRAPH_INVALID_RESPONSE",
+            "{answer}"
+        );
+        assert_eq!(error["extensions"]["serviceName"], "stock");
+        assert!(
+            error["message"].as_str().unwrap().contains("_entities"),
+            "{response}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_unreachable_subgraph_leaves_partial_data_and_a_located_error() {
     let (gateway, _) = setup("entities", |request| match &*request.subgraph_name {
         "orders" => {

@@ -311,9 +311,7 @@ impl HttpFetcher {
         }
         Ok(response)
     }
-}
 
-impl HttpFetcher {
     /// Sends the request and reads the answer within the endpoint's timeout, waiting for a
     /// free connection first (inside the same timeout).
     async fn exchange(
