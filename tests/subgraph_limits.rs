@@ -498,9 +498,13 @@ async fn the_breaker_opens_on_timeouts_fails_fast_and_closes_after_a_probe() {
 
 #[tokio::test]
 async fn refused_connections_trip_the_breaker_too() {
-    // Bind then drop a listener: nothing accepts on that port.
-    let (listener, address) = listener().await;
-    drop(listener);
+    // A socket bound but not listening: connections to its port are refused, and the port
+    // stays taken (a dropped listener's port could go to a server another test starts).
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind("127.0.0.1:0".parse().unwrap())
+        .expect("bind loopback");
+    let address = socket.local_addr().expect("local address");
     let stack = stack_with_inventory(&format!("http://{address}/graphql"), |inventory| {
         inventory.circuit_breaker.failure_threshold = Some(2);
         inventory.circuit_breaker.open_ms = Some(60_000);
