@@ -159,12 +159,9 @@ pub fn generate(seed: u64, index: u64, views: &[SchemaView], settings: &Settings
                     text = mutated;
                     done
                 }
-                Kind::MutatedVariables => mutator::mutate_variables(
-                    view,
-                    rng,
-                    &mut variables,
-                    &document.variable_types,
-                ),
+                Kind::MutatedVariables => {
+                    mutator::mutate_variables(view, rng, &mut variables, &document.variable_types)
+                }
                 _ => "valid".into(),
             };
             request.query = Some(text);
@@ -172,7 +169,8 @@ pub fn generate(seed: u64, index: u64, views: &[SchemaView], settings: &Settings
             if kind == Kind::MutatedText && rng.random_bool(0.1) {
                 request.operation_name = Some("NoSuchOperation".into());
             }
-            request.variables = (!variables.is_empty() || rng.random_bool(0.5)).then_some(variables);
+            request.variables =
+                (!variables.is_empty() || rng.random_bool(0.5)).then_some(variables);
             label
         }
     };

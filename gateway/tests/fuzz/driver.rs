@@ -15,8 +15,36 @@ use super::schema_view::SchemaView;
 
 /// Inputs are shrunk with at most this many tries each.
 const MINIMIZE_BUDGET: usize = 2_000;
-/// Panics shrunk per run (each costs up to the budget).
-const MINIMIZE_MAX: usize = 5;
+/// Distinct failures shrunk per run (each costs up to the budget).
+const SHRINK_MAX: usize = 10;
+
+type SameFailure = Box<dyn Fn(&Verdict) -> bool>;
+
+/// Panics, and valid inputs the planner refused: what happened, and how to tell that a
+/// smaller input still does it.
+fn worth_shrinking(case: &case::Case, verdict: &Verdict) -> Option<(String, SameFailure)> {
+    match verdict {
+        Verdict::Panicked(report) => {
+            let location = report.location.clone();
+            Some((
+                format!("panicked at {}: {}", report.location, report.message),
+                Box::new(move |v| matches!(v, Verdict::Panicked(r) if r.location == location)),
+            ))
+        }
+        Verdict::Rejected { code, message }
+            if case.kind == case::Kind::Valid && code == "QUERY_PLANNING_FAILED" =>
+        {
+            let wanted = message.clone();
+            Some((
+                format!("(valid) was not planned: {message}"),
+                Box::new(
+                    move |v| matches!(v, Verdict::Rejected { message, .. } if *message == wanted),
+                ),
+            ))
+        }
+        _ => None,
+    }
+}
 
 pub fn run(config: &Config, progress_file: Option<&File>) -> Stats {
     let mut targets = case::targets();
@@ -34,7 +62,7 @@ pub fn run(config: &Config, progress_file: Option<&File>) -> Stats {
     let watchdog = Watchdog::start(config);
     let started = Instant::now();
     let mut last_progress = Instant::now();
-    let mut minimized = 0;
+    let mut shrunk: Vec<String> = Vec::new();
     for index in config.start..config.start + config.inputs {
         let case = case::generate(config.seed, index, &views, &config.settings);
         if let Some(file) = progress_file {
@@ -46,23 +74,26 @@ pub fn run(config: &Config, progress_file: Option<&File>) -> Stats {
         let outcome = harness::run(target, &runtime, &case);
         watchdog.end();
         stats.record(target, &case, &outcome);
-        if let Verdict::Panicked(report) = &outcome.verdict {
+        if let Verdict::Panicked(_) = &outcome.verdict {
             target.reset();
-            if minimized < MINIMIZE_MAX {
-                minimized += 1;
-                let small = minimize(target, &runtime, &case, &report.location, MINIMIZE_BUDGET);
-                println!(
-                    "input #{index} panicked at {}: {}\n  shrunk to: {}",
-                    report.location,
-                    report.message,
-                    harness::short(&small, 2_000)
-                );
-                let path = config
-                    .findings_dir
-                    .join(format!("seed{}-input{index}.min.graphql", config.seed));
-                let header = harness::regression_header(target, &case, &report.message);
-                let _ = std::fs::write(path, format!("{header}{small}\n"));
-            }
+        }
+        if let Some((what, same_failure)) = worth_shrinking(&case, &outcome.verdict)
+            && shrunk.len() < SHRINK_MAX
+            && !shrunk.contains(&what)
+        {
+            // One of each: the same failure again teaches nothing new.
+            shrunk.push(what.clone());
+            let small = minimize(target, &runtime, &case, &*same_failure, MINIMIZE_BUDGET);
+            println!(
+                "input #{index} {what}\n  shrunk to: {}",
+                harness::short(&small, 2_000)
+            );
+            let path = config
+                .findings_dir
+                .join(format!("seed{}-input{index}.min.graphql", config.seed));
+            let header = harness::regression_header(target, &case, &what);
+            let _ = std::fs::create_dir_all(&config.findings_dir);
+            let _ = std::fs::write(path, format!("{header}{small}\n"));
         }
         if last_progress.elapsed() > Duration::from_secs(30) {
             last_progress = Instant::now();
@@ -75,6 +106,10 @@ pub fn run(config: &Config, progress_file: Option<&File>) -> Stats {
                 stats.slowest.first().map(|s| s.0).unwrap_or_default()
             );
         }
+    }
+    if let Some(file) = progress_file {
+        // Finished: a failure from here on is not an input's.
+        let _ = file.write_at(&u64::MAX.to_le_bytes(), 0);
     }
     stats
 }
@@ -106,7 +141,10 @@ pub fn reproduce(config: &Config, index: u64) {
     println!("planning took {:?}", start.elapsed());
     match planned {
         Ok(planned) => println!("plan:\n{}", planned.plan),
-        Err(errors) => println!("rejected: {}", serde_json::to_string_pretty(&errors).unwrap_or_default()),
+        Err(errors) => println!(
+            "rejected: {}",
+            serde_json::to_string_pretty(&errors).unwrap_or_default()
+        ),
     }
 }
 

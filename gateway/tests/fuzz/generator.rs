@@ -135,7 +135,10 @@ impl Builder<'_, '_> {
         } else {
             OperationType::Query
         };
-        let root = self.view.root(kind).expect("the API schema has a query type");
+        let root = self
+            .view
+            .root(kind)
+            .expect("the API schema has a query type");
         self.vars.usage.push(BTreeSet::new());
         let body = self.selection_set(rng, root, 0);
         // Declared at the end: exactly the variables used, so none is unused or undefined.
@@ -207,7 +210,10 @@ impl Builder<'_, '_> {
         } else if depth + 1 >= self.knobs.max_depth {
             " { __typename }".into()
         } else {
-            format!(" {}", self.selection_set(rng, ty.inner_named_type(), depth + 1))
+            format!(
+                " {}",
+                self.selection_set(rng, ty.inner_named_type(), depth + 1)
+            )
         }
     }
 
@@ -245,9 +251,7 @@ impl Builder<'_, '_> {
         let identity = (name.to_string(), arguments.to_string(), ty.to_string());
         let wanted = match rng.random_range(0..10) {
             0..=5 => name.to_string(),
-            6..=7 if !self.aliases.is_empty() => {
-                self.aliases.choose(rng).expect("aliases").clone()
-            }
+            6..=7 if !self.aliases.is_empty() => self.aliases.choose(rng).expect("aliases").clone(),
             8 if other_field.is_some() => other_field.expect("other field").to_string(),
             _ => self.fresh_alias(),
         };
@@ -301,7 +305,13 @@ impl Builder<'_, '_> {
         let condition = if rng.random_bool(0.2) {
             None
         } else {
-            Some(self.view.applicable_conditions(parent).choose(rng)?.to_owned().clone())
+            Some(
+                self.view
+                    .applicable_conditions(parent)
+                    .choose(rng)?
+                    .to_owned()
+                    .clone(),
+            )
         };
         let directives = self.directives(rng);
         let on = condition.as_ref().unwrap_or(parent);
@@ -336,7 +346,12 @@ impl Builder<'_, '_> {
     }
 
     fn new_fragment(&mut self, rng: &mut ChaCha8Rng, parent: &Name, depth: usize) -> Option<usize> {
-        let condition = self.view.applicable_conditions(parent).choose(rng)?.to_owned().clone();
+        let condition = self
+            .view
+            .applicable_conditions(parent)
+            .choose(rng)?
+            .to_owned()
+            .clone();
         let name = format!("F{}", self.fragments_started);
         self.fragments_started += 1;
         self.vars.usage.push(BTreeSet::new());
@@ -433,9 +448,8 @@ impl VariableSlot for Variables<'_> {
                 } else {
                     ty.clone()
                 };
-                let default = (rng.random_bool(0.2)).then(|| {
-                    values::literal(self.schema, rng, &declared, &mut NoVariables, 0)
-                });
+                let default = (rng.random_bool(0.2))
+                    .then(|| values::literal(self.schema, rng, &declared, &mut NoVariables, 0));
                 self.defs.insert(
                     name.clone(),
                     VariableDef {

@@ -86,11 +86,11 @@ pub fn run(target: &Target, runtime: &tokio::runtime::Runtime, case: &Case) -> O
         if case.execute && planned.is_ok() {
             target.fetcher.reseed(case.seed ^ case.index);
             let request = case.request.clone();
-            runtime.block_on(target.gateway.execute(
-                request,
-                Transport::Post,
-                Default::default(),
-            ));
+            runtime.block_on(
+                target
+                    .gateway
+                    .execute(request, Transport::Post, Default::default()),
+            );
         }
         planned
     }));
@@ -182,7 +182,7 @@ impl Stats {
                 target.name.clone(),
                 format!("{:?}: {}", case.kind, short(&case.label, 100)),
             ));
-            self.slowest.sort_by(|a, b| b.0.cmp(&a.0));
+            self.slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
             self.slowest.truncate(SLOWEST_KEPT);
         }
         if let (Kind::Valid, Verdict::Rejected { code, message }) = (case.kind, &outcome.verdict)

@@ -27,7 +27,8 @@ pub struct Hostile {
 pub struct Shape {
     /// Allow the sizes known to exceed the time bound until operation limits land:
     /// fragment spreads doubling over more than [`MAX_FAST_DOUBLING`] levels, more than
-    /// [`MAX_FAST_REPEATS`] aliases or repeated fields.
+    /// [`MAX_FAST_REPEATS`] aliases or repeated fields, more than [`MAX_FAST_UNBALANCED`]
+    /// unclosed brackets.
     pub known_slow: bool,
 }
 
@@ -35,9 +36,14 @@ pub struct Shape {
 pub const MAX_FAST_DOUBLING: usize = 10;
 /// More aliases (or copies of one field) than this are known to be quadratic.
 pub const MAX_FAST_REPEATS: usize = 2_000;
+/// Unclosed `{` (or `(`, `[`) beyond this many give three errors each, all returned.
+pub const MAX_FAST_UNBALANCED: usize = 1_000;
 
 pub fn generate(view: &SchemaView, rng: &mut ChaCha8Rng, shape: Shape) -> Hostile {
-    let query_root = view.root(OperationType::Query).expect("query type").to_string();
+    let query_root = view
+        .root(OperationType::Query)
+        .expect("query type")
+        .to_string();
     let pick = |rng: &mut ChaCha8Rng, sizes: &[usize]| *sizes.choose(rng).expect("sizes");
     let repeats: &[usize] = if shape.known_slow {
         &[10, 100, 1_000, 5_000, 20_000, 50_000]
@@ -49,18 +55,31 @@ pub fn generate(view: &SchemaView, rng: &mut ChaCha8Rng, shape: Shape) -> Hostil
     } else {
         &[2, 5, MAX_FAST_DOUBLING]
     };
+    let unbalanced: &[usize] = if shape.known_slow {
+        &[100, 1_000, 10_000, 100_000]
+    } else {
+        &[10, 100, MAX_FAST_UNBALANCED]
+    };
     let (label, text) = match rng.random_range(0..17) {
         0 => {
             let depth = pick(rng, &[10, 100, 300, 499, 501, 2_000, 20_000]);
-            (format!("deep fields {depth}"), deep_fields(view, &query_root, depth, rng))
+            (
+                format!("deep fields {depth}"),
+                deep_fields(view, &query_root, depth, rng),
+            )
         }
         1 => {
             let depth = pick(rng, &[10, 100, 499, 501, 5_000, 100_000]);
-            (format!("deep inline fragments {depth}"), deep_inline_fragments(depth))
+            (
+                format!("deep inline fragments {depth}"),
+                deep_inline_fragments(depth),
+            )
         }
         2 => {
-            let depth = pick(rng, &[100, 1_000, 100_000]);
-            let open = ["{", "(", "[", "{ a(b: [", "{ a(b: {c: "].choose(rng).expect("open");
+            let depth = pick(rng, unbalanced);
+            let open = ["{", "(", "[", "{ a(b: [", "{ a(b: {c: "]
+                .choose(rng)
+                .expect("open");
             (format!("unbalanced {open:?} × {depth}"), open.repeat(depth))
         }
         3 => {
@@ -69,19 +88,31 @@ pub fn generate(view: &SchemaView, rng: &mut ChaCha8Rng, shape: Shape) -> Hostil
         }
         4 => {
             let count = pick(rng, repeats);
-            (format!("repeated field {count}"), repeated_field(view, &query_root, count))
+            (
+                format!("repeated field {count}"),
+                repeated_field(view, &query_root, count),
+            )
         }
         5 => {
             let levels = pick(rng, doubling);
-            (format!("doubling fragments {levels}"), doubling_fragments(&query_root, levels))
+            (
+                format!("doubling fragments {levels}"),
+                doubling_fragments(&query_root, levels),
+            )
         }
         6 => {
             let length = pick(rng, &[1, 2, 3, 50]);
-            (format!("fragment cycle {length}"), fragment_cycle(&query_root, length))
+            (
+                format!("fragment cycle {length}"),
+                fragment_cycle(&query_root, length),
+            )
         }
         7 => {
             let count = pick(rng, &[100, 1_000, 10_000]);
-            (format!("wide fragments {count}"), wide_fragments(&query_root, count))
+            (
+                format!("wide fragments {count}"),
+                wide_fragments(&query_root, count),
+            )
         }
         8 => {
             let count = pick(rng, &[100, 1_000, 10_000]);
@@ -114,22 +145,36 @@ pub fn generate(view: &SchemaView, rng: &mut ChaCha8Rng, shape: Shape) -> Hostil
             .choose(rng)
             .expect("literals")
             .clone();
-            (label.to_string(), format!("{{ __type(name: {literal}) {{ name }} }}"))
+            (
+                label.to_string(),
+                format!("{{ __type(name: {literal}) {{ name }} }}"),
+            )
         }
         12 => {
             let count = pick(rng, &[100, 1_000, 10_000]);
             let directives = " @skip(if: false)".repeat(count);
-            (format!("directives {count}"), format!("{{ __typename{directives} }}"))
+            (
+                format!("directives {count}"),
+                format!("{{ __typename{directives} }}"),
+            )
         }
         13 => {
             let count = pick(rng, &[100, 1_000, 10_000]);
             let arguments = vec!["name: \"Query\""; count].join(", ");
-            (format!("arguments {count}"), format!("{{ __type({arguments}) {{ name }} }}"))
+            (
+                format!("arguments {count}"),
+                format!("{{ __type({arguments}) {{ name }} }}"),
+            )
         }
         14 => {
             let count = pick(rng, &[100, 1_000, 10_000]);
-            let unknown = (0..count).map(|i| format!("unknown{i}")).collect::<Vec<_>>();
-            (format!("unknown fields {count}"), format!("{{ {} }}", unknown.join(" ")))
+            let unknown = (0..count)
+                .map(|i| format!("unknown{i}"))
+                .collect::<Vec<_>>();
+            (
+                format!("unknown fields {count}"),
+                format!("{{ {} }}", unknown.join(" ")),
+            )
         }
         15 => {
             let count = pick(rng, &[100, 1_000, 10_000]);
@@ -204,11 +249,19 @@ fn placeholder(view: &SchemaView, ty: &apollo_compiler::ast::Type) -> String {
         "Boolean" => "true".into(),
         _ => "\"1\"".into(),
     });
-    if ty.is_list() { format!("[{base}]") } else { base }
+    if ty.is_list() {
+        format!("[{base}]")
+    } else {
+        base
+    }
 }
 
 fn deep_inline_fragments(depth: usize) -> String {
-    format!("{{ {}__typename{} }}", "... { ".repeat(depth), " }".repeat(depth))
+    format!(
+        "{{ {}__typename{} }}",
+        "... { ".repeat(depth),
+        " }".repeat(depth)
+    )
 }
 
 fn aliases(count: usize) -> String {
@@ -306,7 +359,10 @@ fn fan_out(view: &SchemaView, root: &str, width: usize, depth: usize) -> String 
 
 /// The expensive shapes at growing sizes, for measuring how their cost grows.
 pub fn scaling_shapes(view: &SchemaView) -> Vec<(String, String)> {
-    let root = view.root(OperationType::Query).expect("query type").to_string();
+    let root = view
+        .root(OperationType::Query)
+        .expect("query type")
+        .to_string();
     let mut shapes = Vec::new();
     for levels in [5, 10, 12, 14, 16, 18, 20] {
         shapes.push((
@@ -322,6 +378,11 @@ pub fn scaling_shapes(view: &SchemaView) -> Vec<(String, String)> {
             format!("repeated field {count}"),
             repeated_field(view, &root, count),
         ));
+    }
+    for count in [1_000, 10_000, 30_000, 100_000] {
+        for open in ["{", "{ a(b: {c: "] {
+            shapes.push((format!("unbalanced {open:?} × {count}"), open.repeat(count)));
+        }
     }
     for depth in [100, 300, 499, 501, 5_000] {
         shapes.push((

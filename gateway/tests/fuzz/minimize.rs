@@ -1,5 +1,6 @@
-//! Shrinks a panicking input: drops runs of tokens (halving the run length down to single
-//! tokens) while the input still panics at the same place.
+//! Shrinks a failing input: drops runs of tokens (halving the run length down to single
+//! tokens) while the input still fails the same way (panics at the same place, or is refused
+//! with the same error).
 
 use gateway::gateway::GraphQLRequest;
 
@@ -7,12 +8,13 @@ use super::case::{Case, Target};
 use super::harness::{self, Verdict};
 use super::mutator::{join, tokenize};
 
-/// The smallest text found that still panics at `location`, trying at most `budget` inputs.
+/// The smallest text found for which `same_failure` still holds, trying at most `budget`
+/// inputs.
 pub fn minimize(
     target: &mut Target,
     runtime: &tokio::runtime::Runtime,
     case: &Case,
-    location: &str,
+    same_failure: &dyn Fn(&Verdict) -> bool,
     budget: usize,
 ) -> String {
     let mut tokens = tokenize(case.request.query.as_deref().unwrap_or_default());
@@ -27,14 +29,11 @@ pub fn minimize(
             ..*case
         };
         let outcome = harness::run(target, runtime, &candidate);
-        match outcome.verdict {
-            Verdict::Panicked(report) => {
-                // A gateway that panicked may hold half-updated caches.
-                target.reset();
-                report.location == location
-            }
-            _ => false,
+        if let Verdict::Panicked(_) = outcome.verdict {
+            // A gateway that panicked may hold half-updated caches.
+            target.reset();
         }
+        same_failure(&outcome.verdict)
     };
     let mut run = (tokens.len() / 2).max(1);
     loop {

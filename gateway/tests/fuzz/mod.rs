@@ -77,15 +77,15 @@ impl Config {
             settings: Settings {
                 knobs: Knobs::default(),
                 shape: Shape {
-                    known_slow: var("FUZZ_KNOWN_SLOW").is_some_and(|v| v != "0"),
+                    known_slow: var("FUZZ_KNOWN").is_some_and(|v| v != "0"),
                 },
                 execute_share: var("FUZZ_EXECUTE_SHARE")
                     .map(|v| v.parse().expect("FUZZ_EXECUTE_SHARE is a number in 0..=1"))
                     .unwrap_or(0.25),
             },
-            findings_dir: var("FUZZ_FINDINGS")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fuzz-findings")),
+            findings_dir: var("FUZZ_FINDINGS").map(PathBuf::from).unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fuzz-findings")
+            }),
         }
     }
 }
@@ -96,5 +96,11 @@ fn random_seed() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or_default();
-    xxhash_rust::xxh3::xxh3_64(&[nanos.to_le_bytes(), u64::from(std::process::id()).to_le_bytes()].concat())
+    xxhash_rust::xxh3::xxh3_64(
+        &[
+            nanos.to_le_bytes(),
+            u64::from(std::process::id()).to_le_bytes(),
+        ]
+        .concat(),
+    )
 }

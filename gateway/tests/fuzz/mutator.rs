@@ -118,7 +118,11 @@ fn edit(view: &SchemaView, rng: &mut ChaCha8Rng, tokens: &mut Vec<Token>) -> Str
         }
         2 if at + 1 < tokens.len() => {
             tokens.swap(at, at + 1);
-            format!("swapped {:?} and {:?}", tokens[at].text, tokens[at + 1].text)
+            format!(
+                "swapped {:?} and {:?}",
+                tokens[at].text,
+                tokens[at + 1].text
+            )
         }
         3 => {
             let word = vocabulary_word(view, rng);
@@ -139,7 +143,14 @@ fn edit(view: &SchemaView, rng: &mut ChaCha8Rng, tokens: &mut Vec<Token>) -> Str
         6 => {
             let value_at = find(tokens, at, is_value);
             let wrong = [
-                "\"wrong\"", "1", "-1.5e10", "true", "null", "ENUM_X", "[1, \"a\"]", "{x: 1}",
+                "\"wrong\"",
+                "1",
+                "-1.5e10",
+                "true",
+                "null",
+                "ENUM_X",
+                "[1, \"a\"]",
+                "{x: 1}",
                 "$undefined",
             ]
             .choose(rng)
@@ -231,9 +242,30 @@ fn is_value(token: &Token) -> bool {
 
 fn vocabulary_word(view: &SchemaView, rng: &mut ChaCha8Rng) -> String {
     const GRAMMAR: &[&str] = &[
-        "query", "mutation", "subscription", "fragment", "on", "...", "__typename", "__schema",
-        "__type", "@skip", "@include", "@defer", "@deprecated", "if", "true", "null", "$v0",
-        "F0", "F1", "Op0", "{", "}", "(", ")",
+        "query",
+        "mutation",
+        "subscription",
+        "fragment",
+        "on",
+        "...",
+        "__typename",
+        "__schema",
+        "__type",
+        "@skip",
+        "@include",
+        "@defer",
+        "@deprecated",
+        "if",
+        "true",
+        "null",
+        "$v0",
+        "F0",
+        "F1",
+        "Op0",
+        "{",
+        "}",
+        "(",
+        ")",
     ];
     if rng.random_bool(0.5) {
         GRAMMAR.choose(rng).expect("grammar").to_string()
@@ -245,8 +277,30 @@ fn vocabulary_word(view: &SchemaView, rng: &mut ChaCha8Rng) -> String {
 /// Characters a GraphQL lexer must survive, all valid UTF-8.
 fn garbage(rng: &mut ChaCha8Rng) -> String {
     const CHARS: &[char] = &[
-        '\0', '\u{1}', '\u{7f}', '\u{feff}', '\u{200b}', '\u{2028}', '\u{fffd}', '\u{10ffff}',
-        'é', '日', '🦀', '\\', '"', '#', '\r', '\t', '&', '|', '%', '`', '~', '\'', ';', '<',
+        '\0',
+        '\u{1}',
+        '\u{7f}',
+        '\u{feff}',
+        '\u{200b}',
+        '\u{2028}',
+        '\u{fffd}',
+        '\u{10ffff}',
+        'é',
+        '日',
+        '🦀',
+        '\\',
+        '"',
+        '#',
+        '\r',
+        '\t',
+        '&',
+        '|',
+        '%',
+        '`',
+        '~',
+        '\'',
+        ';',
+        '<',
     ];
     (0..rng.random_range(1..8))
         .map(|_| *CHARS.choose(rng).expect("chars"))

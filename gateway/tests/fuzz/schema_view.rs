@@ -29,7 +29,10 @@ impl<'s> SchemaView<'s> {
             match ty {
                 ExtendedType::Object(object) => {
                     composites.push(name.clone());
-                    possible.entry(name.clone()).or_default().insert(name.clone());
+                    possible
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(name.clone());
                     for interface in &object.implements_interfaces {
                         possible
                             .entry(interface.name.clone())
@@ -78,9 +81,7 @@ impl<'s> SchemaView<'s> {
     /// The fields a selection on `type_name` may pick (none on a union).
     pub fn fields(&self, type_name: &str) -> Vec<&'s Node<FieldDefinition>> {
         match self.schema.types.get(type_name) {
-            Some(ExtendedType::Object(object)) => {
-                object.fields.values().map(|f| &f.node).collect()
-            }
+            Some(ExtendedType::Object(object)) => object.fields.values().map(|f| &f.node).collect(),
             Some(ExtendedType::Interface(interface)) => {
                 interface.fields.values().map(|f| &f.node).collect()
             }

@@ -58,7 +58,10 @@ pub fn literal(
     match schema.types.get(name) {
         Some(ExtendedType::Enum(enum_type)) => {
             let values: Vec<_> = enum_type.values.keys().collect();
-            values.choose(rng).map(|v| v.to_string()).unwrap_or_default()
+            values
+                .choose(rng)
+                .map(|v| v.to_string())
+                .unwrap_or_default()
         }
         Some(ExtendedType::InputObject(input)) => {
             let mut fields = Vec::new();
@@ -124,7 +127,15 @@ pub fn wrong_literal(schema: &Schema, rng: &mut ChaCha8Rng, ty: &Type) -> String
         Some(ExtendedType::Enum(_)) => &["\"QUOTED\"", "NOT_A_VALUE", "1", "true"],
         Some(ExtendedType::InputObject(_)) => &["{}", "{ unknownField: 1 }", "\"object\"", "[{}]"],
         _ => match name.as_str() {
-            "Int" => &["\"1\"", "1.5", "2147483648", "-2147483649", "true", "ENUM", "{}"],
+            "Int" => &[
+                "\"1\"",
+                "1.5",
+                "2147483648",
+                "-2147483649",
+                "true",
+                "ENUM",
+                "{}",
+            ],
             "Float" => &["\"1.0\"", "true", "NaN", "1e400", "[1.0]"],
             "Boolean" => &["1", "\"true\"", "TRUE", "null"],
             "String" | "ID" => &["1.5", "true", "[\"a\", 2]", "{ a: 1 }", "ENUM"],
@@ -189,10 +200,16 @@ pub fn garbage_json(rng: &mut ChaCha8Rng, depth: usize) -> Value {
     match rng.random_range(0..if depth == 0 { 6 } else { 8 }) {
         0 => Value::Null,
         1 => json!(rng.random_bool(0.5)),
-        2 => [json!(i64::MIN), json!(u64::MAX), json!(f64::MAX), json!(-0.0), json!(1e-300)]
-            .choose(rng)
-            .cloned()
-            .expect("numbers"),
+        2 => [
+            json!(i64::MIN),
+            json!(u64::MAX),
+            json!(f64::MAX),
+            json!(-0.0),
+            json!(1e-300),
+        ]
+        .choose(rng)
+        .cloned()
+        .expect("numbers"),
         3 => json!(rng.random_range(-10..10)),
         4 => json!(["", "x", "\u{feff}", "\u{10ffff}", "{", "$v"].choose(rng)),
         5 => json!("w".repeat(rng.random_range(0..3) * 10_000)),
