@@ -66,7 +66,7 @@ impl Config {
         };
         // Debug builds plan about 10× slower than release ones.
         let debug = cfg!(debug_assertions);
-        let default_inputs = if debug { 1_000 } else { 20_000 };
+        let default_inputs = if debug { 800 } else { 20_000 };
         let default_bound_ms = if debug { 10_000 } else { 1_000 };
         Self {
             seed,
