@@ -85,8 +85,8 @@ fn generated_documents_are_valid() {
 }
 
 /// Every input under `tests/fuzz/regressions/` runs without panicking and within the bound,
-/// and is planned when it says `# expect: planned` (those marked `# known:` only run with
-/// `FUZZ_KNOWN=1`).
+/// and is planned, with valid subgraph operations, when it says `# expect: planned` (those
+/// marked `# known:` only run with `FUZZ_KNOWN=1`).
 #[test]
 fn fuzz_regressions() {
     let config = Config::from_env();
@@ -117,7 +117,12 @@ fn fuzz_regressions() {
             seed: 0,
             index: 0,
             target,
-            kind: Kind::Hostile,
+            // Valid ones also get their plan's subgraph operations checked.
+            kind: if regression.expect_planned {
+                Kind::Valid
+            } else {
+                Kind::Hostile
+            },
             label: path.display().to_string(),
             request: regression.request,
             execute: regression.execute,
@@ -135,6 +140,7 @@ fn fuzz_regressions() {
             Verdict::Rejected { code, message } if regression.expect_planned => {
                 Some(format!("not planned: {code}: {message}"))
             }
+            _ if outcome.invalid_fetch.is_some() => outcome.invalid_fetch.clone(),
             _ => None,
         };
         println!("{:>10.3?}  {}", outcome.elapsed, path.display());

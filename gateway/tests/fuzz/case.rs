@@ -13,6 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::chaos_fetcher::ChaosFetcher;
+use super::fetch_check::FetchChecker;
 use super::generator::{self, Knobs};
 use super::hostile::{self, Shape};
 use super::mutator;
@@ -25,6 +26,7 @@ pub struct Target {
     pub supergraph: Arc<Supergraph>,
     pub gateway: Gateway,
     pub fetcher: Arc<ChaosFetcher>,
+    pub fetch_checker: Option<FetchChecker>,
 }
 
 impl Target {
@@ -34,6 +36,7 @@ impl Target {
         let (gateway, fetcher) = new_gateway(&supergraph);
         Self {
             name,
+            fetch_checker: FetchChecker::new(&supergraph),
             supergraph,
             gateway,
             fetcher,

@@ -37,6 +37,9 @@ pub enum Verdict {
 pub struct Outcome {
     pub verdict: Verdict,
     pub elapsed: Duration,
+    /// For valid inputs that planned: a subgraph operation of the plan that is not valid
+    /// GraphQL, with why (see `fetch_check`).
+    pub invalid_fetch: Option<String>,
 }
 
 thread_local! {
@@ -96,6 +99,13 @@ pub fn run(target: &Target, runtime: &tokio::runtime::Runtime, case: &Case) -> O
     }));
     let elapsed = start.elapsed();
     let captured = CAPTURE.with(|c| c.borrow_mut().take()).flatten();
+    // Checked after the clock stopped: the check is the fuzzer's cost, not the gateway's.
+    let invalid_fetch = match (&result, &target.fetch_checker) {
+        (Ok(Ok(planned)), Some(checker)) if case.kind == Kind::Valid => {
+            checker.first_invalid(&planned.plan)
+        }
+        _ => None,
+    };
     let verdict = match result {
         Ok(Ok(_)) => Verdict::Planned,
         Ok(Err(errors)) => {
@@ -115,7 +125,11 @@ pub fn run(target: &Target, runtime: &tokio::runtime::Runtime, case: &Case) -> O
             backtrace: String::new(),
         })),
     };
-    Outcome { verdict, elapsed }
+    Outcome {
+        verdict,
+        elapsed,
+        invalid_fetch,
+    }
 }
 
 /// One input worth a look, with what it did.
@@ -143,6 +157,8 @@ pub struct Stats {
     pub over_time: Vec<Finding>,
     /// Valid inputs the gateway refused, by code and message (a few examples each).
     pub refused_valid: BTreeMap<String, Vec<u64>>,
+    /// Plans sending a subgraph an invalid operation, by reason (a few examples each).
+    pub invalid_fetches: BTreeMap<String, (u64, Vec<String>)>,
     findings_dir: PathBuf,
 }
 
@@ -160,6 +176,7 @@ impl Stats {
             panics: Vec::new(),
             over_time: Vec::new(),
             refused_valid: BTreeMap::new(),
+            invalid_fetches: BTreeMap::new(),
             findings_dir,
         }
     }
@@ -194,6 +211,15 @@ impl Stats {
                 .or_default();
             if examples.len() < 3 {
                 examples.push(case.index);
+            }
+        }
+        if let Some(reason) = &outcome.invalid_fetch {
+            // Grouped by what is wrong, whichever supergraph and subgraph it was sent to.
+            let (fetch, why) = reason.split_once(": ").unwrap_or(("", reason));
+            let (count, examples) = self.invalid_fetches.entry(short(why, 160)).or_default();
+            *count += 1;
+            if examples.len() < 5 {
+                examples.push(format!("#{} on {} ({fetch})", case.index, target.name));
             }
         }
         if let Verdict::Panicked(report) = &outcome.verdict {
@@ -278,6 +304,16 @@ impl Stats {
             let _ = writeln!(out, "valid inputs refused (generator or gateway disagree):");
             for (reason, examples) in &self.refused_valid {
                 let _ = writeln!(out, "  {reason}  e.g. inputs {examples:?}");
+            }
+        }
+        if !self.invalid_fetches.is_empty() {
+            let _ = writeln!(out, "plans sending a subgraph an invalid operation:");
+            for (reason, (count, examples)) in &self.invalid_fetches {
+                let _ = writeln!(
+                    out,
+                    "  {reason}: {count} inputs\n    e.g. {}",
+                    examples.join(", ")
+                );
             }
         }
         for (title, findings) in [("PANICS", &self.panics), ("OVER TIME", &self.over_time)] {

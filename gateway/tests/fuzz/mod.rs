@@ -9,6 +9,7 @@
 //! - [`case`]: one input from (seed, index), over the demo and fixture supergraphs;
 //! - [`chaos_fetcher`]: made-up subgraph answers for executing plans;
 //! - [`driver`]: the loop over inputs, with a watchdog, and reproducing one input;
+//! - [`fetch_check`]: checks that a plan's subgraph operations are valid GraphQL;
 //! - [`harness`]: runs an input (panics caught, time measured) and keeps the report;
 //! - [`minimize`]: shrinks a panicking input;
 //! - [`supervisor`]: runs the fuzzer in a child process, so a crash still names its input.
@@ -16,6 +17,7 @@
 pub mod case;
 pub mod chaos_fetcher;
 pub mod driver;
+pub mod fetch_check;
 pub mod generator;
 pub mod harness;
 pub mod hostile;
