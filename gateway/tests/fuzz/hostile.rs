@@ -28,7 +28,8 @@ pub struct Shape {
     /// Allow the sizes known to exceed the time bound until operation limits land:
     /// fragment spreads doubling over more than [`MAX_FAST_DOUBLING`] levels, more than
     /// [`MAX_FAST_REPEATS`] aliases or repeated fields, more than [`MAX_FAST_UNBALANCED`]
-    /// unclosed brackets, fields nested deeper than [`MAX_FAST_DEEP_FIELDS`].
+    /// unclosed brackets, fields nested deeper than [`MAX_FAST_DEEP_FIELDS`], more than
+    /// [`MAX_FAST_FRAGMENTS`] fragments side by side.
     pub known_slow: bool,
 }
 
@@ -41,6 +42,8 @@ pub const MAX_FAST_UNBALANCED: usize = 1_000;
 /// Fields nested past the parser's recursion limit give an error per level beyond it: 20,000
 /// levels take 0.5–2 s.
 pub const MAX_FAST_DEEP_FIELDS: usize = 2_000;
+/// 10,000 fragments spread side by side take 0.3–0.8 s in release, too close to the bound.
+pub const MAX_FAST_FRAGMENTS: usize = 1_000;
 
 pub fn generate(view: &SchemaView, rng: &mut ChaCha8Rng, shape: Shape) -> Hostile {
     let query_root = view
@@ -67,6 +70,11 @@ pub fn generate(view: &SchemaView, rng: &mut ChaCha8Rng, shape: Shape) -> Hostil
         &[10, 100, 300, 499, 501, 2_000, 20_000]
     } else {
         &[10, 100, 300, 499, 501, MAX_FAST_DEEP_FIELDS]
+    };
+    let wide: &[usize] = if shape.known_slow {
+        &[100, 1_000, 10_000]
+    } else {
+        &[100, MAX_FAST_FRAGMENTS]
     };
     let (label, text) = match rng.random_range(0..17) {
         0 => {
@@ -116,7 +124,7 @@ pub fn generate(view: &SchemaView, rng: &mut ChaCha8Rng, shape: Shape) -> Hostil
             )
         }
         7 => {
-            let count = pick(rng, &[100, 1_000, 10_000]);
+            let count = pick(rng, wide);
             (
                 format!("wide fragments {count}"),
                 wide_fragments(&query_root, count),
