@@ -95,7 +95,9 @@ pub struct PlannedOperation {
     weight: u32,
 }
 
-type PlanKey = (u64, Option<String>, u64);
+/// Document id, operation name, and the values of the `@skip`/`@include` variables as bits
+/// (the first 64, then the rest).
+type PlanKey = (u64, Option<String>, u64, Vec<u64>);
 
 pub struct Gateway {
     supergraph: Arc<Supergraph>,
@@ -390,13 +392,20 @@ impl Gateway {
                 .and_then(Value::as_bool)
                 .unwrap_or(false)
         };
+        // One bit per condition variable: the first 64 in a word, any further ones in words
+        // of their own (a plan made for other values must never be reused).
         let mut bits = 0u64;
-        for (i, name) in prepared.condition_variables.iter().enumerate().take(64) {
+        let mut more_bits = Vec::new();
+        for (i, name) in prepared.condition_variables.iter().enumerate() {
+            if i > 0 && i % 64 == 0 {
+                more_bits.push(0u64);
+            }
+            let word = more_bits.last_mut().unwrap_or(&mut bits);
             if condition(name) {
-                bits |= 1 << i;
+                *word |= 1 << (i % 64);
             }
         }
-        let key = (prepared.id, request.operation_name.clone(), bits);
+        let key = (prepared.id, request.operation_name.clone(), bits, more_bits);
         let mut planned_now = false;
         let planned = self
             .plans
