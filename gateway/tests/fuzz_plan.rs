@@ -105,7 +105,7 @@ fn fuzz_regressions() {
     files.sort();
     for path in files {
         let regression = Regression::read(&path);
-        if regression.known.is_some() && !config.settings.shape.known_slow {
+        if regression.known.is_some() && !config.known_regressions {
             println!("skipped (known): {}", path.display());
             continue;
         }

@@ -46,6 +46,8 @@ pub struct Config {
     pub bound: Duration,
     pub settings: Settings,
     pub findings_dir: PathBuf,
+    /// Also replay the regressions marked `# known:` (open bugs), with `FUZZ_KNOWN=1`.
+    pub known_regressions: bool,
 }
 
 /// The seed when `FUZZ_SEED` is unset.
@@ -78,13 +80,16 @@ impl Config {
             bound: Duration::from_millis(number("FUZZ_TIME_BOUND_MS").unwrap_or(default_bound_ms)),
             settings: Settings {
                 knobs: Knobs::default(),
+                // The operation limits refuse the sizes that were once too slow, cheaply:
+                // every run generates them. `FUZZ_SMALL=1` keeps to the small sizes.
                 shape: Shape {
-                    known_slow: var("FUZZ_KNOWN").is_some_and(|v| v != "0"),
+                    known_slow: !var("FUZZ_SMALL").is_some_and(|v| v != "0"),
                 },
                 execute_share: var("FUZZ_EXECUTE_SHARE")
                     .map(|v| v.parse().expect("FUZZ_EXECUTE_SHARE is a number in 0..=1"))
                     .unwrap_or(0.25),
             },
+            known_regressions: var("FUZZ_KNOWN").is_some_and(|v| v != "0"),
             findings_dir: var("FUZZ_FINDINGS").map(PathBuf::from).unwrap_or_else(|| {
                 PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fuzz-findings")
             }),
