@@ -34,6 +34,8 @@ pub struct Config {
     pub introspection: bool,
     /// What clients see of subgraph errors.
     pub subgraph_errors: SubgraphErrorsConfig,
+    /// Client connections and requests before any GraphQL work: limits, timeouts, shutdown.
+    pub server: crate::edge::ServerConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -115,6 +117,7 @@ impl Default for Config {
             limits: crate::limits::LimitsConfig::default(),
             introspection: true,
             subgraph_errors: SubgraphErrorsConfig::default(),
+            server: crate::edge::ServerConfig::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! A GraphQL federation gateway with an event-invalidated entity cache.
 //!
-//! A request flows through the modules in this order: [`server`] (GraphQL over HTTP) →
+//! A request flows through the modules in this order: [`edge`] (connections, request size
+//! and time limits, graceful shutdown) → [`server`] (GraphQL over HTTP) →
 //! [`gateway`] (the facade with the document and plan caches) → [`operation`] (parse,
 //! validate, normalise) → [`limits`] (how large the operation may be) → [`planner`] (a [`planner::QueryPlan`]) → [`executor`] (runs the plan
 //! against a [`executor::Fetcher`]) → [`fetch`] (HTTP to the subgraphs). [`supergraph`] is the
@@ -11,6 +12,7 @@ pub mod cache;
 pub mod check;
 pub mod compose;
 pub mod config;
+pub mod edge;
 pub mod events;
 pub mod executor;
 pub mod fetch;

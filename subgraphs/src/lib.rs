@@ -135,6 +135,35 @@ pub async fn serve_with(
     axum::serve(listener, service.router_with(publisher)).await
 }
 
+/// Like [`serve_with`] until `shutdown` resolves; then no new connections, idle ones closed,
+/// and it returns once the requests in flight are done.
+pub async fn serve_until(
+    service: Service,
+    listener: tokio::net::TcpListener,
+    publisher: events::Publisher,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, service.router_with(publisher))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Installs the SIGTERM and SIGINT handlers now, and resolves with the signal's name when one
+/// arrives. Installed first thing, so that as PID 1 (where the kernel drops a signal the process
+/// has no handler for) the service still stops.
+pub fn on_signal()
+-> std::io::Result<impl std::future::Future<Output = &'static str> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        }
+    })
+}
+
 /// Turns a `first` argument into a count: `null` means the default, negative
 /// numbers are rejected rather than silently treated as zero.
 pub(crate) fn limit(first: Option<i32>, default: usize) -> async_graphql::Result<usize> {

@@ -46,6 +46,7 @@ async fn main() -> std::io::Result<()> {
         )
         .init();
     let args = Args::parse();
+    let signal = subgraphs::on_signal()?;
     let addr = args
         .listen
         .unwrap_or_else(|| SocketAddr::from((Ipv4Addr::LOCALHOST, args.service.default_port())));
@@ -62,5 +63,29 @@ async fn main() -> std::io::Result<()> {
         ),
         None => std::sync::Arc::new(subgraphs::events::Nowhere),
     };
-    subgraphs::serve_with(args.service, listener, publisher).await
+    let (signalled, stopping) = tokio::sync::oneshot::channel();
+    let shutdown = async move {
+        let name = signal.await;
+        tracing::info!("{name}: finishing the requests in flight");
+        let _ = signalled.send(());
+    };
+    let server = subgraphs::serve_until(args.service, listener, publisher, shutdown);
+    // A client that keeps a request open must not hold the service past its stop deadline.
+    let deadline = async {
+        if stopping.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_TIMEOUT).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!("requests still in flight after {SHUTDOWN_TIMEOUT:?}: stopping");
+            Ok(())
+        }
+    }
 }
+
+/// How long requests in flight may take once a stop signal arrived.
+const SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

@@ -139,8 +139,10 @@ impl Stack {
             Arc::new(gateway::startup::build_gateway(supergraph, config).expect("gateway builds"));
         let (listener, address) = listener().await;
         let router = gateway::server::router(gateway);
+        // The connection layer's settings come from the config (`server:`), as in production.
+        let server = config.server.clone();
         let task = tokio::spawn(async move {
-            let _ = gateway::server::serve(listener, router, std::future::pending()).await;
+            let _ = gateway::server::serve(listener, router, &server, std::future::pending()).await;
         });
         Stack {
             gateway_url: format!("http://{address}/graphql"),

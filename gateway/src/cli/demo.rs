@@ -52,6 +52,7 @@ pub fn invalidation(event: ChangeEvent) -> Invalidation {
 }
 
 pub async fn demo(listen: SocketAddr) -> Result<(), String> {
+    let shutdown = gateway::edge::on_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
     let mut config = Config {
         listen,
         cache: demo_cache(),
@@ -92,5 +93,5 @@ pub async fn demo(listen: SocketAddr) -> Result<(), String> {
         });
     }
     tracing::info!("playground: http://{listen}/graphql");
-    serve_gateway(gateway, &config).await
+    serve_gateway(gateway, &config, shutdown).await
 }

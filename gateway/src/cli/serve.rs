@@ -1,5 +1,6 @@
 //! `gateway serve`: load a supergraph and a config, serve GraphQL over HTTP.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +16,8 @@ pub async fn serve(
     listen: Option<SocketAddr>,
     config: Option<PathBuf>,
 ) -> Result<(), String> {
+    // First: a SIGTERM while the supergraph loads must still stop the process (even as PID 1).
+    let shutdown = gateway::edge::on_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
     let mut config = match config {
         Some(path) => Config::load(&path).map_err(|e| e.to_string())?,
         None => {
@@ -30,30 +33,42 @@ pub async fn serve(
         .or_else(|| config.supergraph.clone())
         .ok_or("no supergraph: pass --supergraph FILE or set `supergraph:` in the config")?;
     let supergraph = load_supergraph(&path).map_err(|e| e.to_string())?;
-    run_gateway(supergraph, &config).await
+    run_gateway(supergraph, &config, shutdown).await
 }
 
-pub async fn run_gateway(supergraph: Supergraph, config: &Config) -> Result<(), String> {
+pub async fn run_gateway(
+    supergraph: Supergraph,
+    config: &Config,
+    shutdown: impl Future<Output = &'static str> + Send + 'static,
+) -> Result<(), String> {
     let gateway = Arc::new(build_gateway(supergraph, config).map_err(|e| e.to_string())?);
-    serve_gateway(gateway, config).await
+    serve_gateway(gateway, config, shutdown).await
 }
 
-/// Serves an already built gateway until Ctrl-C.
-pub async fn serve_gateway(gateway: Arc<Gateway>, config: &Config) -> Result<(), String> {
+/// Serves an already built gateway until `shutdown` (SIGTERM or SIGINT: [`gateway::edge::on_signal`])
+/// resolves, then finishes the requests in flight and returns.
+pub async fn serve_gateway(
+    gateway: Arc<Gateway>,
+    config: &Config,
+    shutdown: impl Future<Output = &'static str> + Send + 'static,
+) -> Result<(), String> {
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("gateway listening on http://{address}/graphql");
+    let shutdown = async move {
+        let signal = shutdown.await;
+        tracing::info!("{signal}: no new connections; finishing the requests in flight");
+    };
     gateway::server::serve(
         listener,
         gateway::server::router(gateway),
-        shutdown_signal(),
+        &config.server,
+        shutdown,
     )
     .await
-    .map_err(|e| e.to_string())
-}
-
-async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+    .map_err(|e| e.to_string())?;
+    tracing::info!("gateway stopped");
+    Ok(())
 }

@@ -1,10 +1,11 @@
 //! The HTTP server (axum): GraphQL over HTTP on `/graphql` (POST and GET), GraphiQL for
-//! browsers, and `/health`. It knows the [`Gateway`] facade only.
+//! browsers, and `/health`. It knows the [`Gateway`] facade only; connections and request
+//! limits are the edge's ([`crate::edge`]).
 
 mod body;
 mod graphiql;
 mod graphql_http;
-mod media_type;
+pub(crate) mod media_type;
 mod metrics;
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
+use crate::edge::ServerConfig;
 use crate::gateway::Gateway;
 
 /// The routes of a gateway.
@@ -32,13 +34,13 @@ async fn health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "UP" }))
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves.
+/// Serves `router` on `listener` behind the edge's connection and request limits until
+/// `shutdown` resolves, then lets requests in flight finish (`server.shutdown_timeout_ms`).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    config: &ServerConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    crate::edge::serve(listener, router, config, shutdown).await
 }
