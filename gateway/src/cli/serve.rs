@@ -59,7 +59,7 @@ pub async fn serve_gateway(
     tracing::info!("gateway listening on http://{address}/graphql");
     let shutdown = async move {
         let signal = shutdown.await;
-        tracing::info!("{signal}: no new connections; finishing the requests in flight");
+        tracing::info!("{signal} received");
     };
     gateway::server::serve(
         listener,
