@@ -205,7 +205,11 @@ async fn slow_headers_are_cut_off_by_the_header_timeout_while_others_are_served(
     }
     let (head, _) = read_response(&mut patient).await.expect("answered");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert_eq!(health(&stack).await, 200, "a normal client is served meanwhile");
+    assert_eq!(
+        health(&stack).await,
+        200,
+        "a normal client is served meanwhile"
+    );
     for task in slow {
         let closed_after = tokio::time::timeout(Duration::from_secs(10), task)
             .await
@@ -250,7 +254,9 @@ async fn past_the_connection_cap_the_longest_idle_connections_make_room() {
     // Ten above: the ten oldest idle ones were closed to admit the new ones.
     for (i, stream) in idle.iter_mut().enumerate().take(10) {
         assert!(
-            closed_within(stream, Duration::from_secs(2)).await.is_some(),
+            closed_within(stream, Duration::from_secs(2))
+                .await
+                .is_some(),
             "idle connection {i} was evicted"
         );
     }
@@ -325,7 +331,11 @@ async fn when_every_connection_is_busy_the_next_one_gets_a_503_at_once() {
         body["errors"][0]["extensions"]["code"],
         "TOO_MANY_CONNECTIONS"
     );
-    assert!(closed_within(&mut refused, Duration::from_secs(2)).await.is_some());
+    assert!(
+        closed_within(&mut refused, Duration::from_secs(2))
+            .await
+            .is_some()
+    );
     for request in busy {
         let response = request.await.unwrap();
         assert_eq!(response["data"]["me"]["id"], "1", "{response}");
@@ -393,10 +403,7 @@ async fn headers_past_their_limits_get_431() {
     .await;
     let address = address(&stack);
     // Bytes: one header of 15 KiB fits in 16 KiB, one of 17 KiB does not.
-    assert_eq!(
-        with_headers(address, 1, 15 << 10).await,
-        "HTTP/1.1 200 OK"
-    );
+    assert_eq!(with_headers(address, 1, 15 << 10).await, "HTTP/1.1 200 OK");
     let status = with_headers(address, 1, 17 << 10).await;
     assert!(status.starts_with("HTTP/1.1 431"), "{status}");
     // Count: 18 fillers and `host` make 19 of 20; 25 are too many.
@@ -467,7 +474,10 @@ async fn a_body_past_max_request_bytes_gets_413_with_a_graphql_error() {
     let response = get(4200).await.unwrap();
     assert_eq!(response.status(), 413);
     let error: Value = response.json().await.unwrap();
-    assert_eq!(error["errors"][0]["extensions"]["code"], "REQUEST_TOO_LARGE");
+    assert_eq!(
+        error["errors"][0]["extensions"]["code"],
+        "REQUEST_TOO_LARGE"
+    );
 }
 
 #[tokio::test]
@@ -502,10 +512,11 @@ async fn a_request_past_its_timeout_gets_504_and_its_subgraph_fetch_is_dropped()
     })
     .await;
     // Just below: what the other subgraphs serve comes back in time.
-    let response = stack
-        .query(r#"{ product(upc: "1") { name } }"#)
-        .await;
-    assert!(response["data"]["product"]["name"].is_string(), "{response}");
+    let response = stack.query(r#"{ product(upc: "1") { name } }"#).await;
+    assert!(
+        response["data"]["product"]["name"].is_string(),
+        "{response}"
+    );
     assert_eq!(health(&stack).await, 200);
 }
 
@@ -551,8 +562,11 @@ async fn http2_clients_are_served_with_prior_knowledge() {
         .body(())
         .unwrap();
     let (response, mut send) = client.send_request(request, false).unwrap();
-    send.send_data(bytes::Bytes::from_static(br#"{"query":"{ me { id } }"}"#), true)
-        .unwrap();
+    send.send_data(
+        bytes::Bytes::from_static(br#"{"query":"{ me { id } }"}"#),
+        true,
+    )
+    .unwrap();
     let response = response.await.unwrap();
     assert_eq!(response.status(), 200);
     let mut body = response.into_body();

@@ -96,10 +96,12 @@ async fn serve(config: &Config) -> String {
     let gateway = Arc::new(build_gateway(supergraph, config).expect("the gateway builds"));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
+    let server = config.server.clone();
     tokio::spawn(async move {
         let _ = gateway::server::serve(
             listener,
             gateway::server::router(gateway),
+            &server,
             std::future::pending(),
         )
         .await;

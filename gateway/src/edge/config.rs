@@ -139,7 +139,11 @@ mod tests {
             serde_yaml::from_str("max_connections: 20\nrequest_timeout_ms: 500\n").unwrap();
         assert_eq!(config.max_connections(), 20);
         assert_eq!(config.request_timeout(), Duration::from_millis(500));
-        assert_eq!(config.max_request_bytes, 2 << 20, "unset keys keep defaults");
+        assert_eq!(
+            config.max_request_bytes,
+            2 << 20,
+            "unset keys keep defaults"
+        );
         let error = serde_yaml::from_str::<ServerConfig>("max_conections: 20\n").unwrap_err();
         assert!(error.to_string().contains("max_conections"), "{error}");
     }

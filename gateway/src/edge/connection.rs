@@ -61,7 +61,9 @@ pub(super) async fn serve_connection(
         let in_flight = counted.begin();
         let response = router.clone().oneshot(request);
         async move {
-            let response = response.await.unwrap_or_else(|never: Infallible| match never {});
+            let response = response
+                .await
+                .unwrap_or_else(|never: Infallible| match never {});
             Ok::<_, Infallible>(response.map(|body| {
                 axum::body::Body::new(TrackedBody {
                     body,

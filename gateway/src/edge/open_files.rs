@@ -19,7 +19,7 @@ pub fn soft_limit() -> Option<u64> {
     };
     // SAFETY: getrlimit writes one `rlimit` through a pointer to a live, aligned value.
     let status = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
-    (status == 0 && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur as u64)
+    (status == 0 && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
 }
 
 /// Half of what is left after [`RESERVED`] goes to client connections, the other half to the

@@ -44,7 +44,10 @@ async fn limit_request(
     next: Next,
 ) -> Response {
     let max = limits.max_request_bytes;
-    let target = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
     if target > max {
         return too_large(request.headers(), "request target (URL)", max);
     }
