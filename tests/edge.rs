@@ -72,7 +72,7 @@ async fn stack(server: ServerConfig, accounts: Option<String>) -> Stack {
                 "accounts".into(),
                 SubgraphConfig {
                     url: Some(url),
-                    timeout_ms: None,
+                    ..Default::default()
                 },
             );
         }
