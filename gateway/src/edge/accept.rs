@@ -39,6 +39,16 @@ pub async fn serve(
     let router = request_limits::layer(router, config);
     let builder = Arc::new(connection::builder(config));
     let max_connections = config.max_connections();
+    if let Some(limit) = super::open_files::soft_limit()
+        && max_connections > super::open_files::default_max_connections(Some(limit))
+    {
+        tracing::warn!(
+            max_connections,
+            open_files_soft_limit = limit,
+            "server.max_connections leaves too few open files for the subgraph connections: \
+             accept or subgraph requests may fail with EMFILE; raise the limit (ulimit -n)"
+        );
+    }
     let admission = Arc::new(Admission::new(max_connections));
     let timeouts = IdleTimeouts {
         header_read: config.header_read_timeout(),
