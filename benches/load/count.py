@@ -147,8 +147,7 @@ def count(
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     ensure_valgrind()
-    target_dir = run.build()
-    binaries = Path(args.binaries).resolve() if args.binaries else target_dir / "release"
+    binaries, target_dir = run.binaries_and_target_dir(args.binaries)
     for binary in ("gateway", "subgraph"):
         if not (binaries / binary).is_file():
             raise run.UsageError(f"{binaries / binary} is missing")

@@ -420,6 +420,16 @@ def ensure_apollo() -> str:
     return json.loads(manifest.read_text())["version"]
 
 
+def binaries_and_target_dir(binaries: str) -> tuple[Path, Path]:
+    """The binaries to run (those in `binaries`, else a fresh release build) and cargo's target
+    directory (where runs keep their files). Given binaries are not rebuilt: a build now would
+    be of this checkout, which is not what they are."""
+    if binaries:
+        return Path(binaries).resolve(), target_directory()
+    target_dir = build()
+    return target_dir / "release", target_dir
+
+
 def build() -> Path:
     """Builds the release binaries; returns cargo's target directory."""
     if not shutil.which("cargo"):
@@ -427,6 +437,11 @@ def build() -> Path:
     run_checked(
         ["cargo", "build", "--release", "--locked", "-p", "gateway", "-p", "subgraphs"], cwd=ROOT
     )
+    return target_directory()
+
+
+def target_directory() -> Path:
+    """Cargo's target directory for this checkout."""
     metadata = subprocess.run(
         ["cargo", "metadata", "--format-version", "1", "--no-deps", "--locked"],
         cwd=ROOT,
@@ -872,8 +887,7 @@ def main(argv: list[str]) -> int:
 
     wrk = ensure_wrk()
     apollo_version = ensure_apollo() if use_apollo else None
-    target_dir = build()
-    binaries = Path(args.binaries).resolve() if args.binaries else target_dir / "release"
+    binaries, target_dir = binaries_and_target_dir(args.binaries)
     for binary in ("gateway", "subgraph"):
         if not (binaries / binary).is_file():
             raise UsageError(f"{binaries / binary} is missing")
