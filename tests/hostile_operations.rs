@@ -31,6 +31,19 @@ fn code(response: &Value) -> &str {
         .unwrap_or_default()
 }
 
+/// POSTs `body` and returns the JSON answer, whatever its status.
+async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Value {
+    client
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON")
+}
+
 /// The test process's resident memory (the gateway runs in it), in bytes.
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("statm");
@@ -58,15 +71,7 @@ async fn a_fragment_explosion_is_refused_while_health_keeps_answering() {
             tokio::spawn(async move {
                 let mut codes = Vec::new();
                 for _ in 0..20 {
-                    let response: Value = client
-                        .post(&url)
-                        .json(&body)
-                        .send()
-                        .await
-                        .expect("answers")
-                        .json()
-                        .await
-                        .expect("JSON");
+                    let response = post(&client, &url, &body).await;
                     codes.push(code(&response).to_string());
                 }
                 codes
@@ -128,18 +133,7 @@ async fn thousands_of_distinct_documents_leave_the_caches_within_their_bytes() {
     let send = |query: String| {
         let client = stack.client().clone();
         let url = stack.gateway_url.clone();
-        async move {
-            let response: Value = client
-                .post(&url)
-                .json(&json!({ "query": query }))
-                .send()
-                .await
-                .expect("answers")
-                .json()
-                .await
-                .expect("JSON");
-            response
-        }
+        async move { post(&client, &url, &json!({ "query": query })).await }
     };
     // Warm up the allocator and the connection pools first.
     for i in 0..20 {
