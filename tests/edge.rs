@@ -467,6 +467,7 @@ async fn a_body_past_max_request_bytes_gets_413_with_a_graphql_error() {
             .client()
             .get(&stack.gateway_url)
             .query(&[("query", query)])
+            .header("apollo-require-preflight", "true")
             .send()
     };
     let response = get(3000).await.unwrap();

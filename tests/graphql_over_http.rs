@@ -111,12 +111,11 @@ async fn malformed_requests_get_4xx_and_a_message() {
     let cases = [
         (Some("application/json"), "{not json", 400, "not valid JSON"),
         (
-            Some("text/plain"),
+            Some("application/graphql"),
             r#"{"query":"{ me { id } }"}"#,
             415,
             "content type",
         ),
-        (None, r#"{"query":"{ me { id } }"}"#, 415, "content type"),
         (
             Some("application/json"),
             r#"{"variables":{}}"#,
@@ -144,6 +143,83 @@ async fn malformed_requests_get_4xx_and_a_message() {
             "{body}: {response}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_post_a_form_could_send_is_refused_as_csrf_unless_preflighted() {
+    let stack = Stack::demo().await;
+    let body = r#"{"query":"{ me { id } }"}"#;
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+    ] {
+        let (status, _, response) = post_raw(&stack, content_type, None, body).await;
+        assert_eq!(status, 400, "{content_type:?}");
+        assert_eq!(
+            response["errors"][0]["extensions"]["code"], "CSRF_ERROR",
+            "{content_type:?}: {response}"
+        );
+        // With a preflight header the request is read, and its content type refused.
+        let response = stack
+            .client()
+            .post(&stack.gateway_url)
+            .header("content-type", content_type.unwrap_or("text/plain"))
+            .header("apollo-require-preflight", "true")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{content_type:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_get_runs_only_with_a_preflight_header() {
+    let stack = Stack::demo().await;
+    let get = |headers: &[(&str, &str)]| {
+        let mut request = stack
+            .client()
+            .get(&stack.gateway_url)
+            .query(&[("query", "{ me { id } }")]);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    for refused in [
+        &[][..],
+        &[("apollo-require-preflight", "")],
+        &[("content-type", "text/plain")],
+    ] {
+        let response = get(refused).await.unwrap();
+        assert_eq!(response.status(), 400, "{refused:?}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "CSRF_ERROR");
+        assert!(body.get("data").is_none(), "nothing ran: {body}");
+    }
+    for passed in [
+        &[("apollo-require-preflight", "true")][..],
+        &[("x-apollo-operation-name", "Me")],
+        &[("x-graphql-csrf", "1")],
+        &[("content-type", "application/json")],
+    ] {
+        let response = get(passed).await.unwrap();
+        assert_eq!(response.status(), 200, "{passed:?}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body, json!({ "data": { "me": { "id": "1" } } }));
+    }
+    // Turned off, a plain GET runs.
+    let open = Stack::demo_with(|config| config.csrf.enabled = false).await;
+    let response = open
+        .client()
+        .get(&open.gateway_url)
+        .query(&[("query", "{ me { id } }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
@@ -186,6 +262,7 @@ async fn get_runs_queries_but_not_mutations() {
             ("variables", r#"{"id":"1"}"#),
             ("operationName", "Me"),
         ])
+        .header("apollo-require-preflight", "true")
         .send()
         .await
         .unwrap();
@@ -203,6 +280,7 @@ async fn get_runs_queries_but_not_mutations() {
             "query",
             r#"mutation { setStock(upc: "1", inStock: false) { upc } }"#,
         )])
+        .header("apollo-require-preflight", "true")
         .send()
         .await
         .unwrap();
@@ -215,6 +293,7 @@ async fn get_runs_queries_but_not_mutations() {
         .client()
         .get(&stack.gateway_url)
         .query(&[("query", "{ me { id } }"), ("variables", "{oops")])
+        .header("apollo-require-preflight", "true")
         .send()
         .await
         .unwrap();

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use e2e::memory::{PeakMemory, resident_bytes};
 use e2e::{Stack, listener};
 use futures::future::{BoxFuture, join_all};
 use gateway::config::SubgraphConfig;
@@ -169,45 +170,6 @@ fn inventory_error(response: &Value) -> String {
 fn assert_served(response: &Value) {
     assert!(response.get("errors").is_none(), "{response}");
     assert_eq!(response["data"]["product"]["inStock"], true, "{response}");
-}
-
-/// This process's resident memory, in bytes.
-fn resident_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let kilobytes: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS");
-    kilobytes * 1024
-}
-
-/// Samples resident memory every millisecond on a thread of its own until stopped: the peak
-/// is what matters, and a freed buffer would no longer show in a reading taken afterwards.
-struct PeakMemory {
-    stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<u64>,
-}
-
-impl PeakMemory {
-    fn start() -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let mut peak = resident_bytes();
-            while !stopped.load(Ordering::SeqCst) {
-                peak = peak.max(resident_bytes());
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            peak.max(resident_bytes())
-        });
-        Self { stop, thread }
-    }
-
-    fn stop(self) -> u64 {
-        self.stop.store(true, Ordering::SeqCst);
-        self.thread.join().expect("sampler")
-    }
 }
 
 const MIB: u64 = 1024 * 1024;

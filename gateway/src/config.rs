@@ -3,7 +3,6 @@
 //! environment variables.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,8 +11,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Address the HTTP server binds (`GATEWAY_LISTEN`).
-    pub listen: SocketAddr,
+    /// Address the HTTP server binds, `host:port` with a host name or an IP address
+    /// (`GATEWAY_LISTEN`).
+    pub listen: String,
     /// Supergraph SDL file (`GATEWAY_SUPERGRAPH`); the command line's `--supergraph` wins.
     pub supergraph: Option<PathBuf>,
     /// Settings for every subgraph unless overridden in `subgraphs`.
@@ -36,6 +36,12 @@ pub struct Config {
     pub subgraph_errors: SubgraphErrorsConfig,
     /// Client connections and requests before any GraphQL work: limits, timeouts, shutdown.
     pub server: crate::edge::ServerConfig,
+    /// Which browser pages on other origins may call the gateway.
+    pub cors: crate::edge::cors::CorsConfig,
+    /// Refusing requests a page on another site could send without a preflight.
+    pub csrf: crate::edge::csrf::CsrfConfig,
+    /// Response compression, request decompression, compressed subgraph answers.
+    pub compression: crate::edge::compression::CompressionConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -106,7 +112,7 @@ pub struct QueryPlanningConfig {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            listen: "127.0.0.1:4000".into(),
             supergraph: None,
             subgraph_defaults: SubgraphDefaults::default(),
             subgraphs: BTreeMap::new(),
@@ -118,6 +124,9 @@ impl Default for Config {
             introspection: true,
             subgraph_errors: SubgraphErrorsConfig::default(),
             server: crate::edge::ServerConfig::default(),
+            cors: Default::default(),
+            csrf: Default::default(),
+            compression: Default::default(),
         }
     }
 }
@@ -175,6 +184,11 @@ impl Config {
                 .unwrap_or_default(),
             message: e.to_string(),
         })?;
+        check_listen(&config.listen).map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            location: String::new(),
+            message: format!("listen: {message}"),
+        })?;
         config.apply_env()?;
         Ok(config)
     }
@@ -189,10 +203,11 @@ impl Config {
     /// Applies `GATEWAY_*` environment variables over the file's values.
     pub fn apply_env(&mut self) -> Result<(), ConfigError> {
         if let Ok(value) = std::env::var("GATEWAY_LISTEN") {
-            self.listen = value.parse().map_err(|e| ConfigError::Env {
+            check_listen(&value).map_err(|message| ConfigError::Env {
                 name: "GATEWAY_LISTEN",
-                message: format!("{e}"),
+                message,
             })?;
+            self.listen = value;
         }
         if let Ok(value) = std::env::var("GATEWAY_SUPERGRAPH") {
             self.supergraph = Some(PathBuf::from(value));
@@ -218,4 +233,21 @@ impl Config {
             .unwrap_or(self.subgraph_defaults.timeout_ms);
         Duration::from_millis(ms)
     }
+}
+
+/// A listen address is `host:port` (`[::1]:4000` for IPv6); the host is resolved when bound.
+pub fn check_listen(address: &str) -> Result<(), String> {
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return Err(format!(
+            "{address:?} has no port: write host:port, e.g. 127.0.0.1:4000"
+        ));
+    };
+    if host.is_empty() {
+        return Err(format!(
+            "{address:?} has no host: write host:port, e.g. 0.0.0.0:4000"
+        ));
+    }
+    port.parse::<u16>()
+        .map(|_| ())
+        .map_err(|_| format!("{address:?}: {port:?} is not a port number"))
 }

@@ -7,7 +7,6 @@ mod cli;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,9 +26,10 @@ enum Command {
         /// The supergraph SDL file (or `supergraph:` in the config).
         #[arg(long)]
         supergraph: Option<PathBuf>,
-        /// Address to listen on (default 127.0.0.1:4000, or `listen:` in the config).
-        #[arg(long)]
-        listen: Option<SocketAddr>,
+        /// Address to listen on, host:port (default 127.0.0.1:4000, or `listen:` in the
+        /// config).
+        #[arg(long, value_parser = listen_address)]
+        listen: Option<String>,
         /// YAML config file (see docs/config.md).
         #[arg(long)]
         config: Option<PathBuf>,
@@ -64,8 +64,8 @@ enum Command {
     },
     /// Run the four demo services and a gateway over them in this process.
     Demo {
-        #[arg(long, default_value = "127.0.0.1:4000")]
-        listen: SocketAddr,
+        #[arg(long, default_value = "127.0.0.1:4000", value_parser = listen_address)]
+        listen: String,
     },
 }
 
@@ -112,6 +112,10 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn listen_address(address: &str) -> Result<String, String> {
+    gateway::config::check_listen(address).map(|()| address.to_string())
 }
 
 fn run_async(future: impl Future<Output = Result<(), String>>) -> Result<(), String> {

@@ -32,6 +32,12 @@ pub enum StartupError {
     Redis(String),
     #[error("subgraph \"{subgraph}\": `{key}` must be at least 1")]
     ZeroLimit { subgraph: String, key: &'static str },
+    #[error("subgraph \"{subgraph}\": URL {url:?} {reason}")]
+    InvalidSubgraphUrl {
+        subgraph: String,
+        url: String,
+        reason: String,
+    },
 }
 
 /// Reads and loads a supergraph file.
@@ -61,7 +67,10 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
         .map(|subgraph| subgraph_endpoint(config, &subgraph.name, &subgraph.url))
         .collect::<Result<_, _>>()?;
     let supergraph = Arc::new(supergraph);
-    let http_fetcher = Arc::new(HttpFetcher::new(endpoints));
+    let http_fetcher = Arc::new(HttpFetcher::with_compression(
+        endpoints,
+        config.compression.subgraph_responses,
+    ));
     let http: Arc<dyn Fetcher> = http_fetcher.clone();
     let propagate_headers = config
         .headers
@@ -140,9 +149,11 @@ fn subgraph_endpoint(
             key: "max_connections",
         });
     }
+    let url = own.url.unwrap_or_else(|| routing_url.to_string());
+    check_subgraph_url(name, &url)?;
     Ok(SubgraphEndpoint {
         name: name.to_string(),
-        url: own.url.unwrap_or_else(|| routing_url.to_string()),
+        url,
         timeout: config.subgraph_timeout(name),
         max_response_bytes: own
             .max_response_bytes
@@ -150,6 +161,27 @@ fn subgraph_endpoint(
         max_connections,
         circuit_breaker: defaults.circuit_breaker.overridden_by(&own.circuit_breaker),
     })
+}
+
+/// A subgraph is reached over http or https: anything else is a mistake to report at start,
+/// not on the first request that needs the subgraph.
+fn check_subgraph_url(subgraph: &str, url: &str) -> Result<(), StartupError> {
+    let invalid = |reason: String| StartupError::InvalidSubgraphUrl {
+        subgraph: subgraph.to_string(),
+        url: url.to_string(),
+        reason,
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|e| invalid(format!("is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid(format!(
+            "has scheme {:?}: subgraphs are reached over http or https",
+            parsed.scheme()
+        )));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("has no host".into()));
+    }
+    Ok(())
 }
 
 /// `/metrics` gets the subgraphs' circuit breakers, then whatever the cache reports; the

@@ -1,7 +1,10 @@
 // Runs every GraphQL-over-HTTP server audit of graphql-http (`serverAudits`) against a running
 // GraphQL endpoint and prints one line per audit, then `N passed, N failed`.
 //
-//   node audit.mjs http://127.0.0.1:4000/graphql
+//   node audit.mjs http://127.0.0.1:4000/graphql [--header name:value]...
+//
+// `--header` adds a header to every request the audits send (e.g. the CSRF preflight header
+// `apollo-require-preflight:true`, without which the gateway refuses GET requests).
 //
 // Every audit counts, whatever its level: an audit passes only with status `ok`. A failed MUST
 // (`error`), SHOULD (`warn`) or MAY (`notice`) is counted as failed and printed with its reason
@@ -11,16 +14,30 @@
 
 import { serverAudits } from 'graphql-http';
 
-const url = process.argv[2];
+const [url, ...options] = process.argv.slice(2);
+const extraHeaders = [];
+for (let i = 0; i < options.length; i += 2) {
+  const [name, ...value] = (options[i] === '--header' ? options[i + 1] ?? '' : '').split(':');
+  if (!name || value.length === 0) {
+    console.error(`unknown option ${options[i]} ${options[i + 1] ?? ''}`);
+    process.exit(1);
+  }
+  extraHeaders.push([name.trim(), value.join(':').trim()]);
+}
 if (!url) {
-  console.error('usage: node audit.mjs <graphql url>');
+  console.error('usage: node audit.mjs <graphql url> [--header name:value]...');
   process.exit(1);
 }
 
 // One slow answer must fail its audit, not hang the run.
 const TIMEOUT_MS = 10_000;
-const fetchFn = (input, init = {}) =>
-  fetch(input, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
+const fetchFn = (input, init = {}) => {
+  const headers = new Headers(init.headers);
+  for (const [name, value] of extraHeaders) {
+    headers.set(name, value);
+  }
+  return fetch(input, { ...init, headers, signal: AbortSignal.timeout(TIMEOUT_MS) });
+};
 
 const audits = serverAudits({ url, fetchFn });
 let passed = 0;

@@ -1,6 +1,7 @@
 //! Test support: the demo subgraphs and a gateway over them, each a real HTTP server on a
 //! free loopback port, stopped when the [`Stack`] is dropped; and a real Redis.
 
+pub mod memory;
 pub mod redis_server;
 
 use std::net::SocketAddr;
@@ -138,7 +139,8 @@ impl Stack {
         let gateway =
             Arc::new(gateway::startup::build_gateway(supergraph, config).expect("gateway builds"));
         let (listener, address) = listener().await;
-        let router = gateway::server::router(gateway);
+        let edge = Arc::new(gateway::edge::Edge::new(config).expect("edge config is valid"));
+        let router = gateway::server::router(gateway, edge);
         // The connection layer's settings come from the config (`server:`), as in production.
         let server = config.server.clone();
         let task = tokio::spawn(async move {

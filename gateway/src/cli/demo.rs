@@ -1,11 +1,11 @@
 //! `gateway demo`: the four demo services and a gateway over them, in one process, with the
 //! entity cache on and kept fresh by the services' change events over an in-process bus.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use gateway::cache::{CacheConfig, Invalidation, Mode, PolicyConfig, SubgraphPolicyConfig};
 use gateway::config::{Config, SubgraphConfig};
+use gateway::edge::cors::CorsConfig;
 use gateway::events::InProcessBus;
 use gateway::startup::build_gateway;
 use gateway::supergraph::Supergraph;
@@ -51,11 +51,13 @@ pub fn invalidation(event: ChangeEvent) -> Invalidation {
     }
 }
 
-pub async fn demo(listen: SocketAddr) -> Result<(), String> {
+pub async fn demo(listen: String) -> Result<(), String> {
     let shutdown = gateway::edge::on_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
     let mut config = Config {
         listen,
         cache: demo_cache(),
+        // A playground: pages on any origin may try it.
+        cors: CorsConfig::any_origin(),
         ..Config::default()
     };
     let mut listeners = Vec::new();
@@ -92,6 +94,5 @@ pub async fn demo(listen: SocketAddr) -> Result<(), String> {
             }
         });
     }
-    tracing::info!("playground: http://{listen}/graphql");
     serve_gateway(gateway, &config, shutdown).await
 }

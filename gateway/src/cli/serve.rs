@@ -1,11 +1,11 @@
 //! `gateway serve`: load a supergraph and a config, serve GraphQL over HTTP.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use gateway::config::Config;
+use gateway::edge::Edge;
 use gateway::gateway::Gateway;
 use gateway::startup::{build_gateway, load_supergraph};
 use gateway::supergraph::Supergraph;
@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 
 pub async fn serve(
     supergraph: Option<PathBuf>,
-    listen: Option<SocketAddr>,
+    listen: Option<String>,
     config: Option<PathBuf>,
 ) -> Result<(), String> {
     // First: a SIGTERM while the supergraph loads must still stop the process (even as PID 1).
@@ -52,18 +52,20 @@ pub async fn serve_gateway(
     config: &Config,
     shutdown: impl Future<Output = &'static str> + Send + 'static,
 ) -> Result<(), String> {
-    let listener = TcpListener::bind(config.listen)
+    let edge = Arc::new(Edge::new(config).map_err(|e| e.to_string())?);
+    let listener = TcpListener::bind(config.listen.as_str())
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("gateway listening on http://{address}/graphql");
+    tracing::info!("playground: http://{address}/graphql");
     let shutdown = async move {
         let signal = shutdown.await;
         tracing::info!("{signal} received");
     };
     gateway::server::serve(
         listener,
-        gateway::server::router(gateway),
+        gateway::server::router(gateway, edge),
         &config.server,
         shutdown,
     )

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use super::activity::IdleTimeouts;
 use super::admission::Admission;
 use super::config::ServerConfig;
-use super::{connection, errors, request_limits};
+use super::{connection, errors};
 
 /// Refusals being written at once; past that a refused connection is closed without a word, so
 /// that a flood cannot hold descriptors through its refusals.
@@ -25,8 +25,8 @@ const MAX_REFUSALS_IN_PROGRESS: usize = 256;
 /// with unread bytes would reset the connection, and the client might not see the 503).
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Serves `router` on `listener` with the limits of `config` until `shutdown` resolves, then
-/// shuts down gracefully.
+/// Serves `router` (already behind [`super::Edge::wrap`]) on `listener` with the connection
+/// limits of `config` until `shutdown` resolves, then shuts down gracefully.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -36,7 +36,6 @@ pub async fn serve(
     config
         .check()
         .map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
-    let router = request_limits::layer(router, config);
     let builder = Arc::new(connection::builder(config));
     let max_connections = config.max_connections();
     if let Some(limit) = super::open_files::soft_limit()

@@ -3,21 +3,70 @@
 //! In the order a request meets them: [`accept`] (the accept loop, graceful shutdown) →
 //! [`admission`] (at most `max_connections`; past it the longest idle connection is closed, or
 //! the new one refused) → [`connection`] (HTTP/1.1 and HTTP/2 via hyper-util, header and
-//! keep-alive timeouts kept by [`activity`]) → [`request_limits`] (request size, body read
-//! timeout, request timeout) → the server's routes. Settings: [`ServerConfig`], the `server:`
-//! section of the config.
+//! keep-alive timeouts kept by [`activity`]) → [`cors`] (preflights, and which origins get
+//! CORS headers) → [`compression`] (responses compressed, request bodies decompressed) →
+//! [`request_limits`] (request size, body read timeout, request timeout) → the server's
+//! routes, whose GraphQL handlers first ask [`csrf`]. Settings: [`ServerConfig`] (the
+//! `server:` section of the config), `cors:`, `csrf:` and `compression:`.
 
 mod accept;
 mod activity;
 mod admission;
+pub mod compression;
 mod config;
 mod connection;
-mod errors;
+pub mod cors;
+pub mod csrf;
+pub(crate) mod errors;
 mod open_files;
 mod request_limits;
 mod shutdown;
+
+use axum::Router;
 
 pub use accept::serve;
 pub use config::ServerConfig;
 pub use open_files::{default_max_connections, soft_limit as open_files_soft_limit};
 pub use shutdown::on_signal;
+
+use crate::config::Config;
+
+/// Everything a request meets before the gateway facade, compiled once from the config.
+pub struct Edge {
+    server: ServerConfig,
+    cors: Option<cors::Cors>,
+    csrf: csrf::Csrf,
+    compression: compression::CompressionConfig,
+}
+
+/// A setting of the edge that cannot work, naming its key.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct EdgeConfigError(pub String);
+
+impl Edge {
+    pub fn new(config: &Config) -> Result<Self, EdgeConfigError> {
+        config.server.check().map_err(EdgeConfigError)?;
+        Ok(Self {
+            server: config.server.clone(),
+            cors: cors::Cors::new(&config.cors).map_err(EdgeConfigError)?,
+            csrf: csrf::Csrf::new(&config.csrf).map_err(EdgeConfigError)?,
+            compression: config.compression.clone(),
+        })
+    }
+
+    /// `routes` behind the edge's HTTP layers, outermost first: CORS, compression, request
+    /// limits.
+    pub fn wrap(&self, routes: Router) -> Router {
+        let limited = request_limits::layer(routes, &self.server);
+        let compressed = compression::wrap(limited, &self.compression);
+        match &self.cors {
+            Some(cors) => cors.wrap(compressed),
+            None => compressed,
+        }
+    }
+
+    pub(crate) fn csrf(&self) -> &csrf::Csrf {
+        &self.csrf
+    }
+}

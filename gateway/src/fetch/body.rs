@@ -3,8 +3,9 @@
 //! bytes so far pass the limit, so that a subgraph streaming gigabytes costs the gateway at
 //! most the limit (and the chunk in hand), never the whole answer.
 //!
-//! The bytes counted are the ones the body yields: were response decompression turned on in
-//! reqwest, they would be the decompressed bytes, which is what the gateway holds in memory.
+//! The bytes counted are the ones the body yields: with compressed answers
+//! (`compression.subgraph_responses`), the decompressed bytes, which is what the gateway holds
+//! in memory; reqwest then reports no `Content-Length`, so only the streamed count applies.
 
 use bytes::{Bytes, BytesMut};
 

@@ -71,7 +71,14 @@ struct Endpoint {
 }
 
 impl HttpFetcher {
+    /// A fetcher that asks subgraphs for compressed answers.
     pub fn new(endpoints: Vec<SubgraphEndpoint>) -> Self {
+        Self::with_compression(endpoints, true)
+    }
+
+    /// `accept_compressed`: send `Accept-Encoding: gzip, br, zstd, deflate` and decompress
+    /// what comes back (the size limit counts decompressed bytes).
+    pub fn with_compression(endpoints: Vec<SubgraphEndpoint>, accept_compressed: bool) -> Self {
         // Idle connections beyond what one subgraph may use at once could never all be busy
         // again: keeping them would only hold sockets.
         let max_idle = endpoints
@@ -87,6 +94,10 @@ impl HttpFetcher {
             // A subgraph that redirects is misconfigured: its answer is an error, not a
             // second request (which would also re-send the POST body elsewhere).
             .redirect(reqwest::redirect::Policy::none())
+            .gzip(accept_compressed)
+            .brotli(accept_compressed)
+            .zstd(accept_compressed)
+            .deflate(accept_compressed)
             .build()
             .expect("reqwest client with static settings");
         let endpoints = endpoints

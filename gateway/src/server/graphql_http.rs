@@ -2,7 +2,6 @@
 //! status codes and media types as the GraphQL-over-HTTP spec says.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -10,20 +9,25 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response as HttpResponse};
 use serde_json::{Map, Value};
 
+use super::AppState;
 use super::body::Chunks;
 use super::graphiql;
 use super::media_type::{self, ResponseType};
-use crate::gateway::{Gateway, GraphQLRequest, Outcome, Transport};
+use crate::edge::csrf::CsrfRefused;
+use crate::gateway::{GraphQLRequest, Outcome, Transport};
 use crate::response::{GraphQLError, Response};
 
 pub async fn post_graphql(
-    State(gateway): State<Arc<Gateway>>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> HttpResponse {
     let Some(response_type) = media_type::negotiate(&headers) else {
         return not_acceptable();
     };
+    if let Err(refused) = state.edge.csrf().check(&headers) {
+        return csrf_refused(response_type, refused);
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -78,13 +82,16 @@ pub async fn post_graphql(
             "the request has no `query`".into(),
         );
     }
-    let context = gateway.request_context(&headers);
-    let (outcome, response) = gateway.execute(request, Transport::Post, context).await;
+    let context = state.gateway.request_context(&headers);
+    let (outcome, response) = state
+        .gateway
+        .execute(request, Transport::Post, context)
+        .await;
     respond(response_type, outcome, response)
 }
 
 pub async fn get_graphql(
-    State(gateway): State<Arc<Gateway>>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> HttpResponse {
@@ -94,6 +101,9 @@ pub async fn get_graphql(
     let Some(response_type) = media_type::negotiate(&headers) else {
         return not_acceptable();
     };
+    if let Err(refused) = state.edge.csrf().check(&headers) {
+        return csrf_refused(response_type, refused);
+    }
     let parse_object = |name: &str| -> Result<Option<Map<String, Value>>, String> {
         match params.get(name) {
             None => Ok(None),
@@ -128,8 +138,11 @@ pub async fn get_graphql(
         variables,
         extensions,
     };
-    let context = gateway.request_context(&headers);
-    let (outcome, response) = gateway.execute(request, Transport::Get, context).await;
+    let context = state.gateway.request_context(&headers);
+    let (outcome, response) = state
+        .gateway
+        .execute(request, Transport::Get, context)
+        .await;
     respond(response_type, outcome, response)
 }
 
@@ -158,6 +171,17 @@ fn bad_request(response_type: ResponseType, status: StatusCode, message: String)
         Response::request_errors(vec![GraphQLError::new(message).with_code("BAD_REQUEST")]);
     let mut http = respond(response_type, Outcome::RequestError, response);
     *http.status_mut() = status;
+    http
+}
+
+/// A request that may have come from another site without a preflight: 400 in both media
+/// types (the request is refused before it is read as GraphQL).
+fn csrf_refused(response_type: ResponseType, refused: CsrfRefused) -> HttpResponse {
+    let response = Response::request_errors(vec![
+        GraphQLError::new(refused.message).with_code(CsrfRefused::CODE),
+    ]);
+    let mut http = respond(response_type, Outcome::RequestError, response);
+    *http.status_mut() = StatusCode::BAD_REQUEST;
     http
 }
 

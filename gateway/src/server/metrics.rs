@@ -1,18 +1,16 @@
 //! `GET /metrics` (Prometheus text) and `POST /invalidate` (the HTTP invalidation endpoint,
 //! off unless a shared secret is configured).
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::gateway::Gateway;
+use super::AppState;
 
-pub async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
+pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut text = String::new();
-    gateway.metrics(&mut text);
+    state.gateway.metrics(&mut text);
     (
         [(
             header::CONTENT_TYPE,
@@ -29,11 +27,11 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response {
 
 /// Takes the change-event shape (one object or a list) with `Authorization: Bearer <secret>`.
 pub async fn invalidate(
-    State(gateway): State<Arc<Gateway>>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(hooks) = gateway.hooks() else {
+    let Some(hooks) = state.gateway.hooks() else {
         return json(
             StatusCode::NOT_FOUND,
             serde_json::json!({ "error": "the invalidation endpoint is not enabled" }),

@@ -1,6 +1,6 @@
 //! The HTTP server (axum): GraphQL over HTTP on `/graphql` (POST and GET), GraphiQL for
-//! browsers, and `/health`. It knows the [`Gateway`] facade only; connections and request
-//! limits are the edge's ([`crate::edge`]).
+//! browsers, and `/health`. It knows the [`Gateway`] facade and the [`Edge`] only:
+//! connections, CORS, compression, request limits and CSRF are the edge's ([`crate::edge`]).
 
 mod body;
 mod graphiql;
@@ -14,12 +14,19 @@ use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
-use crate::edge::ServerConfig;
+use crate::edge::{Edge, ServerConfig};
 use crate::gateway::Gateway;
 
-/// The routes of a gateway.
-pub fn router(gateway: Arc<Gateway>) -> Router {
-    Router::new()
+/// What every handler reads.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    gateway: Arc<Gateway>,
+    edge: Arc<Edge>,
+}
+
+/// The routes of a gateway, behind the edge's HTTP layers.
+pub fn router(gateway: Arc<Gateway>, edge: Arc<Edge>) -> Router {
+    let routes = Router::new()
         .route(
             "/graphql",
             get(graphql_http::get_graphql).post(graphql_http::post_graphql),
@@ -27,15 +34,19 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics::metrics))
         .route("/invalidate", post(metrics::invalidate))
-        .with_state(gateway)
+        .with_state(AppState {
+            gateway,
+            edge: edge.clone(),
+        });
+    edge.wrap(routes)
 }
 
 async fn health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "UP" }))
 }
 
-/// Serves `router` on `listener` behind the edge's connection and request limits until
-/// `shutdown` resolves, then lets requests in flight finish (`server.shutdown_timeout_ms`).
+/// Serves `router` on `listener` behind the edge's connection limits until `shutdown`
+/// resolves, then lets requests in flight finish (`server.shutdown_timeout_ms`).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
