@@ -42,6 +42,10 @@ pub struct Config {
     pub csrf: crate::edge::csrf::CsrfConfig,
     /// Response compression, request decompression, compressed subgraph answers.
     pub compression: crate::edge::compression::CompressionConfig,
+    /// Automatic persisted queries (Apollo's protocol).
+    pub apq: crate::edge::persisted::ApqConfig,
+    /// Trusted documents: a manifest of operations, and whether only those may run.
+    pub persisted_documents: crate::edge::persisted::PersistedDocumentsConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -127,6 +131,8 @@ impl Default for Config {
             cors: Default::default(),
             csrf: Default::default(),
             compression: Default::default(),
+            apq: Default::default(),
+            persisted_documents: Default::default(),
         }
     }
 }

@@ -33,6 +33,9 @@ pub struct GraphQLRequest {
     pub variables: Option<Map<String, Value>>,
     #[serde(default)]
     pub extensions: Option<Map<String, Value>>,
+    /// The id of a persisted document (trusted documents), resolved to `query` by the edge.
+    #[serde(default)]
+    pub document_id: Option<String>,
 }
 
 /// What kind of answer a request got, which decides the HTTP status.

@@ -8,6 +8,7 @@ pub mod key;
 mod l1;
 mod l2;
 pub mod policy;
+mod redis_link;
 pub mod scope;
 mod stats;
 pub mod tags;
@@ -22,6 +23,7 @@ use serde::Deserialize;
 
 pub use entry::{CacheKey, Entry};
 pub use policy::{CacheControl, Mode, Policy, PolicyConfig, SubgraphPolicyConfig};
+pub use redis_link::RedisLink;
 pub use scope::PrivateConfig;
 pub use stats::{Outcome, Stats};
 pub use tags::{Tag, Version};

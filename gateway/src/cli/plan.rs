@@ -27,7 +27,7 @@ pub fn plan(
         query: Some(text),
         operation_name,
         variables,
-        extensions: None,
+        ..Default::default()
     };
     match gateway.plan(&request) {
         Ok(planned) => {

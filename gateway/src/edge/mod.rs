@@ -6,8 +6,9 @@
 //! keep-alive timeouts kept by [`activity`]) → [`cors`] (preflights, and which origins get
 //! CORS headers) → [`compression`] (responses compressed, request bodies decompressed) →
 //! [`request_limits`] (request size, body read timeout, request timeout) → the server's
-//! routes, whose GraphQL handlers first ask [`csrf`]. Settings: [`ServerConfig`] (the
-//! `server:` section of the config), `cors:`, `csrf:` and `compression:`.
+//! routes, whose GraphQL handlers first ask [`csrf`], then resolve [`persisted`] operations.
+//! Settings: [`ServerConfig`] (the `server:` section of the config), `cors:`, `csrf:`,
+//! `compression:`, `apq:` and `persisted_documents:`.
 
 mod accept;
 mod activity;
@@ -19,6 +20,7 @@ pub mod cors;
 pub mod csrf;
 pub(crate) mod errors;
 mod open_files;
+pub mod persisted;
 mod request_limits;
 mod shutdown;
 
@@ -37,6 +39,7 @@ pub struct Edge {
     cors: Option<cors::Cors>,
     csrf: csrf::Csrf,
     compression: compression::CompressionConfig,
+    persisted: persisted::PersistedOperations,
 }
 
 /// A setting of the edge that cannot work, naming its key.
@@ -45,6 +48,8 @@ pub struct Edge {
 pub struct EdgeConfigError(pub String);
 
 impl Edge {
+    /// Call within a Tokio runtime when `cache.redis_url` is set (persisted queries connect
+    /// to Redis in the background).
     pub fn new(config: &Config) -> Result<Self, EdgeConfigError> {
         config.server.check().map_err(EdgeConfigError)?;
         Ok(Self {
@@ -52,6 +57,13 @@ impl Edge {
             cors: cors::Cors::new(&config.cors).map_err(EdgeConfigError)?,
             csrf: csrf::Csrf::new(&config.csrf).map_err(EdgeConfigError)?,
             compression: config.compression.clone(),
+            persisted: persisted::PersistedOperations::new(
+                &config.apq,
+                &config.persisted_documents,
+                config.cache.redis_url.as_deref(),
+                config.limits.max_tokens,
+            )
+            .map_err(EdgeConfigError)?,
         })
     }
 
@@ -68,5 +80,9 @@ impl Edge {
 
     pub(crate) fn csrf(&self) -> &csrf::Csrf {
         &self.csrf
+    }
+
+    pub(crate) fn persisted(&self) -> &persisted::PersistedOperations {
+        &self.persisted
     }
 }

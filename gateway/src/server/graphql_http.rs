@@ -14,6 +14,7 @@ use super::body::Chunks;
 use super::graphiql;
 use super::media_type::{self, ResponseType};
 use crate::edge::csrf::CsrfRefused;
+use crate::edge::persisted::Refusal;
 use crate::gateway::{GraphQLRequest, Outcome, Transport};
 use crate::response::{GraphQLError, Response};
 
@@ -42,7 +43,7 @@ pub async fn post_graphql(
             ),
         );
     }
-    let request: GraphQLRequest = match serde_json::from_slice::<Value>(&body) {
+    let mut request: GraphQLRequest = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(object)) => match serde_json::from_value(Value::Object(object)) {
             Ok(request) => request,
             Err(e) => {
@@ -75,11 +76,14 @@ pub async fn post_graphql(
             );
         }
     };
+    if let Err(refusal) = state.edge.persisted().resolve(&mut request).await {
+        return persisted_refusal(response_type, refusal);
+    }
     if request.query.is_none() {
         return bad_request(
             response_type,
             StatusCode::BAD_REQUEST,
-            "the request has no `query`".into(),
+            "the request has no `query` (and no persisted operation id)".into(),
         );
     }
     let context = state.gateway.request_context(&headers);
@@ -122,22 +126,26 @@ pub async fn get_graphql(
             return bad_request(response_type, StatusCode::BAD_REQUEST, message);
         }
     };
-    let Some(query) = params.get("query").cloned() else {
-        return bad_request(
-            response_type,
-            StatusCode::BAD_REQUEST,
-            "the request has no `query` parameter".into(),
-        );
-    };
-    let request = GraphQLRequest {
-        query: Some(query),
+    let mut request = GraphQLRequest {
+        query: params.get("query").cloned(),
         operation_name: params
             .get("operationName")
             .cloned()
             .filter(|s| !s.is_empty()),
         variables,
         extensions,
+        document_id: params.get("documentId").cloned().filter(|s| !s.is_empty()),
     };
+    if let Err(refusal) = state.edge.persisted().resolve(&mut request).await {
+        return persisted_refusal(response_type, refusal);
+    }
+    if request.query.is_none() {
+        return bad_request(
+            response_type,
+            StatusCode::BAD_REQUEST,
+            "the request has no `query` parameter (and no persisted operation id)".into(),
+        );
+    }
     let context = state.gateway.request_context(&headers);
     let (outcome, response) = state
         .gateway
@@ -182,6 +190,22 @@ fn csrf_refused(response_type: ResponseType, refused: CsrfRefused) -> HttpRespon
     ]);
     let mut http = respond(response_type, Outcome::RequestError, response);
     *http.status_mut() = StatusCode::BAD_REQUEST;
+    http
+}
+
+/// A persisted operation that cannot run, with the status its code calls for.
+fn persisted_refusal(response_type: ResponseType, refusal: Refusal) -> HttpResponse {
+    let response = Response::request_errors(vec![
+        GraphQLError::new(refusal.message).with_code(refusal.code),
+    ]);
+    let mut http = respond(response_type, Outcome::RequestError, response);
+    *http.status_mut() = refusal.status;
+    if refusal.no_cache {
+        http.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache, must-revalidate"),
+        );
+    }
     http
 }
 

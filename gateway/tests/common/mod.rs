@@ -27,7 +27,7 @@ pub fn plan_with(fixture: &str, query: &str, variables: Option<serde_json::Value
         query: Some(query.to_string()),
         operation_name: None,
         variables: variables.map(|v| v.as_object().expect("variables object").clone()),
-        extensions: None,
+        ..Default::default()
     };
     match gateway(fixture).plan(&request) {
         Ok(planned) => planned.plan.to_string(),
