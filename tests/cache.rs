@@ -25,7 +25,7 @@ fn cached(redis: Option<&RedisServer>) -> CacheConfig {
         },
         private: PrivateConfig {
             header: Some("x-user-id".into()),
-            jwt: None,
+            ..Default::default()
         },
         ..Default::default()
     }

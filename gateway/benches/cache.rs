@@ -97,7 +97,11 @@ async fn serve(config: &Config) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
     let server = config.server.clone();
-    let edge = Arc::new(gateway::edge::Edge::new(config).expect("edge config is valid"));
+    let edge = Arc::new(
+        gateway::edge::Edge::new(config)
+            .await
+            .expect("edge config is valid"),
+    );
     tokio::spawn(async move {
         let _ = gateway::server::serve(
             listener,

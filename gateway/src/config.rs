@@ -46,6 +46,10 @@ pub struct Config {
     pub apq: crate::edge::persisted::ApqConfig,
     /// Trusted documents: a manifest of operations, and whether only those may run.
     pub persisted_documents: crate::edge::persisted::PersistedDocumentsConfig,
+    /// Who sends a request: JWT verification.
+    pub authentication: crate::edge::auth::AuthenticationConfig,
+    /// Enforcing `@authenticated`, `@requiresScopes` and `@policy`.
+    pub authorization: crate::authorization::AuthorizationConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -133,6 +137,8 @@ impl Default for Config {
             compression: Default::default(),
             apq: Default::default(),
             persisted_documents: Default::default(),
+            authentication: Default::default(),
+            authorization: Default::default(),
         }
     }
 }

@@ -12,8 +12,10 @@ use apollo_compiler::{Name, ast};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::authorization::{self, Authorization, AuthorizationConfig, Grants};
 use crate::config::QueryPlanningConfig;
 use crate::executor::{self, Execution, Fetcher, Introspection, RequestContext, ResponseShape};
+use crate::identity::Identity;
 use crate::inflight::Inflight;
 use crate::limits::{LimitsConfig, OperationMeasures};
 use crate::operation::{self, ApiSchema, NormalizedOperation, OperationError};
@@ -47,6 +49,8 @@ pub enum Outcome {
     RequestError,
     /// A mutation over GET.
     MutationNotAllowed,
+    /// The operation selects what the request may not see (`reject_unauthorized`): no data.
+    Unauthorized,
 }
 
 /// Whether the transport allows mutations (GET does not).
@@ -91,16 +95,20 @@ impl PreparedDocument {
 
 /// A plan with the normalised operation it was made for, and the shape of its response.
 pub struct PlannedOperation {
+    /// The operation planned: what the request may not see taken out.
     pub operation: NormalizedOperation,
     pub plan: QueryPlan,
     pub shape: ResponseShape,
+    /// What the request may not see and asked for (`me.email`), for `reject_unauthorized`.
+    pub unauthorized: Vec<String>,
     /// Its estimated size in memory, in bytes (the plan cache's weigher).
     weight: u32,
 }
 
-/// Document id, operation name, and the values of the `@skip`/`@include` variables as bits
-/// (the first 64, then the rest).
-type PlanKey = (u64, Option<String>, u64, Vec<u64>);
+/// Document id, operation name, the values of the `@skip`/`@include` variables as bits
+/// (the first 64, then the rest), and what the request may see ([`Grants::key`]; 0 when the
+/// supergraph protects nothing).
+type PlanKey = (u64, Option<String>, u64, Vec<u64>, u64);
 
 pub struct Gateway {
     supergraph: Arc<Supergraph>,
@@ -120,6 +128,8 @@ pub struct Gateway {
     hooks: Option<Arc<dyn GatewayHooks>>,
     /// Queries being executed, for inbound de-duplication (when it is on).
     inflight: Inflight<InboundKey, Response>,
+    /// The security directives' enforcement.
+    authorization: Authorization,
 }
 
 /// What makes two client queries the same execution: the same operation of the same document
@@ -135,6 +145,8 @@ struct InboundKey {
     headers: Vec<(http::HeaderName, http::HeaderValue)>,
     user: Option<String>,
     cache_debug: bool,
+    /// What the request may see ([`Grants::key`]).
+    grants: u64,
 }
 
 impl InboundKey {
@@ -150,6 +162,7 @@ impl InboundKey {
                 .collect(),
             user: context.user.clone(),
             cache_debug: context.cache_debug,
+            grants: prepared.grants,
         }
     }
 }
@@ -159,6 +172,8 @@ impl InboundKey {
 pub struct RequestSettings {
     /// Client headers forwarded to every subgraph.
     pub propagate_headers: Vec<http::HeaderName>,
+    /// Headers verified claims are forwarded under: a client's own are dropped.
+    pub claim_headers: Vec<http::HeaderName>,
     /// How private cached data is scoped to users.
     pub private: crate::cache::PrivateConfig,
     /// The header that asks for `extensions.cache`.
@@ -178,6 +193,7 @@ impl Default for RequestSettings {
     fn default() -> Self {
         Self {
             propagate_headers: Vec::new(),
+            claim_headers: Vec::new(),
             private: Default::default(),
             cache_debug_header: None,
             deduplicate_inbound: false,
@@ -229,7 +245,15 @@ impl Gateway {
             requests: RequestSettings::default(),
             hooks: None,
             inflight: Inflight::default(),
+            authorization: Authorization::default(),
         }
+    }
+
+    /// Enforces the supergraph's `@authenticated`, `@requiresScopes` and `@policy` as `config`
+    /// says.
+    pub fn with_authorization(mut self, config: &AuthorizationConfig) -> Self {
+        self.authorization = Authorization::new(config, self.supergraph.access());
+        self
     }
 
     pub fn with_request_settings(mut self, requests: RequestSettings) -> Self {
@@ -266,22 +290,41 @@ impl Gateway {
         }
     }
 
-    /// What the fetches of a request need to know about it, from its HTTP headers.
-    pub fn request_context(&self, headers: &http::HeaderMap) -> Arc<RequestContext> {
+    /// What the fetches of a request need to know about it: its HTTP headers and its
+    /// verified identity.
+    pub fn request_context(
+        &self,
+        headers: &http::HeaderMap,
+        identity: Option<Arc<Identity>>,
+    ) -> Arc<RequestContext> {
         let mut forwarded = http::HeaderMap::new();
         for name in &self.requests.propagate_headers {
+            // A header claims are forwarded under is the gateway's to set, never the client's.
+            if self.requests.claim_headers.contains(name) {
+                continue;
+            }
             for value in headers.get_all(name) {
+                forwarded.append(name.clone(), value.clone());
+            }
+        }
+        if let Some(identity) = &identity {
+            for (name, value) in &identity.forwarded_headers {
                 forwarded.append(name.clone(), value.clone());
             }
         }
         Arc::new(RequestContext {
             headers: forwarded,
-            user: crate::cache::scope::user_id(headers, &self.requests.private),
+            user: crate::cache::scope::user_id(
+                headers,
+                identity.as_deref(),
+                &self.requests.private,
+            ),
             cache_debug: self
                 .requests
                 .cache_debug_header
                 .as_ref()
                 .is_some_and(|name| headers.contains_key(name)),
+            identity,
         })
     }
 
@@ -310,7 +353,7 @@ impl Gateway {
         transport: Transport,
         context: Arc<RequestContext>,
     ) -> (Outcome, Response) {
-        match self.prepare(&request, transport) {
+        match self.prepare(&request, transport, context.identity.as_deref()) {
             Ok(prepared) => {
                 let shared = self.requests.deduplicate_inbound
                     && prepared.planned.operation.kind == ast::OperationType::Query;
@@ -328,6 +371,9 @@ impl Gateway {
             }
             Err(Rejected::Request(errors)) => {
                 (Outcome::RequestError, Response::request_errors(errors))
+            }
+            Err(Rejected::Unauthorized(errors)) => {
+                (Outcome::Unauthorized, Response::request_errors(errors))
             }
             Err(Rejected::MutationOverGet) => (
                 Outcome::MutationNotAllowed,
@@ -352,9 +398,18 @@ impl Gateway {
         &self,
         request: &GraphQLRequest,
     ) -> Result<Arc<PlannedOperation>, Vec<GraphQLError>> {
-        match self.prepare(request, Transport::Post) {
+        self.plan_for(request, None)
+    }
+
+    /// The plan for a request from `identity` (what it may not see taken out).
+    pub fn plan_for(
+        &self,
+        request: &GraphQLRequest,
+        identity: Option<&Identity>,
+    ) -> Result<Arc<PlannedOperation>, Vec<GraphQLError>> {
+        match self.prepare(request, Transport::Post, identity) {
             Ok(prepared) => Ok(prepared.planned),
-            Err(Rejected::Request(errors)) => Err(errors),
+            Err(Rejected::Request(errors) | Rejected::Unauthorized(errors)) => Err(errors),
             Err(Rejected::Planning(error)) => Err(vec![*error]),
             Err(Rejected::MutationOverGet) => unreachable!("POST allows mutations"),
         }
@@ -364,6 +419,7 @@ impl Gateway {
         &self,
         request: &GraphQLRequest,
         transport: Transport,
+        identity: Option<&Identity>,
     ) -> Result<Prepared, Rejected> {
         let query = request.query.as_deref().ok_or_else(|| {
             Rejected::Request(vec![
@@ -408,7 +464,19 @@ impl Gateway {
                 *word |= 1 << (i % 64);
             }
         }
-        let key = (prepared.id, request.operation_name.clone(), bits, more_bits);
+        let access = self.supergraph.access();
+        let grants = self
+            .authorization
+            .is_active()
+            .then(|| self.authorization.grants(identity, access));
+        let grants_key = grants.as_ref().map_or(0, Grants::key);
+        let key = (
+            prepared.id,
+            request.operation_name.clone(),
+            bits,
+            more_bits,
+            grants_key,
+        );
         let mut planned_now = false;
         let planned = self
             .plans
@@ -416,11 +484,27 @@ impl Gateway {
                 planned_now = true;
                 let normalized =
                     NormalizedOperation::new(&self.api, document, operation, &condition);
-                self.planner.plan(&normalized).map(|plan| {
+                let filtered = grants.as_ref().and_then(|grants| {
+                    authorization::filter(&normalized, &self.api, access, grants)
+                });
+                let (operation, shape, unauthorized) = match filtered {
+                    Some(filtered) => (
+                        filtered.for_planning,
+                        ResponseShape::new(&self.api, &filtered.for_shape),
+                        filtered.unauthorized,
+                    ),
+                    None => (
+                        normalized.clone(),
+                        ResponseShape::new(&self.api, &normalized),
+                        Vec::new(),
+                    ),
+                };
+                self.planner.plan(&operation).map(|plan| {
                     Arc::new(PlannedOperation {
-                        shape: ResponseShape::new(&self.api, &normalized),
-                        operation: normalized,
+                        shape,
+                        operation,
                         plan,
+                        unauthorized,
                         weight: plan_weight(&measures),
                     })
                 })
@@ -435,12 +519,26 @@ impl Gateway {
             // As for documents: evict now rather than after a batch of new plans.
             self.plans.run_pending_tasks();
         }
+        if self.authorization.reject_unauthorized() && !planned.unauthorized.is_empty() {
+            return Err(Rejected::Unauthorized(
+                planned
+                    .unauthorized
+                    .iter()
+                    .map(|path| {
+                        GraphQLError::new(format!("Unauthorized field or type: {path}"))
+                            .with_code(crate::executor::UNAUTHORIZED_CODE)
+                            .with_extension("affectedPath", Value::String(path.clone()))
+                    })
+                    .collect(),
+            ));
+        }
         let introspection = self.introspection(document, operation, raw_variables)?;
         Ok(Prepared {
             document: prepared.id,
             planned,
             variables,
             introspection,
+            grants: grants_key,
         })
     }
 
@@ -564,6 +662,8 @@ impl Gateway {
 struct Prepared {
     /// The prepared document's id.
     document: u64,
+    /// [`Grants::key`] of the request.
+    grants: u64,
     planned: Arc<PlannedOperation>,
     variables: Map<String, Value>,
     introspection: Option<Introspection>,
@@ -571,6 +671,8 @@ struct Prepared {
 
 enum Rejected {
     Request(Vec<GraphQLError>),
+    /// Selections the request may not see, with `reject_unauthorized`.
+    Unauthorized(Vec<GraphQLError>),
     MutationOverGet,
     Planning(Box<GraphQLError>),
 }

@@ -3,11 +3,13 @@
 //! A request flows through the modules in this order: [`edge`] (connections, request size
 //! and time limits, graceful shutdown) → [`server`] (GraphQL over HTTP) →
 //! [`gateway`] (the facade with the document and plan caches) → [`operation`] (parse,
-//! validate, normalise) → [`limits`] (how large the operation may be) → [`planner`] (a [`planner::QueryPlan`]) → [`executor`] (runs the plan
+//! validate, normalise) → [`limits`] (how large the operation may be) → [`authorization`]
+//! (what the request may see) → [`planner`] (a [`planner::QueryPlan`]) → [`executor`] (runs the plan
 //! against a [`executor::Fetcher`]) → [`fetch`] (HTTP to the subgraphs). [`supergraph`] is the
 //! data model every stage reads; [`json`] is the value subgraph data is held in, from the fetcher
 //! through the cache to the executor.
 
+pub mod authorization;
 pub mod cache;
 pub mod check;
 pub mod compose;
@@ -17,6 +19,7 @@ pub mod events;
 pub mod executor;
 pub mod fetch;
 pub mod gateway;
+pub mod identity;
 pub mod inflight;
 pub mod json;
 pub mod limits;

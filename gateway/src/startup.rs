@@ -81,8 +81,17 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
                 .map_err(|_| StartupError::InvalidHeader(name.clone()))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // Names the edge checks (authentication.jwt.forward_claims); a bad one stops it at start.
+    let claim_headers = config
+        .authentication
+        .jwt
+        .iter()
+        .flat_map(|jwt| jwt.forward_claims.values())
+        .filter_map(|name| http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).ok())
+        .collect();
     let mut requests = RequestSettings {
         propagate_headers,
+        claim_headers,
         deduplicate_inbound: config.deduplication.inbound,
         limits: config.limits.clone(),
         introspection: config.introspection,
@@ -92,6 +101,7 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
     if !config.cache.enabled {
         return Ok(Gateway::new(supergraph, http, &config.query_planning)
             .with_request_settings(requests)
+            .with_authorization(&config.authorization)
             .with_hooks(Arc::new(FetchHooks {
                 http: http_fetcher,
                 inner: None,
@@ -127,6 +137,7 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
     Ok(
         Gateway::new(supergraph, Arc::new(fetcher), &config.query_planning)
             .with_request_settings(requests)
+            .with_authorization(&config.authorization)
             .with_hooks(Arc::new(FetchHooks {
                 http: http_fetcher,
                 inner: Some(Arc::new(CacheHooks { cache, publisher })),

@@ -97,7 +97,7 @@ fn the_examples_in_the_docs_are_valid_configs() {
         .map(|block| Config::parse(&block).unwrap())
         .find(|config| !config.cache.subgraphs.is_empty())
         .expect("docs/cache.md shows per-subgraph policies");
-    assert!(cache.cache.private.jwt.is_some());
+    assert!(cache.cache.private.header.is_some());
     assert!(cache.cache.invalidation_endpoint.is_some());
 }
 

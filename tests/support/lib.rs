@@ -139,7 +139,11 @@ impl Stack {
         let gateway =
             Arc::new(gateway::startup::build_gateway(supergraph, config).expect("gateway builds"));
         let (listener, address) = listener().await;
-        let edge = Arc::new(gateway::edge::Edge::new(config).expect("edge config is valid"));
+        let edge = Arc::new(
+            gateway::edge::Edge::new(config)
+                .await
+                .expect("edge config is valid"),
+        );
         let router = gateway::server::router(gateway, edge);
         // The connection layer's settings come from the config (`server:`), as in production.
         let server = config.server.clone();

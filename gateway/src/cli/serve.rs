@@ -52,7 +52,7 @@ pub async fn serve_gateway(
     config: &Config,
     shutdown: impl Future<Output = &'static str> + Send + 'static,
 ) -> Result<(), String> {
-    let edge = Arc::new(Edge::new(config).map_err(|e| e.to_string())?);
+    let edge = Arc::new(Edge::new(config).await.map_err(|e| e.to_string())?);
     let listener = TcpListener::bind(config.listen.as_str())
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

@@ -25,13 +25,7 @@ fn probe(supergraph: &Supergraph, name: &Name, ty: &AstType) -> Field {
     });
     let selection_set = if composite {
         SelectionSet {
-            items: vec![Selection::Field(Field {
-                alias: None,
-                name: apollo_compiler::name!("__typename"),
-                arguments: Vec::new(),
-                ty: AstType::NonNullNamed(apollo_compiler::name!("String")),
-                selection_set: SelectionSet::default(),
-            })],
+            items: vec![Selection::Field(Field::typename())],
         }
     } else {
         SelectionSet::default()
@@ -42,6 +36,7 @@ fn probe(supergraph: &Supergraph, name: &Name, ty: &AstType) -> Field {
         arguments: Vec::new(),
         ty: ty.clone(),
         selection_set,
+        unauthorized: false,
     }
 }
 

@@ -13,6 +13,7 @@
 mod accept;
 mod activity;
 mod admission;
+pub mod auth;
 pub mod compression;
 mod config;
 mod connection;
@@ -24,6 +25,8 @@ pub mod persisted;
 mod request_limits;
 mod shutdown;
 
+use std::sync::Arc;
+
 use axum::Router;
 
 pub use accept::serve;
@@ -32,6 +35,7 @@ pub use open_files::{default_max_connections, soft_limit as open_files_soft_limi
 pub use shutdown::on_signal;
 
 use crate::config::Config;
+use crate::identity::Identity;
 
 /// Everything a request meets before the gateway facade, compiled once from the config.
 pub struct Edge {
@@ -40,6 +44,7 @@ pub struct Edge {
     csrf: csrf::Csrf,
     compression: compression::CompressionConfig,
     persisted: persisted::PersistedOperations,
+    authenticator: Option<Arc<auth::Authenticator>>,
 }
 
 /// A setting of the edge that cannot work, naming its key.
@@ -48,10 +53,19 @@ pub struct Edge {
 pub struct EdgeConfigError(pub String);
 
 impl Edge {
-    /// Call within a Tokio runtime when `cache.redis_url` is set (persisted queries connect
-    /// to Redis in the background).
-    pub fn new(config: &Config) -> Result<Self, EdgeConfigError> {
+    /// Builds the edge, reading its files (manifest, JWKS) and fetching its JWKS URLs once;
+    /// background tasks then keep Redis (persisted queries) and the JWKS URLs current.
+    pub async fn new(config: &Config) -> Result<Self, EdgeConfigError> {
         config.server.check().map_err(EdgeConfigError)?;
+        let authenticator = match &config.authentication.jwt {
+            Some(jwt) => {
+                let authenticator =
+                    Arc::new(auth::Authenticator::new(jwt).map_err(EdgeConfigError)?);
+                authenticator.start().await;
+                Some(authenticator)
+            }
+            None => None,
+        };
         Ok(Self {
             server: config.server.clone(),
             cors: cors::Cors::new(&config.cors).map_err(EdgeConfigError)?,
@@ -64,6 +78,7 @@ impl Edge {
                 config.limits.max_tokens,
             )
             .map_err(EdgeConfigError)?,
+            authenticator,
         })
     }
 
@@ -84,5 +99,16 @@ impl Edge {
 
     pub(crate) fn persisted(&self) -> &persisted::PersistedOperations {
         &self.persisted
+    }
+
+    /// The request's verified identity, if it has one.
+    pub(crate) async fn authenticate(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Option<Arc<Identity>>, auth::AuthError> {
+        match &self.authenticator {
+            Some(authenticator) => authenticator.authenticate(headers).await,
+            None => Ok(None),
+        }
     }
 }

@@ -52,6 +52,8 @@ pub struct RequestContext {
     pub user: Option<String>,
     /// Report in `extensions.cache` which fetches a cache answered.
     pub cache_debug: bool,
+    /// The verified identity of the client, if any (authorization reads it before planning).
+    pub identity: Option<std::sync::Arc<crate::identity::Identity>>,
 }
 
 /// How a cache served one fetch, for `extensions.cache`.

@@ -17,7 +17,7 @@ pub use fetcher::{
     CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, FetchedEntity, Fetcher,
     OperationKind, RequestContext, SubgraphResponse,
 };
-pub use shape::{Introspection, ResponseShape};
+pub use shape::{Introspection, ResponseShape, UNAUTHORIZED_CODE};
 
 use crate::json::{Object, Ordered, Value};
 use crate::planner::{EntityFetch, FetchNode, PathSegment, PlanNode, QueryPlan};

@@ -60,7 +60,16 @@ enum ValueShape {
     /// `__schema`/`__type` at the root: already computed.
     Introspection,
     Data(TypeShape),
+    /// A field the request may not see (authorization): `null` with an error, propagated when
+    /// the field is non-null.
+    Unauthorized {
+        non_null: bool,
+    },
 }
+
+/// The error of a field the request may not see, as Apollo Router words it.
+const UNAUTHORIZED: &str = "Unauthorized field or type";
+pub const UNAUTHORIZED_CODE: &str = "UNAUTHORIZED_FIELD_OR_TYPE";
 
 #[derive(Debug)]
 enum TypeShape {
@@ -135,12 +144,20 @@ impl Builder<'_> {
             .into_iter()
             .map(|(key, fields)| {
                 let field = fields[0];
-                let value = if field.name == "__typename" {
+                // Seen through another selection (outside a protected fragment), a field the
+                // request may not see somewhere is still its to see.
+                let authorized: Vec<&Field> =
+                    fields.iter().copied().filter(|f| !f.unauthorized).collect();
+                let value = if authorized.is_empty() {
+                    ValueShape::Unauthorized {
+                        non_null: field.ty.is_non_null(),
+                    }
+                } else if field.name == "__typename" {
                     ValueShape::Typename
                 } else if root && matches!(field.name.as_str(), "__schema" | "__type") {
                     ValueShape::Introspection
                 } else {
-                    let subselections: Vec<&SelectionSet> = fields
+                    let subselections: Vec<&SelectionSet> = authorized
                         .iter()
                         .map(|f| &f.selection_set)
                         .filter(|s| !s.is_empty())
@@ -316,6 +333,20 @@ impl<'o, 'a> Writer<'o, 'a> {
                     let written = self.value(ty, value, field);
                     self.path.pop();
                     written?;
+                }
+                ValueShape::Unauthorized { non_null } => {
+                    self.path.push(Step::Key(field.key.as_str()));
+                    let path = self.owned_path();
+                    self.path.pop();
+                    self.errors.push(
+                        GraphQLError::new(UNAUTHORIZED)
+                            .with_code(UNAUTHORIZED_CODE)
+                            .with_path(path),
+                    );
+                    if *non_null {
+                        return Err(PropagateNull);
+                    }
+                    self.out.extend_from_slice(b"null");
                 }
             }
         }

@@ -70,6 +70,7 @@ impl Normalizer<'_> {
                             .collect(),
                         ty: field.ty().clone(),
                         selection_set,
+                        unauthorized: false,
                     }));
                 }
                 executable::Selection::FragmentSpread(spread) => {

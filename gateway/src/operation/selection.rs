@@ -27,6 +27,9 @@ pub struct Field {
     pub ty: Type,
     /// Empty for leaf fields.
     pub selection_set: SelectionSet,
+    /// The request may not see it (authorization): never planned, answered `null` with an
+    /// error. Set only in the operation the response is shaped by.
+    pub unauthorized: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -36,6 +39,18 @@ pub struct InlineFragment {
 }
 
 impl Field {
+    /// `__typename`, as the gateway adds it where a selection needs something to select.
+    pub fn typename() -> Self {
+        Field {
+            alias: None,
+            name: apollo_compiler::name!("__typename"),
+            arguments: Vec::new(),
+            ty: Type::NonNullNamed(apollo_compiler::name!("String")),
+            selection_set: SelectionSet::default(),
+            unauthorized: false,
+        }
+    }
+
     /// The key under which the field's value appears in the response.
     pub fn response_key(&self) -> &Name {
         self.alias.as_ref().unwrap_or(&self.name)

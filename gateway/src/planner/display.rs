@@ -88,13 +88,7 @@ fn write_representations(f: &mut impl Write, parts: &[EntityPart], level: usize)
         }
         f.write_str(" ")?;
         let mut inner = SelectionSet::default();
-        inner.items.push(Selection::Field(Field {
-            alias: None,
-            name: apollo_compiler::name!("__typename"),
-            arguments: Vec::new(),
-            ty: apollo_compiler::ast::Type::NonNullNamed(apollo_compiler::name!("String")),
-            selection_set: SelectionSet::default(),
-        }));
+        inner.items.push(Selection::Field(Field::typename()));
         inner.items.extend(part.requires.items.iter().cloned());
         let mut nested = String::new();
         write_selection(&mut nested, &inner, level + 1)?;

@@ -19,6 +19,7 @@ pub(super) fn from_field_set(set: &executable::SelectionSet) -> SelectionSet {
                     .collect(),
                 ty: field.ty().clone(),
                 selection_set: from_field_set(&field.selection_set),
+                unauthorized: false,
             })),
             executable::Selection::InlineFragment(fragment) => {
                 let inner = from_field_set(&fragment.selection_set);

@@ -163,13 +163,7 @@ fn add_entity_keys(
     if !usable {
         return;
     }
-    additions.push(Selection::Field(Field {
-        alias: None,
-        name: apollo_compiler::name!("__typename"),
-        arguments: Vec::new(),
-        ty: apollo_compiler::ast::Type::NonNullNamed(apollo_compiler::name!("String")),
-        selection_set: SelectionSet::default(),
-    }));
+    additions.push(Selection::Field(Field::typename()));
     for field in key.fields.fields() {
         additions.push(Selection::Field(Field {
             alias: None,
@@ -177,6 +171,7 @@ fn add_entity_keys(
             arguments: Vec::new(),
             ty: field.ty().clone(),
             selection_set: SelectionSet::default(),
+            unauthorized: false,
         }));
     }
     for addition in additions {

@@ -106,16 +106,6 @@ pub(super) fn field_path(field: &Field) -> Vec<PathSegment> {
     path
 }
 
-fn typename_field() -> Field {
-    Field {
-        alias: None,
-        name: apollo_compiler::name!("__typename"),
-        arguments: Vec::new(),
-        ty: Type::NonNullNamed(apollo_compiler::name!("String")),
-        selection_set: SelectionSet::default(),
-    }
-}
-
 pub(super) struct Walker<'a> {
     pub sg: &'a Supergraph,
     next_jump: Cell<JumpId>,
@@ -250,7 +240,7 @@ impl<'a> Walker<'a> {
                     field
                         .selection_set
                         .items
-                        .push(Selection::Field(typename_field()));
+                        .push(Selection::Field(Field::typename()));
                 }
                 out.planned.selection.merge_in(Selection::Field(field));
                 continue;
@@ -350,7 +340,7 @@ impl<'a> Walker<'a> {
         let mut out = Located::default();
         out.planned
             .selection
-            .merge_in(Selection::Field(typename_field()));
+            .merge_in(Selection::Field(Field::typename()));
         let plan_for_object = |object: &Name, items: &SelectionSet, out: &mut Located| {
             let provided_here =
                 provided.map(|p| self.collect_fields(p, object, false, &mut Vec::new()));

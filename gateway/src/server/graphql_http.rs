@@ -13,6 +13,7 @@ use super::AppState;
 use super::body::Chunks;
 use super::graphiql;
 use super::media_type::{self, ResponseType};
+use crate::edge::auth::AuthError;
 use crate::edge::csrf::CsrfRefused;
 use crate::edge::persisted::Refusal;
 use crate::gateway::{GraphQLRequest, Outcome, Transport};
@@ -29,6 +30,10 @@ pub async fn post_graphql(
     if let Err(refused) = state.edge.csrf().check(&headers) {
         return csrf_refused(response_type, refused);
     }
+    let identity = match state.edge.authenticate(&headers).await {
+        Ok(identity) => identity,
+        Err(error) => return unauthenticated(response_type, error),
+    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -86,7 +91,7 @@ pub async fn post_graphql(
             "the request has no `query` (and no persisted operation id)".into(),
         );
     }
-    let context = state.gateway.request_context(&headers);
+    let context = state.gateway.request_context(&headers, identity);
     let (outcome, response) = state
         .gateway
         .execute(request, Transport::Post, context)
@@ -108,6 +113,10 @@ pub async fn get_graphql(
     if let Err(refused) = state.edge.csrf().check(&headers) {
         return csrf_refused(response_type, refused);
     }
+    let identity = match state.edge.authenticate(&headers).await {
+        Ok(identity) => identity,
+        Err(error) => return unauthenticated(response_type, error),
+    };
     let parse_object = |name: &str| -> Result<Option<Map<String, Value>>, String> {
         match params.get(name) {
             None => Ok(None),
@@ -146,7 +155,7 @@ pub async fn get_graphql(
             "the request has no `query` parameter (and no persisted operation id)".into(),
         );
     }
-    let context = state.gateway.request_context(&headers);
+    let context = state.gateway.request_context(&headers, identity);
     let (outcome, response) = state
         .gateway
         .execute(request, Transport::Get, context)
@@ -157,6 +166,7 @@ pub async fn get_graphql(
 fn respond(response_type: ResponseType, outcome: Outcome, response: Response) -> HttpResponse {
     let status = match (outcome, response_type) {
         (Outcome::MutationNotAllowed, _) => StatusCode::METHOD_NOT_ALLOWED,
+        (Outcome::Unauthorized, _) => StatusCode::FORBIDDEN,
         (Outcome::RequestError, ResponseType::GraphQLResponseJson) => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
@@ -190,6 +200,20 @@ fn csrf_refused(response_type: ResponseType, refused: CsrfRefused) -> HttpRespon
     ]);
     let mut http = respond(response_type, Outcome::RequestError, response);
     *http.status_mut() = StatusCode::BAD_REQUEST;
+    http
+}
+
+/// A token that does not verify, or none where one is required: 401 with a Bearer challenge.
+fn unauthenticated(response_type: ResponseType, error: AuthError) -> HttpResponse {
+    let response = Response::request_errors(vec![
+        GraphQLError::new(error.message).with_code(AuthError::CODE),
+    ]);
+    let mut http = respond(response_type, Outcome::RequestError, response);
+    *http.status_mut() = StatusCode::UNAUTHORIZED;
+    http.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer error=\"invalid_token\""),
+    );
     http
 }
 

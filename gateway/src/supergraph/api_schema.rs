@@ -1,6 +1,8 @@
 //! Derives the public API schema from the supergraph: the join and link machinery goes, and so
-//! does every element marked `@inaccessible` (types, fields, arguments, input fields, enum
-//! values), together with whatever refers to a removed type.
+//! do the security features' definitions (`@authenticated`, `@requiresScopes`, `@policy` and
+//! their scalars, under whatever names they are linked) and every element marked
+//! `@inaccessible` (types, fields, arguments, input fields, enum values), together with
+//! whatever refers to a removed type.
 
 use std::collections::HashSet;
 
@@ -17,13 +19,19 @@ pub(super) fn derive(
 ) -> Result<Valid<Schema>, SupergraphError> {
     let mut schema = Schema::clone(supergraph);
     let inaccessible = names.inaccessible.as_deref().unwrap_or("inaccessible");
-    let is_hidden_directive = |name: &str| names.is_machinery(name) || name == inaccessible;
+    let hidden_features = names.hidden_feature_names();
+    let is_hidden_feature = |name: &str| hidden_features.iter().any(|hidden| hidden == name);
+    let is_hidden_directive =
+        |name: &str| names.is_machinery(name) || name == inaccessible || is_hidden_feature(name);
 
     let removed_types: HashSet<Name> = schema
         .types
         .iter()
         .filter(|(name, ty)| {
-            !ty.is_built_in() && (names.is_machinery(name) || ty.directives().has(inaccessible))
+            !ty.is_built_in()
+                && (names.is_machinery(name)
+                    || is_hidden_feature(name)
+                    || ty.directives().has(inaccessible))
         })
         .map(|(name, _)| name.clone())
         .collect();

@@ -16,7 +16,7 @@ use super::join::{self, BadArgument};
 use super::link::SpecNames;
 use super::{
     FieldDef, FieldInSubgraph, Key, Location, Subgraph, SubgraphId, Supergraph, SupergraphError,
-    TypeDef, TypeInSubgraph, TypeKind, api_schema,
+    TypeDef, TypeInSubgraph, TypeKind, access, api_schema,
 };
 
 pub(super) fn load(sdl: &str) -> Result<Supergraph, SupergraphError> {
@@ -38,6 +38,7 @@ pub(super) fn load(sdl: &str) -> Result<Supergraph, SupergraphError> {
         types.insert(name.clone(), loader.read_type(ty)?);
     }
     let api_schema = api_schema::derive(&schema, &names)?;
+    let access = access::AccessRules::read(&schema, &names);
     let possible_types = possible_types(&schema);
     let mut implementations: HashMap<Name, Vec<(SubgraphId, Name)>> = HashMap::new();
     for def in types.values().filter(|t| t.kind == TypeKind::Object) {
@@ -55,6 +56,7 @@ pub(super) fn load(sdl: &str) -> Result<Supergraph, SupergraphError> {
         types,
         possible_types,
         implementations,
+        access,
     })
 }
 

@@ -2,6 +2,7 @@
 //! by which keys entities are reached, and what `@requires`, `@provides` and `@override` say.
 //! Also the public API schema derived from it. No I/O, no planning: other parts ask questions.
 
+pub mod access;
 mod api_schema;
 mod error;
 mod join;
@@ -143,6 +144,8 @@ pub struct Supergraph {
     possible_types: HashMap<Name, Vec<Name>>,
     /// Interface → (subgraph, object type) for each `@join__implements` of an object type.
     implementations: HashMap<Name, Vec<(SubgraphId, Name)>>,
+    /// `@authenticated`, `@requiresScopes` and `@policy`, per type and field.
+    access: access::AccessRules,
 }
 
 impl Supergraph {
@@ -159,6 +162,11 @@ impl Supergraph {
     /// The public schema clients see: machinery and `@inaccessible` elements removed.
     pub fn api_schema(&self) -> &Arc<Valid<Schema>> {
         &self.api_schema
+    }
+
+    /// Who may see which types and fields (the security directives).
+    pub fn access(&self) -> &access::AccessRules {
+        &self.access
     }
 
     pub fn subgraphs(&self) -> &[Subgraph] {

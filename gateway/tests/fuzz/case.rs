@@ -59,15 +59,17 @@ pub fn new_gateway(supergraph: &Arc<Supergraph>) -> (Gateway, Arc<ChaosFetcher>)
     (gateway, fetcher)
 }
 
-/// The demo supergraph and every test fixture's, in a stable order.
+/// The demo supergraph, every test fixture's and every rover-composed one's, in a stable
+/// order.
 pub fn targets() -> Vec<Target> {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut targets = vec![Target::load(
         "demo".into(),
         &manifest.join("../schema/supergraph.graphql"),
     )];
-    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(manifest.join("tests/fixtures"))
-        .expect("fixtures folder")
+    let mut fixtures: Vec<PathBuf> = ["tests/fixtures", "tests/rover-supergraphs"]
+        .iter()
+        .flat_map(|folder| std::fs::read_dir(manifest.join(folder)).expect("fixtures folder"))
         .filter_map(|entry| Some(entry.ok()?.path()))
         .filter(|dir| dir.join("supergraph.graphql").exists())
         .collect();
