@@ -36,6 +36,8 @@ pub struct Config {
     pub subgraph_errors: SubgraphErrorsConfig,
     /// Client connections and requests before any GraphQL work: limits, timeouts, shutdown.
     pub server: crate::edge::ServerConfig,
+    /// Whether browsers that `GET /graphql` get the GraphiQL playground.
+    pub playground: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -118,6 +120,7 @@ impl Default for Config {
             introspection: true,
             subgraph_errors: SubgraphErrorsConfig::default(),
             server: crate::edge::ServerConfig::default(),
+            playground: true,
         }
     }
 }

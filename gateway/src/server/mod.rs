@@ -1,12 +1,12 @@
-//! The HTTP server (axum): GraphQL over HTTP on `/graphql` (POST and GET), GraphiQL for
+//! The HTTP server (axum): GraphQL over HTTP on `/graphql` (POST and GET), the playground for
 //! browsers, and `/health`. It knows the [`Gateway`] facade only; connections and request
 //! limits are the edge's ([`crate::edge`]).
 
 mod body;
-mod graphiql;
 mod graphql_http;
 pub(crate) mod media_type;
 mod metrics;
+pub mod playground;
 
 use std::sync::Arc;
 
@@ -19,7 +19,11 @@ use crate::gateway::Gateway;
 
 /// The routes of a gateway.
 pub fn router(gateway: Arc<Gateway>) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    if gateway.playground() {
+        router = router.merge(playground::routes());
+    }
+    router
         .route(
             "/graphql",
             get(graphql_http::get_graphql).post(graphql_http::post_graphql),
