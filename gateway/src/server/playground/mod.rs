@@ -56,10 +56,20 @@ mod tests {
         path: &str,
         accept: &str,
     ) -> (StatusCode, http::HeaderMap, String) {
-        let request = Request::get(path)
-            .header(header::ACCEPT, accept)
-            .body(Body::empty())
-            .unwrap();
+        get_with(router, path, accept, &[]).await
+    }
+
+    async fn get_with(
+        router: &Router,
+        path: &str,
+        accept: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, http::HeaderMap, String) {
+        let mut request = Request::get(path).header(header::ACCEPT, accept);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Body::empty()).unwrap();
         let response = router.clone().oneshot(request).await.unwrap();
         let (parts, body) = response.into_parts();
         let bytes = body.collect().await.unwrap().to_bytes();
@@ -109,9 +119,15 @@ mod tests {
         let (status, _, _) = get(&router, "/playground/graphiql-0.0.0.min.js", "*/*").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
 
-        // A GraphQL GET from the same browser is still one.
-        let (status, headers, body) =
-            get(&router, "/graphql?query=%7B__typename%7D", BROWSER_ACCEPT).await;
+        // A GraphQL GET from the same browser is still one (with the header that CSRF
+        // prevention asks of a GET).
+        let (status, headers, body) = get_with(
+            &router,
+            "/graphql?query=%7B__typename%7D",
+            BROWSER_ACCEPT,
+            &[("apollo-require-preflight", "true")],
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         assert!(
             headers[header::CONTENT_TYPE]
@@ -133,7 +149,8 @@ mod tests {
     async fn playground_false_serves_neither_the_page_nor_its_files() {
         let router = router(false);
         let (status, headers, body) = get(&router, "/graphql", BROWSER_ACCEPT).await;
-        // An ordinary GraphQL GET without a query.
+        // An ordinary GraphQL GET: refused, having no query (or, once CSRF prevention is on, no
+        // preflight header).
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(
             headers[header::CONTENT_TYPE]
@@ -142,7 +159,7 @@ mod tests {
                 .contains("json")
         );
         assert!(headers.get(header::CONTENT_SECURITY_POLICY).is_none());
-        assert!(body.contains("BAD_REQUEST"), "{body}");
+        assert!(body.starts_with(r#"{"errors":[{"#), "{body}");
         for asset in assets::ASSETS.iter() {
             let (status, _, _) = get(&router, &format!("/playground/{}", asset.name), "*/*").await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{}", asset.name);
