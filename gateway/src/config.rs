@@ -46,6 +46,8 @@ pub struct Config {
     pub apq: crate::edge::persisted::ApqConfig,
     /// Trusted documents: a manifest of operations, and whether only those may run.
     pub persisted_documents: crate::edge::persisted::PersistedDocumentsConfig,
+    /// Whether browsers that `GET /graphql` get the GraphiQL playground.
+    pub playground: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -133,6 +135,7 @@ impl Default for Config {
             compression: Default::default(),
             apq: Default::default(),
             persisted_documents: Default::default(),
+            playground: true,
         }
     }
 }
