@@ -312,7 +312,7 @@ async fn browsers_get_graphiql_and_health_answers() {
         .unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("GraphiQL.createFetcher"));
+    assert!(html.contains(r#"id="playground-config""#));
 
     let health_url = stack.gateway_url.replace("/graphql", "/health");
     let health = stack.client().get(health_url).send().await.unwrap();

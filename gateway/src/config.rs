@@ -50,6 +50,8 @@ pub struct Config {
     pub authentication: crate::edge::auth::AuthenticationConfig,
     /// Enforcing `@authenticated`, `@requiresScopes` and `@policy`.
     pub authorization: crate::authorization::AuthorizationConfig,
+    /// Whether browsers that `GET /graphql` get the GraphiQL playground.
+    pub playground: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -139,6 +141,7 @@ impl Default for Config {
             persisted_documents: Default::default(),
             authentication: Default::default(),
             authorization: Default::default(),
+            playground: true,
         }
     }
 }

@@ -187,6 +187,8 @@ pub struct RequestSettings {
     /// Replace the messages of subgraph errors (and the reasons of failed fetches) with a
     /// generic one, logging the originals.
     pub mask_subgraph_errors: bool,
+    /// Whether browsers that `GET /graphql` get the playground (and `/playground/` its files).
+    pub playground: bool,
 }
 
 impl Default for RequestSettings {
@@ -200,6 +202,7 @@ impl Default for RequestSettings {
             limits: LimitsConfig::default(),
             introspection: true,
             mask_subgraph_errors: false,
+            playground: true,
         }
     }
 }
@@ -326,6 +329,11 @@ impl Gateway {
                 .is_some_and(|name| headers.contains_key(name)),
             identity,
         })
+    }
+
+    /// Whether the playground is served (`playground:` in the config).
+    pub fn playground(&self) -> bool {
+        self.requests.playground
     }
 
     pub fn supergraph(&self) -> &Arc<Supergraph> {

@@ -96,6 +96,7 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
         limits: config.limits.clone(),
         introspection: config.introspection,
         mask_subgraph_errors: config.subgraph_errors.mask,
+        playground: config.playground,
         ..Default::default()
     };
     if !config.cache.enabled {

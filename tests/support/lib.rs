@@ -1,6 +1,7 @@
 //! Test support: the demo subgraphs and a gateway over them, each a real HTTP server on a
 //! free loopback port, stopped when the [`Stack`] is dropped; and a real Redis.
 
+pub mod browser;
 pub mod memory;
 pub mod redis_server;
 

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response as HttpResponse};
+use axum::response::{IntoResponse, Response as HttpResponse};
 use serde_json::{Map, Value};
 
 use super::AppState;
 use super::body::Chunks;
-use super::graphiql;
 use super::media_type::{self, ResponseType};
+use super::playground;
 use crate::edge::auth::AuthError;
 use crate::edge::csrf::CsrfRefused;
 use crate::edge::persisted::Refusal;
@@ -104,8 +104,11 @@ pub async fn get_graphql(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> HttpResponse {
-    if !params.contains_key("query") && media_type::wants_html(&headers) {
-        return Html(graphiql::PAGE).into_response();
+    if state.gateway.playground()
+        && !params.contains_key("query")
+        && media_type::wants_html(&headers)
+    {
+        return playground::page(&state.gateway);
     }
     let Some(response_type) = media_type::negotiate(&headers) else {
         return not_acceptable();

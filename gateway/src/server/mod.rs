@@ -1,12 +1,12 @@
-//! The HTTP server (axum): GraphQL over HTTP on `/graphql` (POST and GET), GraphiQL for
+//! The HTTP server (axum): GraphQL over HTTP on `/graphql` (POST and GET), the playground for
 //! browsers, and `/health`. It knows the [`Gateway`] facade and the [`Edge`] only:
 //! connections, CORS, compression, request limits and CSRF are the edge's ([`crate::edge`]).
 
 mod body;
-mod graphiql;
 mod graphql_http;
 pub(crate) mod media_type;
 mod metrics;
+pub mod playground;
 
 use std::sync::Arc;
 
@@ -26,7 +26,11 @@ pub(crate) struct AppState {
 
 /// The routes of a gateway, behind the edge's HTTP layers.
 pub fn router(gateway: Arc<Gateway>, edge: Arc<Edge>) -> Router {
-    let routes = Router::new()
+    let mut routes = Router::new();
+    if gateway.playground() {
+        routes = routes.merge(playground::routes());
+    }
+    let routes = routes
         .route(
             "/graphql",
             get(graphql_http::get_graphql).post(graphql_http::post_graphql),

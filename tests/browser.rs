@@ -1,0 +1,167 @@
+//! The gateway in a real browser: headless Debian Chromium (see `e2e::browser`), with every
+//! address but loopback blocked.
+//!
+//! - The playground, used as a person would: it renders from the gateway's own files (no
+//!   CDN), under its Content-Security-Policy with nothing blocked, opens with the example
+//!   operation made from the schema, runs a typed query, lists the Query fields in the docs
+//!   explorer (introspection), and sends the headers typed into its headers editor.
+//!   Screenshots are kept under `$CARGO_TARGET_DIR/browser-artifacts/` (else
+//!   `target/browser-artifacts/`): `playground-opened.png` (the example and the docs) and
+//!   `playground.png` (the typed query and its result).
+//! - A page on another loopback origin calling the gateway as a frontend app would.
+//!
+//! Needs `/usr/bin/chromium`, node and npm (tests/run installs them).
+
+use e2e::browser::{self, Fetch, PageServer};
+use e2e::{DEMO_SUPERGRAPH, Stack};
+use gateway::server::playground;
+use gateway::supergraph::Supergraph;
+use serde_json::Value;
+
+/// What the test types into the playground, and the header it types into the headers editor.
+const QUERY: &str = "{ topProducts(first: 2) { name price } }";
+const HEADER: (&str, &str) = ("x-playground-check", "typed-in-the-headers-editor");
+
+#[tokio::test]
+async fn the_playground_runs_a_typed_query_in_chromium_with_no_network() {
+    let stack = Stack::demo().await;
+    let screenshot = browser::artifacts_dir().join("playground.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let report = browser::playground(&stack.gateway_url, &screenshot, QUERY, HEADER).await;
+    println!("{report}");
+    assert!(report.ok(), "the scenario failed:\n{report}");
+
+    // Offline and under the page's policy: nothing left loopback, nothing was refused.
+    assert!(
+        report.blocked().is_empty(),
+        "requests beyond loopback:\n{report}"
+    );
+    assert_eq!(
+        report.str("csp"),
+        playground::CONTENT_SECURITY_POLICY,
+        "{report}"
+    );
+    assert!(
+        report.csp_violations().is_empty(),
+        "CSP violations:\n{report}"
+    );
+    let errors: Vec<&str> = report
+        .console()
+        .into_iter()
+        .filter(|m| m.starts_with("error") || m.starts_with("pageerror"))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "errors in the console: {errors:?}\n{report}"
+    );
+
+    // The editor opens with the example made from the served schema.
+    let supergraph = Supergraph::parse(DEMO_SUPERGRAPH).unwrap();
+    let api = supergraph.api_schema();
+    let example = playground::example_operation(api).expect("the demo has an example");
+    assert_eq!(report.str("example"), example, "{report}");
+
+    // The typed query ran, and the result pane shows what the gateway answers to it.
+    assert_eq!(
+        report.str("typed"),
+        QUERY,
+        "the editor changed what was typed:\n{report}"
+    );
+    let shown: Value = serde_json::from_str(report.str("result"))
+        .unwrap_or_else(|e| panic!("the result pane is not JSON ({e}):\n{report}"));
+    let expected = stack.query(QUERY).await;
+    assert_eq!(
+        expected["data"]["topProducts"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(shown, expected, "{report}");
+
+    // The docs explorer lists every Query field of the API schema (introspection works).
+    let query_fields: Vec<String> = api
+        .get_object("Query")
+        .unwrap()
+        .fields
+        .keys()
+        .map(|name| name.to_string())
+        .collect();
+    let listed: Vec<String> = report.json["docsFields"]
+        .as_array()
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(|n| n.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(report.str("docsTitle"), "Query", "{report}");
+    assert_eq!(listed, query_fields, "{report}");
+
+    // The header typed into the headers editor went with the operation, a JSON POST.
+    assert_eq!(
+        report.str("headersTyped"),
+        format!(r#"{{"{}":"{}"}}"#, HEADER.0, HEADER.1),
+        "{report}"
+    );
+    let requests = report.json["requests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let sent = requests.iter().find(|request| {
+        serde_json::from_str::<Value>(request["body"].as_str().unwrap_or(""))
+            .is_ok_and(|body| body["query"] == QUERY)
+    });
+    let sent = sent.unwrap_or_else(|| panic!("no request carried the query:\n{report}"));
+    assert_eq!(sent["method"], "POST");
+    assert_eq!(sent["headers"]["content-type"], "application/json");
+    assert_eq!(sent["headers"][HEADER.0], HEADER.1, "{report}");
+    assert_eq!(report.str("resultWithHeaders"), report.str("result"));
+
+    assert!(
+        screenshot.exists(),
+        "no screenshot at {}",
+        screenshot.display()
+    );
+    println!(
+        "screenshots: {} and {}",
+        report.str("openedScreenshot"),
+        screenshot.display()
+    );
+}
+
+/// A frontend app's page: the helper fetches from it, so it needs no script of its own.
+const APP_PAGE: &str = "<!doctype html><title>another origin</title><p>a frontend app</p>";
+
+#[tokio::test]
+async fn a_page_on_another_origin_is_refused_the_gateway_without_cors() {
+    let stack = Stack::demo().await;
+    let page = PageServer::start(APP_PAGE).await;
+    let report =
+        browser::cross_origin_fetch(&page.url, &stack.gateway_url, &Fetch::default()).await;
+    println!("{report}");
+    assert!(report.ok(), "the scenario failed:\n{report}");
+    assert!(
+        report.blocked().is_empty(),
+        "requests beyond loopback:\n{report}"
+    );
+    assert_eq!(report.json["pageStatus"], 200, "{report}");
+
+    // The gateway sends no CORS headers yet: the JSON POST needs a preflight, which fails, and
+    // the browser refuses the page the response. When `cors:` lands, the tests of allowed
+    // origins (the page reads `data`, credentials, exposed headers, preflight caching) and of
+    // refused ones go here, with this helper.
+    let fetch = &report.json["fetch"];
+    assert_eq!(
+        fetch["ok"], false,
+        "the page read a cross-origin response:\n{report}"
+    );
+    assert_eq!(fetch["error"]["name"], "TypeError", "{report}");
+    // The preflight reached the gateway (playwright intercepting requests would have answered
+    // it itself, allowing every origin: the scenario does not intercept).
+    assert!(
+        report
+            .console()
+            .iter()
+            .any(|m| m.contains("CORS policy") && m.contains("preflight")),
+        "the console does not name a refused CORS preflight:\n{report}"
+    );
+}
