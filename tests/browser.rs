@@ -8,12 +8,15 @@
 //!   Screenshots are kept under `$CARGO_TARGET_DIR/browser-artifacts/` (else
 //!   `target/browser-artifacts/`): `playground-opened.png` (the example and the docs) and
 //!   `playground.png` (the typed query and its result).
-//! - A page on another loopback origin calling the gateway as a frontend app would.
+//! - A page on another loopback origin calling the gateway as a frontend app would (a JSON
+//!   POST with `Authorization`, so Chromium preflights it): allowed by `cors`, refused
+//!   without it or from another origin, and any origin as `gateway demo` allows.
 //!
 //! Needs `/usr/bin/chromium`, node and npm (tests/run installs them).
 
 use e2e::browser::{self, Fetch, PageServer};
 use e2e::{DEMO_SUPERGRAPH, Stack};
+use gateway::edge::cors::CorsConfig;
 use gateway::server::playground;
 use gateway::supergraph::Supergraph;
 use serde_json::Value;
@@ -131,37 +134,88 @@ async fn the_playground_runs_a_typed_query_in_chromium_with_no_network() {
 /// A frontend app's page: the helper fetches from it, so it needs no script of its own.
 const APP_PAGE: &str = "<!doctype html><title>another origin</title><p>a frontend app</p>";
 
+/// The origin of a page served by [`PageServer`] at `url` (`http://127.0.0.1:port`).
+fn origin(url: &str) -> String {
+    url.trim_end_matches('/').to_string()
+}
+
+/// A GraphQL POST from a page on another origin, as Apollo Client sends one with a token.
+fn app_fetch(credentials: &'static str) -> Fetch {
+    Fetch {
+        body: serde_json::json!({ "query": "{ me { name } }" }).to_string(),
+        headers: vec![("authorization".into(), "Bearer not-checked-here".into())],
+        credentials,
+        ..Fetch::default()
+    }
+}
+
 #[tokio::test]
-async fn a_page_on_another_origin_is_refused_the_gateway_without_cors() {
-    let stack = Stack::demo().await;
+async fn a_page_on_an_allowed_origin_reads_the_answer_after_a_real_preflight() {
     let page = PageServer::start(APP_PAGE).await;
+    let app_origin = origin(&page.url);
+    let stack = Stack::demo_with(|config| {
+        config.cors = CorsConfig {
+            origins: vec![app_origin.clone()],
+            allow_credentials: true,
+            ..Default::default()
+        };
+    })
+    .await;
+    // `authorization` and `content-type: application/json` make Chromium preflight; with
+    // credentials it also checks Access-Control-Allow-Credentials.
     let report =
-        browser::cross_origin_fetch(&page.url, &stack.gateway_url, &Fetch::default()).await;
+        browser::cross_origin_fetch(&page.url, &stack.gateway_url, &app_fetch("include")).await;
     println!("{report}");
     assert!(report.ok(), "the scenario failed:\n{report}");
-    assert!(
-        report.blocked().is_empty(),
-        "requests beyond loopback:\n{report}"
-    );
-    assert_eq!(report.json["pageStatus"], 200, "{report}");
-
-    // The gateway sends no CORS headers yet: the JSON POST needs a preflight, which fails, and
-    // the browser refuses the page the response. When `cors:` lands, the tests of allowed
-    // origins (the page reads `data`, credentials, exposed headers, preflight caching) and of
-    // refused ones go here, with this helper.
+    assert!(report.blocked().is_empty(), "requests beyond loopback:\n{report}");
     let fetch = &report.json["fetch"];
-    assert_eq!(
-        fetch["ok"], false,
-        "the page read a cross-origin response:\n{report}"
-    );
-    assert_eq!(fetch["error"]["name"], "TypeError", "{report}");
-    // The preflight reached the gateway (playwright intercepting requests would have answered
-    // it itself, allowing every origin: the scenario does not intercept).
-    assert!(
-        report
-            .console()
-            .iter()
-            .any(|m| m.contains("CORS policy") && m.contains("preflight")),
-        "the console does not name a refused CORS preflight:\n{report}"
-    );
+    assert_eq!(fetch["ok"], true, "the browser refused the answer:\n{report}");
+    assert_eq!(fetch["status"], 200, "{report}");
+    let body: Value = serde_json::from_str(fetch["body"].as_str().unwrap_or("")).unwrap();
+    assert_eq!(body["data"]["me"]["name"], "Ada Lovelace", "{report}");
+}
+
+#[tokio::test]
+async fn a_page_on_another_origin_cannot_read_the_gateway() {
+    let page = PageServer::start(APP_PAGE).await;
+    // CORS off (the default), and CORS allowing some other origin: both refuse this page.
+    let other = Stack::demo_with(|config| {
+        config.cors = CorsConfig {
+            origins: vec!["http://127.0.0.1:1".into()],
+            ..Default::default()
+        };
+    })
+    .await;
+    for stack in [Stack::demo().await, other] {
+        let report =
+            browser::cross_origin_fetch(&page.url, &stack.gateway_url, &app_fetch("omit")).await;
+        println!("{report}");
+        assert!(report.ok(), "the scenario failed:\n{report}");
+        assert!(report.blocked().is_empty(), "requests beyond loopback:\n{report}");
+        assert_eq!(report.json["pageStatus"], 200, "{report}");
+        let fetch = &report.json["fetch"];
+        assert_eq!(fetch["ok"], false, "the page read a cross-origin answer:\n{report}");
+        assert_eq!(fetch["error"]["name"], "TypeError", "{report}");
+        // The preflight reached the gateway, and the browser refused it (playwright
+        // intercepting requests would have answered it itself: the scenario does not).
+        assert!(
+            report
+                .console()
+                .iter()
+                .any(|m| m.contains("CORS policy") && m.contains("preflight")),
+            "the console does not name a refused CORS preflight:\n{report}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn any_origin_as_gateway_demo_allows() {
+    let page = PageServer::start(APP_PAGE).await;
+    let stack = Stack::demo_with(|config| config.cors = CorsConfig::any_origin()).await;
+    let report =
+        browser::cross_origin_fetch(&page.url, &stack.gateway_url, &app_fetch("omit")).await;
+    println!("{report}");
+    let fetch = &report.json["fetch"];
+    assert_eq!(fetch["ok"], true, "the browser refused the answer:\n{report}");
+    assert_eq!(fetch["status"], 200, "{report}");
 }
