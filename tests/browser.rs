@@ -167,9 +167,15 @@ async fn a_page_on_an_allowed_origin_reads_the_answer_after_a_real_preflight() {
         browser::cross_origin_fetch(&page.url, &stack.gateway_url, &app_fetch("include")).await;
     println!("{report}");
     assert!(report.ok(), "the scenario failed:\n{report}");
-    assert!(report.blocked().is_empty(), "requests beyond loopback:\n{report}");
+    assert!(
+        report.blocked().is_empty(),
+        "requests beyond loopback:\n{report}"
+    );
     let fetch = &report.json["fetch"];
-    assert_eq!(fetch["ok"], true, "the browser refused the answer:\n{report}");
+    assert_eq!(
+        fetch["ok"], true,
+        "the browser refused the answer:\n{report}"
+    );
     assert_eq!(fetch["status"], 200, "{report}");
     let body: Value = serde_json::from_str(fetch["body"].as_str().unwrap_or("")).unwrap();
     assert_eq!(body["data"]["me"]["name"], "Ada Lovelace", "{report}");
@@ -191,10 +197,16 @@ async fn a_page_on_another_origin_cannot_read_the_gateway() {
             browser::cross_origin_fetch(&page.url, &stack.gateway_url, &app_fetch("omit")).await;
         println!("{report}");
         assert!(report.ok(), "the scenario failed:\n{report}");
-        assert!(report.blocked().is_empty(), "requests beyond loopback:\n{report}");
+        assert!(
+            report.blocked().is_empty(),
+            "requests beyond loopback:\n{report}"
+        );
         assert_eq!(report.json["pageStatus"], 200, "{report}");
         let fetch = &report.json["fetch"];
-        assert_eq!(fetch["ok"], false, "the page read a cross-origin answer:\n{report}");
+        assert_eq!(
+            fetch["ok"], false,
+            "the page read a cross-origin answer:\n{report}"
+        );
         assert_eq!(fetch["error"]["name"], "TypeError", "{report}");
         // The preflight reached the gateway, and the browser refused it (playwright
         // intercepting requests would have answered it itself: the scenario does not).
@@ -216,6 +228,9 @@ async fn any_origin_as_gateway_demo_allows() {
         browser::cross_origin_fetch(&page.url, &stack.gateway_url, &app_fetch("omit")).await;
     println!("{report}");
     let fetch = &report.json["fetch"];
-    assert_eq!(fetch["ok"], true, "the browser refused the answer:\n{report}");
+    assert_eq!(
+        fetch["ok"], true,
+        "the browser refused the answer:\n{report}"
+    );
     assert_eq!(fetch["status"], 200, "{report}");
 }

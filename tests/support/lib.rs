@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod memory;
+pub mod recording_proxy;
 pub mod redis_server;
 
 use std::net::SocketAddr;
@@ -113,6 +114,12 @@ impl Stack {
     /// Like [`Stack::demo`], with a chance to change the gateway's config (e.g. point a
     /// subgraph elsewhere) after the demo subgraphs' URLs are set.
     pub async fn demo_with(adjust: impl FnOnce(&mut Config)) -> Stack {
+        Self::demo_over(DEMO_SUPERGRAPH, adjust).await
+    }
+
+    /// The demo subgraphs behind a gateway serving `supergraph` (the demo's, composed another
+    /// way or with other directives), with `adjust` applied to its config.
+    pub async fn demo_over(supergraph: &str, adjust: impl FnOnce(&mut Config)) -> Stack {
         let mut config = Config::default();
         let mut tasks = Vec::new();
         for service in subgraphs::Service::ALL {
@@ -129,7 +136,7 @@ impl Stack {
             );
         }
         adjust(&mut config);
-        let mut stack = Self::gateway(DEMO_SUPERGRAPH, &config).await;
+        let mut stack = Self::gateway(supergraph, &config).await;
         stack.tasks.extend(tasks);
         stack
     }
