@@ -91,3 +91,94 @@ fn serve_refuses_a_config_with_unknown_keys() {
     );
     assert!(stderr.contains(":2:"), "the line is named: {stderr}");
 }
+
+#[test]
+fn plan_into_a_reader_that_leaves_early_exits_quietly() {
+    use std::process::Stdio;
+    let query = std::env::temp_dir().join(format!("plan-pipe-{}.graphql", std::process::id()));
+    std::fs::write(&query, r#"{ order(id: "1") { buyer { name } } }"#).unwrap();
+    let mut child = gateway()
+        .args(["plan", "--supergraph"])
+        .arg(fixture("entities/supergraph.graphql"))
+        .arg("--query")
+        .arg(&query)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // As `| head` does once it has what it wants: close the pipe (here before the plan is
+    // written, which loading the supergraph leaves ample time for).
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    std::fs::remove_file(&query).ok();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+}
+
+#[test]
+fn serve_refuses_a_subgraph_url_that_is_not_one_at_start() {
+    let path = std::env::temp_dir().join(format!("bad-url-{}.yaml", std::process::id()));
+    std::fs::write(
+        &path,
+        "listen: 127.0.0.1:0\nsubgraphs:\n  orders:\n    url: \"orders:4001/graphql\"\n",
+    )
+    .unwrap();
+    let output = gateway()
+        .arg("serve")
+        .arg("--supergraph")
+        .arg(fixture("entities/supergraph.graphql"))
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).ok();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("subgraph \"orders\""), "{stderr}");
+    assert!(stderr.contains("orders:4001/graphql"), "{stderr}");
+}
+
+#[test]
+fn serve_listens_on_a_host_name_and_logs_without_colours_once_bound() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = gateway()
+        .args(["serve", "--listen", "localhost:0", "--supergraph"])
+        .arg(fixture("entities/supergraph.graphql"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let bound = loop {
+        let Some(Ok(line)) = lines.next() else {
+            break None;
+        };
+        seen.push(line.clone());
+        if let Some(url) = line.split("listening on ").nth(1) {
+            break Some(url.to_string());
+        }
+    };
+    let playground = lines.next().and_then(Result::ok).unwrap_or_default();
+    child.kill().ok();
+    child.wait().ok();
+    let url = bound.unwrap_or_else(|| panic!("no listening line: {seen:?}"));
+    let port: u16 = url
+        .trim_start_matches("http://")
+        .rsplit_once(':')
+        .and_then(|(_, rest)| rest.trim_end_matches("/graphql").parse().ok())
+        .unwrap_or(0);
+    assert!(port > 0, "bound to a real port: {url}");
+    assert!(
+        url.starts_with("http://127.0.0.1:") || url.starts_with("http://[::1]:"),
+        "{url}"
+    );
+    assert!(playground.contains("playground: http://"), "{playground}");
+    for line in seen.iter().chain([&playground]) {
+        assert!(
+            !line.contains('\u{1b}'),
+            "ANSI escape in a log line: {line:?}"
+        );
+    }
+}

@@ -47,8 +47,8 @@ pub fn check(args: CheckArgs) -> ExitCode {
     };
     let changes = check::diff(&old, &new);
     match args.format {
-        Format::Text => print!("{}", render::text(&changes)),
-        Format::Json => print!("{}", render::json(&changes)),
+        Format::Text => super::output::print(&render::text(&changes)),
+        Format::Json => super::output::print(&render::json(&changes)),
     }
     let breaking = Summary::of(&changes).breaking;
     if breaking > 0 && !args.allow_breaking {

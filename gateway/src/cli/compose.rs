@@ -60,12 +60,10 @@ pub async fn run(config: PathBuf, target: Target, format: Format) -> Result<(), 
     let Composition { supergraph, report } = compose(inputs);
     match format {
         Format::Text => eprint!("{}", report.render_text()),
-        Format::Json if supergraph.is_none() => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()
-            )
-        }
+        Format::Json if supergraph.is_none() => super::output::print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()
+        )),
         Format::Json => {}
     }
     let Some(supergraph) = supergraph else {
@@ -77,7 +75,7 @@ pub async fn run(config: PathBuf, target: Target, format: Format) -> Result<(), 
     match target {
         Target::File(path) => std::fs::write(&path, supergraph)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
-        Target::Stdout => print!("{supergraph}"),
+        Target::Stdout => super::output::print(&supergraph),
         Target::Check(path) => {
             let current = std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;

@@ -3,5 +3,6 @@
 pub mod check;
 pub mod compose;
 pub mod demo;
+pub mod output;
 pub mod plan;
 pub mod serve;

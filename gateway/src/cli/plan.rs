@@ -31,7 +31,7 @@ pub fn plan(
     };
     match gateway.plan(&request) {
         Ok(planned) => {
-            println!("{}", planned.plan);
+            super::output::print(&format!("{}\n", planned.plan));
             Ok(())
         }
         Err(errors) => Err(errors

@@ -58,7 +58,9 @@ pub async fn serve_gateway(
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("gateway listening on http://{address}/graphql");
-    tracing::info!("playground: http://{address}/graphql");
+    if config.playground {
+        tracing::info!("playground: http://{address}/graphql (open it in a browser)");
+    }
     let shutdown = async move {
         let signal = shutdown.await;
         tracing::info!("{signal} received");
