@@ -91,7 +91,7 @@ def total_instructions(out_file: Path) -> int:
 def count(
     binaries: Path, base_config: str, scenario: run.Scenario, requests: int, workdir: Path
 ) -> int:
-    extra = (run.HERE / scenario.config).read_text() if scenario.config else ""
+    extra = run.scenario_config(scenario)
     config = workdir / f"gateway-{scenario.name}.yaml"
     config.write_text(base_config + ("\n" + extra if extra else ""))
     port = run.free_ports(1)[0]
@@ -117,7 +117,7 @@ def count(
         # One keep-alive connection, as wrk's: connection setup is not what is counted.
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         body = json.dumps({"query": scenario.query})
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        headers = run.request_headers(scenario)
 
         def send() -> None:
             connection.request("POST", "/graphql", body, headers)

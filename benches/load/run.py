@@ -35,7 +35,9 @@ from __future__ import annotations
 import argparse
 import atexit
 import dataclasses
+import base64
 import datetime
+import gzip
 import hashlib
 import json
 import os
@@ -87,6 +89,9 @@ class Scenario:
     baseline: str | None = None  # scenario whose Apollo Gateway figures ours compare with
     service: str | None = None  # for targets == "direct"
     in_smoke: bool = False
+    # Extra request headers: "secured" (a signed JWT and an Origin the config allows) or
+    # "gzip" (Accept-Encoding: gzip). See `request_headers`.
+    headers: str | None = None
 
 
 SCENARIOS = [
@@ -162,7 +167,95 @@ SCENARIOS = [
         baseline="small",
     ),
 ]
+for query_name, query, low, high in [
+    ("deep", DEEP_QUERY, 60_000, 80_000),
+    ("small", SMALL_QUERY, 50, 1023),
+]:
+    SCENARIOS += [
+        Scenario(
+            f"{query_name}-open",
+            f"the {query_name} query with CSRF prevention off, no CORS and no JWT: what the"
+            f" edge costs, against {query_name}-secured",
+            query,
+            min_bytes=low,
+            max_bytes=high,
+            targets="ours",
+            config="scenarios/edge-off.yaml",
+            baseline=query_name,
+        ),
+        Scenario(
+            f"{query_name}-secured",
+            f"the {query_name} query from an allowed origin with an RS256 JWT verified against a"
+            " JWKS, CSRF prevention and CORS on",
+            query,
+            min_bytes=low,
+            max_bytes=high,
+            targets="ours",
+            config="scenarios/secured.yaml",
+            baseline=query_name,
+            headers="secured",
+        ),
+    ]
+SCENARIOS.append(
+    Scenario(
+        "deep-gzip",
+        "the deep query with Accept-Encoding: gzip (the answer compressed; compare with deep)",
+        DEEP_QUERY,
+        min_bytes=60_000,
+        max_bytes=80_000,
+        targets="ours",
+        baseline="deep",
+        headers="gzip",
+    )
+)
 SCENARIOS_BY_NAME = {s.name: s for s in SCENARIOS}
+
+# The JWT test keys (gateway/tests/jwt-keys): scenarios/secured.yaml reads their JWKS.
+JWT_KEYS = ROOT / "gateway" / "tests" / "jwt-keys"
+SECURED_ORIGIN = "http://app.bench.test"
+
+
+def scenario_config(scenario: Scenario) -> str:
+    """The YAML a scenario appends to our gateway's base config (`@REPO@`: the repository)."""
+    if not scenario.config:
+        return ""
+    return (HERE / scenario.config).read_text().replace("@REPO@", str(ROOT))
+
+
+def jwt_rs256(claims: dict) -> str:
+    """A token signed with the test RSA key, by openssl (no Python package needed)."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = {"alg": "RS256", "typ": "JWT", "kid": "rsa"}
+    signed = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+    signature = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-sign", str(JWT_KEYS / "rsa.pem"), "-binary"],
+        input=signed.encode(),
+        capture_output=True,
+        check=True,
+    ).stdout
+    return f"{signed}.{b64(signature)}"
+
+
+_TOKEN: list[str] = []
+
+
+def request_headers(scenario: Scenario | None) -> dict[str, str]:
+    """The headers every request of a scenario carries."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    kind = scenario.headers if scenario else None
+    if kind == "secured":
+        if not _TOKEN:
+            claims = {"sub": "1", "iss": "https://issuer.bench.test", "aud": "gateway",
+                      "exp": int(time.time()) + 24 * 3600, "scope": "read"}
+            _TOKEN.append(jwt_rs256(claims))
+        headers["Authorization"] = f"Bearer {_TOKEN[0]}"
+        headers["Origin"] = SECURED_ORIGIN
+    elif kind == "gzip":
+        headers["Accept-Encoding"] = "gzip"
+    return headers
 
 # What the team measures against (see docs/benchmarks.md). Printed, never enforced.
 TARGET_DEEP_RPS_RATIO = 40.0  # (a) req/s at least 40x Apollo Gateway's
@@ -471,14 +564,18 @@ def free_ports(count: int) -> list[int]:
 # ---------------------------------------------------------------------------------------------
 
 
-def post(url: str, query: str, timeout: float = 30) -> tuple[int, bytes]:
+def post(
+    url: str, query: str, timeout: float = 30, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    """POSTs a query; a gzip answer is decompressed (and must have been asked for)."""
     body = json.dumps({"query": query}).encode()
-    request = urllib.request.Request(
-        url, data=body, headers={"Content-Type": "application/json", "Accept": "application/json"}
-    )
+    request = urllib.request.Request(url, data=body, headers=headers or request_headers(None))
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
+            data = response.read()
+            if response.headers.get("Content-Encoding") == "gzip":
+                data = gzip.decompress(data)
+            return response.status, data
     except urllib.error.HTTPError as error:
         return error.code, error.read()
 
@@ -525,7 +622,7 @@ class Checker:
         self.references: dict[str, Reference] = {}
 
     def check(self, who: str, url: str, scenario: Scenario) -> int:
-        status, body = post(url, scenario.query)
+        status, body = post(url, scenario.query, headers=request_headers(scenario))
         saved = self.workdir / f"response-{re.sub(r'[^A-Za-z0-9]+', '-', who)}-{scenario.name}.json"
         saved.write_bytes(body)
         where = f"{who}, scenario {scenario.name}"
@@ -648,7 +745,9 @@ def peak_rss_mb(pid: int) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-def wrk_run(args, wrk: str, url: str, body_file: Path, seconds: int) -> dict:
+def wrk_run(
+    args, wrk: str, url: str, body_file: Path, seconds: int, headers: dict[str, str]
+) -> dict:
     cmd = [
         wrk,
         f"-t{args.threads}",
@@ -659,7 +758,11 @@ def wrk_run(args, wrk: str, url: str, body_file: Path, seconds: int) -> dict:
         str(HERE / "wrk.lua"),
         url,
     ]
-    env = dict(os.environ, WRK_BODY_FILE=str(body_file))
+    env = dict(
+        os.environ,
+        WRK_BODY_FILE=str(body_file),
+        WRK_HEADERS="\n".join(f"{name}: {value}" for name, value in headers.items()),
+    )
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
@@ -691,12 +794,14 @@ def measure(
     size = checker.check(target.label, target.url, scenario)
     if args.warmup:
         log(f"  {target.label}: warming up for {args.warmup} s")
-        wrk_run(args, wrk, target.url, body_file, args.warmup)
+        wrk_run(args, wrk, target.url, body_file, args.warmup, request_headers(scenario))
     log(f"  {target.label}: {args.duration} s at {args.connections} connections")
     watched = [proc.pid] + [pid for pid in subgraph_pids if pid != proc.pid]
     before = {pid: cpu_seconds(pid) for pid in watched}
     start = time.monotonic()
-    summary = wrk_run(args, wrk, target.url, body_file, args.duration)
+    summary = wrk_run(
+        args, wrk, target.url, body_file, args.duration, request_headers(scenario)
+    )
     wall = time.monotonic() - start
     after = {pid: cpu_seconds(pid) for pid in watched}
     rss = peak_rss_mb(proc.pid)
@@ -708,9 +813,11 @@ def measure(
     errors = summary["errors"]
     socket_errors = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
     requests = summary["requests"]
-    # Bytes read per response, headers included; a wrong (shorter) body shows up here.
+    # Bytes read per response, headers included; a wrong (shorter) body shows up here, unless
+    # the answer is compressed on the wire (its size is then what the run measures).
     bytes_per_response = summary["bytes"] / requests if requests else 0.0
-    short = requests > 0 and bytes_per_response < size * 0.98
+    compressed = scenario.headers == "gzip"
+    short = requests > 0 and not compressed and bytes_per_response < size * 0.98
     latency = summary["latency_us"]
     return {
         "scenario": scenario.name,
@@ -731,6 +838,9 @@ def measure(
         "short_responses_suspected": short,
         "peak_rss_mb": rss,
         "cpu_percent": (after[proc.pid] - before[proc.pid]) / wall * 100,
+        "cpu_ms_per_request": (after[proc.pid] - before[proc.pid]) * 1000 / requests
+        if requests
+        else 0.0,
         "subgraphs_cpu_percent": sum(after[p] - before[p] for p in subgraph_pids if p != proc.pid)
         / wall
         * 100,
@@ -758,11 +868,12 @@ def render(results: list[dict], skipped: list[tuple[str, str]], settings: dict) 
         f"Machine: {settings['nproc']} cores ({settings['cpu']}), {settings['ram_gib']} GiB RAM, "
         f"Linux {settings['kernel']}, {settings['rustc']}, Node {settings['node']}",
         "",
-        "| scenario | target | req/s | p50 ms | p90 ms | p99 ms | errors | peak RSS MB | CPU % | subgraphs CPU % |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| scenario | target | req/s | p50 ms | p90 ms | p99 ms | errors | peak RSS MB | CPU % "
+        "| CPU ms/req | KB/resp | subgraphs CPU % |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     if not results:
-        lines.append("| (no scenario ran) | | | | | | | | | |")
+        lines.append("| (no scenario ran) | | | | | | | | | | | |")
     for r in results:
         errors = str(r["errors"])
         if r["errors"]:
@@ -772,6 +883,7 @@ def render(results: list[dict], skipped: list[tuple[str, str]], settings: dict) 
         lines.append(
             f"| {r['scenario']} | {r['label']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} "
             f"| {r['p99_ms']:.2f} | {errors} | {r['peak_rss_mb']:.1f} | {r['cpu_percent']:.0f} "
+            f"| {r['cpu_ms_per_request']:.3f} | {r['bytes_per_response'] / 1000:.1f} "
             f"| {r['subgraphs_cpu_percent']:.0f} |"
         )
     by = {(r["scenario"], r["target"]): r for r in results}
@@ -914,7 +1026,7 @@ def main(argv: list[str]) -> int:
     hive_config.write_text(HIVE_CONFIG)
 
     def our_gateway(scenario: Scenario | None) -> Target:
-        extra = (HERE / scenario.config).read_text() if scenario and scenario.config else None
+        extra = scenario_config(scenario) if scenario else None
         name = scenario.name if scenario and scenario.config else "base"
         config_file = workdir / f"gateway-{name}.yaml"
         config_file.write_text(base_config + ("\n" + extra if extra else ""))

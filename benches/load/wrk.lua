@@ -12,8 +12,14 @@ local file = assert(io.open(path, "rb"))
 wrk.method = "POST"
 wrk.body = file:read("*a")
 file:close()
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Accept"] = "application/json"
+-- WRK_HEADERS: the request's headers, one `Name: value` per line (Content-Type and Accept
+-- among them), as run.py's request_headers gives them for the scenario.
+for line in string.gmatch(os.getenv("WRK_HEADERS") or "", "[^\n]+") do
+  local name, value = string.match(line, "^([^:]+):%s*(.*)$")
+  if name ~= nil then
+    wrk.headers[name] = value
+  end
+end
 
 -- Latencies are in microseconds. `status` counts responses with an HTTP status above 399;
 -- the others are socket errors (timeouts are requests slower than wrk's --timeout).
