@@ -267,6 +267,14 @@ async fn get_runs_queries_but_not_mutations() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .headers()
+            .get_all("vary")
+            .iter()
+            .any(|v| v.to_str().unwrap().contains("accept")),
+        "a cache must key GET answers by Accept (the same URL serves the playground)"
+    );
     let body: Value = response.json().await.unwrap();
     assert_eq!(
         body,

@@ -2,20 +2,27 @@
 //!
 //! tower-http's [`CorsLayer`] answers preflights and adds the response headers. It only ever
 //! sees requests whose origin the config allows (or that carry no `Origin`): a request from
-//! any other origin goes around it and gets no CORS header at all, so the browser keeps the
-//! answer from the page, and its preflight is refused with a 403. Off (no cross-origin page
+//! any other origin goes around it ([`Gate`]) and gets no CORS header at all, so the browser
+//! keeps the answer from the page, and its preflight is refused with a 403. Off (no cross-origin page
 //! may read an answer) unless origins are configured; `gateway demo` allows any.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+use std::task::{Context, Poll};
+
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use futures::future::Either;
 use regex::RegexSet;
 use serde::Deserialize;
-use tower::ServiceExt;
-use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders, MaxAge};
+use tower::{Layer, Service};
+use tower_http::cors::{
+    AllowHeaders, AllowMethods, AllowOrigin, Cors as CorsService, CorsLayer, ExposeHeaders, MaxAge,
+};
 
 use super::errors::graphql_error;
 
@@ -172,26 +179,73 @@ impl Cors {
 
     /// `routes` behind the policy.
     pub(crate) fn wrap(&self, routes: Router) -> Router {
-        let origins = self.origins.clone();
-        let with_cors = routes.clone().layer(self.layer.clone());
-        let service = tower::service_fn(move |request: Request| {
-            let allowed = request
-                .headers()
-                .get(header::ORIGIN)
-                .is_none_or(|origin| origins.allow(origin));
-            let routes = if allowed {
-                with_cors.clone()
-            } else {
-                routes.clone()
-            };
-            async move {
-                if !allowed && request.method() == Method::OPTIONS {
-                    return Ok(refused_preflight(&request));
-                }
-                routes.oneshot(request).await
-            }
-        });
-        Router::new().fallback_service(service)
+        routes.layer(GateLayer {
+            cors: self.layer.clone(),
+            origins: self.origins.clone(),
+        })
+    }
+}
+
+/// Sends each request to tower-http's CORS service or around it, by its origin: no second
+/// routing, one origin check.
+#[derive(Clone)]
+struct GateLayer {
+    cors: CorsLayer,
+    origins: Arc<Origins>,
+}
+
+impl<S: Clone> Layer<S> for GateLayer {
+    type Service = Gate<S>;
+
+    fn layer(&self, inner: S) -> Gate<S> {
+        Gate {
+            cors: self.cors.layer(inner.clone()),
+            plain: inner,
+            origins: self.origins.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Gate<S> {
+    cors: CorsService<S>,
+    plain: S,
+    origins: Arc<Origins>,
+}
+
+type GateFuture<F> = Either<
+    Either<tower_http::cors::ResponseFuture<F>, F>,
+    Ready<Result<axum::response::Response, Infallible>>,
+>;
+
+impl<S> Service<Request> for Gate<S>
+where
+    S: Service<Request, Response = axum::response::Response, Error = Infallible> + Clone,
+{
+    type Response = axum::response::Response;
+    type Error = Infallible;
+    type Future = GateFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Both wrap clones of one route service: ready together.
+        match self.cors.poll_ready(cx) {
+            Poll::Ready(Ok(())) => self.plain.poll_ready(cx),
+            other => other,
+        }
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let allowed = request
+            .headers()
+            .get(header::ORIGIN)
+            .is_none_or(|origin| self.origins.allow(origin));
+        if allowed {
+            Either::Left(Either::Left(self.cors.call(request)))
+        } else if request.method() == Method::OPTIONS {
+            Either::Right(ready(Ok(refused_preflight(&request))))
+        } else {
+            Either::Left(Either::Right(self.plain.call(request)))
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! status codes and media types as the GraphQL-over-HTTP spec says.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -17,6 +18,7 @@ use crate::edge::auth::AuthError;
 use crate::edge::csrf::CsrfRefused;
 use crate::edge::persisted::Refusal;
 use crate::gateway::{GraphQLRequest, Outcome, Transport};
+use crate::identity::Identity;
 use crate::response::{GraphQLError, Response};
 
 pub async fn post_graphql(
@@ -27,76 +29,23 @@ pub async fn post_graphql(
     let Some(response_type) = media_type::negotiate(&headers) else {
         return not_acceptable();
     };
-    if let Err(refused) = state.edge.csrf().check(&headers) {
-        return csrf_refused(response_type, refused);
-    }
-    let identity = match state.edge.authenticate(&headers).await {
+    let identity = match admit(&state, &headers, response_type).await {
         Ok(identity) => identity,
-        Err(error) => return unauthenticated(response_type, error),
+        Err(refused) => return refused,
     };
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media = content_type.split(';').next().unwrap_or("").trim();
-    if !media.eq_ignore_ascii_case("application/json") {
-        return bad_request(
-            response_type,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!(
-                "unsupported content type \"{content_type}\": send the request as application/json"
-            ),
-        );
-    }
-    let mut request: GraphQLRequest = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(object)) => match serde_json::from_value(Value::Object(object)) {
-            Ok(request) => request,
-            Err(e) => {
-                return bad_request(
-                    response_type,
-                    StatusCode::BAD_REQUEST,
-                    format!("invalid GraphQL request: {e}"),
-                );
-            }
-        },
-        Ok(Value::Array(_)) => {
-            return bad_request(
-                response_type,
-                StatusCode::BAD_REQUEST,
-                "batched requests are not supported: send one operation per request".into(),
-            );
-        }
-        Ok(_) => {
-            return bad_request(
-                response_type,
-                StatusCode::BAD_REQUEST,
-                "the request body must be a JSON object".into(),
-            );
-        }
-        Err(e) => {
-            return bad_request(
-                response_type,
-                StatusCode::BAD_REQUEST,
-                format!("the request body is not valid JSON: {e}"),
-            );
-        }
+    let request = match post_body(&headers, &body) {
+        Ok(request) => request,
+        Err((status, message)) => return bad_request(response_type, status, message),
     };
-    if let Err(refusal) = state.edge.persisted().resolve(&mut request).await {
-        return persisted_refusal(response_type, refusal);
-    }
-    if request.query.is_none() {
-        return bad_request(
-            response_type,
-            StatusCode::BAD_REQUEST,
-            "the request has no `query` (and no persisted operation id)".into(),
-        );
-    }
-    let context = state.gateway.request_context(&headers, identity);
-    let (outcome, response) = state
-        .gateway
-        .execute(request, Transport::Post, context)
-        .await;
-    respond(response_type, outcome, response)
+    run(
+        &state,
+        &headers,
+        response_type,
+        identity,
+        request,
+        Transport::Post,
+    )
+    .await
 }
 
 pub async fn get_graphql(
@@ -113,14 +62,79 @@ pub async fn get_graphql(
     let Some(response_type) = media_type::negotiate(&headers) else {
         return not_acceptable();
     };
-    if let Err(refused) = state.edge.csrf().check(&headers) {
-        return csrf_refused(response_type, refused);
-    }
-    let identity = match state.edge.authenticate(&headers).await {
+    let identity = match admit(&state, &headers, response_type).await {
         Ok(identity) => identity,
-        Err(error) => return unauthenticated(response_type, error),
+        Err(refused) => return refused,
     };
-    let parse_object = |name: &str| -> Result<Option<Map<String, Value>>, String> {
+    let request = match get_params(&params) {
+        Ok(request) => request,
+        Err(message) => return bad_request(response_type, StatusCode::BAD_REQUEST, message),
+    };
+    let mut http = run(
+        &state,
+        &headers,
+        response_type,
+        identity,
+        request,
+        Transport::Get,
+    )
+    .await;
+    // The same URL answers a browser with the playground and a client with JSON, and the
+    // media type by Accept: a cache in front (a CDN, for persisted queries) must key by it.
+    http.headers_mut()
+        .append(header::VARY, HeaderValue::from_static("accept"));
+    http
+}
+
+/// The edge's checks of a GraphQL request, in order: CSRF, then the token. The request's
+/// verified identity, or the refusal to send.
+async fn admit(
+    state: &AppState,
+    headers: &HeaderMap,
+    response_type: ResponseType,
+) -> Result<Option<Arc<Identity>>, HttpResponse> {
+    state
+        .edge
+        .csrf()
+        .check(headers)
+        .map_err(|refused| csrf_refused(response_type, refused))?;
+    state
+        .edge
+        .authenticate(headers)
+        .await
+        .map_err(|error| unauthenticated(response_type, error))
+}
+
+/// A POST body as a GraphQL request: JSON, one object.
+fn post_body(headers: &HeaderMap, body: &[u8]) -> Result<GraphQLRequest, (StatusCode, String)> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case("application/json") {
+        return Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "unsupported content type \"{content_type}\": send the request as application/json"
+            ),
+        ));
+    }
+    let bad = |message: String| (StatusCode::BAD_REQUEST, message);
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => serde_json::from_value(Value::Object(object))
+            .map_err(|e| bad(format!("invalid GraphQL request: {e}"))),
+        Ok(Value::Array(_)) => Err(bad(
+            "batched requests are not supported: send one operation per request".into(),
+        )),
+        Ok(_) => Err(bad("the request body must be a JSON object".into())),
+        Err(e) => Err(bad(format!("the request body is not valid JSON: {e}"))),
+    }
+}
+
+/// A GET's query string as a GraphQL request (`variables` and `extensions` as JSON text).
+fn get_params(params: &HashMap<String, String>) -> Result<GraphQLRequest, String> {
+    let object = |name: &str| -> Result<Option<Map<String, Value>>, String> {
         match params.get(name) {
             None => Ok(None),
             Some(text) if text.is_empty() => Ok(None),
@@ -132,22 +146,25 @@ pub async fn get_graphql(
             },
         }
     };
-    let (variables, extensions) = match (parse_object("variables"), parse_object("extensions")) {
-        (Ok(v), Ok(e)) => (v, e),
-        (Err(message), _) | (_, Err(message)) => {
-            return bad_request(response_type, StatusCode::BAD_REQUEST, message);
-        }
-    };
-    let mut request = GraphQLRequest {
+    let text = |name: &str| params.get(name).cloned().filter(|s| !s.is_empty());
+    Ok(GraphQLRequest {
         query: params.get("query").cloned(),
-        operation_name: params
-            .get("operationName")
-            .cloned()
-            .filter(|s| !s.is_empty()),
-        variables,
-        extensions,
-        document_id: params.get("documentId").cloned().filter(|s| !s.is_empty()),
-    };
+        operation_name: text("operationName"),
+        variables: object("variables")?,
+        extensions: object("extensions")?,
+        document_id: text("documentId"),
+    })
+}
+
+/// Resolves a persisted operation's id, then runs the request.
+async fn run(
+    state: &AppState,
+    headers: &HeaderMap,
+    response_type: ResponseType,
+    identity: Option<Arc<Identity>>,
+    mut request: GraphQLRequest,
+    transport: Transport,
+) -> HttpResponse {
     if let Err(refusal) = state.edge.persisted().resolve(&mut request).await {
         return persisted_refusal(response_type, refusal);
     }
@@ -155,14 +172,11 @@ pub async fn get_graphql(
         return bad_request(
             response_type,
             StatusCode::BAD_REQUEST,
-            "the request has no `query` parameter (and no persisted operation id)".into(),
+            "the request has no `query` (and no persisted operation id)".into(),
         );
     }
-    let context = state.gateway.request_context(&headers, identity);
-    let (outcome, response) = state
-        .gateway
-        .execute(request, Transport::Get, context)
-        .await;
+    let context = state.gateway.request_context(headers, identity);
+    let (outcome, response) = state.gateway.execute(request, transport, context).await;
     respond(response_type, outcome, response)
 }
 

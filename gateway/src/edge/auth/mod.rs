@@ -114,7 +114,8 @@ pub(crate) struct Authenticator {
     forwarded: Vec<(String, HeaderName)>,
     sources: Vec<Arc<KeySource>>,
     client: reqwest::Client,
-    verified: moka::sync::Cache<Arc<str>, Arc<Verified>>,
+    /// By token: aHash, since a token is hundreds of bytes hashed on every request.
+    verified: moka::sync::Cache<Arc<str>, Arc<Verified>, ahash::RandomState>,
 }
 
 impl Authenticator {
@@ -156,7 +157,9 @@ impl Authenticator {
                 .redirect(reqwest::redirect::Policy::limited(3))
                 .build()
                 .map_err(|e| e.to_string())?,
-            verified: moka::sync::Cache::new(config.verified_tokens.max(1)),
+            verified: moka::sync::Cache::builder()
+                .max_capacity(config.verified_tokens.max(1))
+                .build_with_hasher(ahash::RandomState::new()),
         })
     }
 
