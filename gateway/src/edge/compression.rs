@@ -6,15 +6,16 @@
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use tower::ServiceBuilder;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::decompression::RequestDecompressionLayer;
 
 use super::errors::graphql_error;
+use super::gate::{GateLayer, Route};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -54,19 +55,29 @@ pub enum Level {
 }
 
 /// Content encodings of request bodies the gateway decodes.
-const REQUEST_ENCODINGS: [&str; 5] = ["gzip", "br", "zstd", "deflate", "identity"];
+const REQUEST_ENCODINGS: [&str; 4] = ["gzip", "br", "zstd", "deflate"];
 
 /// `routes` with request decompression inside and response compression outside. Call with
-/// the request limits already around `routes`.
+/// the request limits already around `routes`. Each is behind a [`super::gate`]: a request
+/// without `Content-Encoding` goes around the decompression, one without `Accept-Encoding`
+/// around the compression.
 pub(crate) fn wrap(routes: Router, config: &CompressionConfig) -> Router {
-    let mut router = routes;
-    if config.requests {
-        router = router
-            .layer(RequestDecompressionLayer::new())
-            .layer(middleware::from_fn(refuse_unknown_encoding));
-    } else {
-        router = router.layer(middleware::from_fn(refuse_any_encoding));
-    }
+    let decompress = config.requests;
+    let decompression = ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
+        .layer(RequestDecompressionLayer::new());
+    let mut router =
+        routes.layer(GateLayer::new(
+            decompression,
+            move |request: &Request| match request.headers().get(header::CONTENT_ENCODING) {
+                None => Route::Around(None),
+                Some(encoding) if encoding == "identity" => Route::Around(None),
+                Some(encoding) if decompress && REQUEST_ENCODINGS.iter().any(|e| encoding == e) => {
+                    Route::Through
+                }
+                Some(encoding) => Route::Answer(unsupported(request, encoding, decompress)),
+            },
+        ));
     if config.responses {
         let predicate = SizeAbove::new(config.min_response_bytes)
             .and(NotForContentType::GRPC)
@@ -74,41 +85,50 @@ pub(crate) fn wrap(routes: Router, config: &CompressionConfig) -> Router {
             .and(NotForContentType::SSE)
             // Incremental delivery must reach the client part by part.
             .and(NotForContentType::const_new("multipart/mixed"));
-        router = router.layer(
-            CompressionLayer::new()
-                .quality(match config.level {
-                    Level::Fastest => CompressionLevel::Fastest,
-                    Level::Default => CompressionLevel::Default,
-                    Level::Best => CompressionLevel::Best,
-                })
-                .compress_when(predicate),
-        );
+        let compression = ServiceBuilder::new()
+            .map_response(IntoResponse::into_response)
+            .layer(
+                CompressionLayer::new()
+                    .quality(match config.level {
+                        Level::Fastest => CompressionLevel::Fastest,
+                        Level::Default => CompressionLevel::Default,
+                        Level::Best => CompressionLevel::Best,
+                    })
+                    .compress_when(predicate),
+            );
+        router = router.layer(GateLayer::new(compression, |request: &Request| {
+            if accepts_compression(request) {
+                Route::Through
+            } else {
+                Route::Around(None)
+            }
+        }));
     }
     router
 }
 
-async fn refuse_unknown_encoding(request: Request, next: Next) -> Response {
-    match request.headers().get(header::CONTENT_ENCODING) {
-        Some(encoding) if !REQUEST_ENCODINGS.iter().any(|e| encoding == e) => {
-            let encoding = String::from_utf8_lossy(encoding.as_bytes()).into_owned();
-            unsupported(&request, &encoding, "gzip, br, zstd, deflate")
-        }
-        _ => next.run(request).await,
-    }
-}
-
-async fn refuse_any_encoding(request: Request, next: Next) -> Response {
-    match request.headers().get(header::CONTENT_ENCODING) {
-        Some(encoding) if encoding != "identity" => {
-            let encoding = String::from_utf8_lossy(encoding.as_bytes()).into_owned();
-            unsupported(&request, &encoding, "identity")
-        }
-        _ => next.run(request).await,
-    }
+/// Whether the client accepts any encoding but identity.
+fn accepts_compression(request: &Request) -> bool {
+    request
+        .headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let name = coding.split(';').next().unwrap_or("").trim();
+            !name.is_empty() && !name.eq_ignore_ascii_case("identity")
+        })
 }
 
 /// A 415 naming the encodings accepted, also in `Accept-Encoding` (RFC 9110, 12.5.3).
-fn unsupported(request: &Request, encoding: &str, accepted: &'static str) -> Response {
+fn unsupported(request: &Request, encoding: &HeaderValue, decompress: bool) -> Response {
+    let accepted = if decompress {
+        "gzip, br, zstd, deflate"
+    } else {
+        "identity"
+    };
+    let encoding = String::from_utf8_lossy(encoding.as_bytes());
     let mut response = graphql_error(
         request.headers(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -119,9 +139,8 @@ fn unsupported(request: &Request, encoding: &str, accepted: &'static str) -> Res
         ),
         true,
     );
-    response.headers_mut().insert(
-        header::ACCEPT_ENCODING,
-        header::HeaderValue::from_static(accepted),
-    );
+    response
+        .headers_mut()
+        .insert(header::ACCEPT_ENCODING, HeaderValue::from_static(accepted));
     response
 }

@@ -2,29 +2,25 @@
 //!
 //! tower-http's [`CorsLayer`] answers preflights and adds the response headers. It only ever
 //! sees requests whose origin the config allows (or that carry no `Origin`): a request from
-//! any other origin goes around it ([`Gate`]) and gets no CORS header at all, so the browser
-//! keeps the answer from the page, and its preflight is refused with a 403. Off (no cross-origin page
+//! any other origin goes around it (a [`super::gate`]) and gets no CORS header at all, so the
+//! browser keeps the answer from the page, and its preflight is refused with a 403. A request
+//! without `Origin` (not a browser's cross-origin request) goes around it too, with `Vary:
+//! origin`, so that it costs nothing and a cache in front does not serve its answer to a page. Off (no cross-origin page
 //! may read an answer) unless origins are configured; `gateway demo` allows any.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::convert::Infallible;
-use std::future::{Ready, ready};
-use std::task::{Context, Poll};
-
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use futures::future::Either;
+use axum::response::Response;
 use regex::RegexSet;
 use serde::Deserialize;
-use tower::{Layer, Service};
-use tower_http::cors::{
-    AllowHeaders, AllowMethods, AllowOrigin, Cors as CorsService, CorsLayer, ExposeHeaders, MaxAge,
-};
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders, MaxAge};
 
 use super::errors::graphql_error;
+use super::gate::{GateLayer, Route};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -179,77 +175,32 @@ impl Cors {
 
     /// `routes` behind the policy.
     pub(crate) fn wrap(&self, routes: Router) -> Router {
-        routes.layer(GateLayer {
-            cors: self.layer.clone(),
-            origins: self.origins.clone(),
-        })
+        let origins = self.origins.clone();
+        routes.layer(GateLayer::new(
+            self.layer.clone(),
+            move |request: &Request| {
+                match request.headers().get(header::ORIGIN) {
+                    // Not a browser's cross-origin request: nothing to allow, but a cache in front
+                    // must not serve this answer to one.
+                    None => Route::Around(Some(vary_origin)),
+                    Some(origin) if origins.allow(origin) => Route::Through,
+                    Some(_) if request.method() == Method::OPTIONS => {
+                        Route::Answer(refused_preflight(request))
+                    }
+                    Some(_) => Route::Around(None),
+                }
+            },
+        ))
     }
 }
 
-/// Sends each request to tower-http's CORS service or around it, by its origin: no second
-/// routing, one origin check.
-#[derive(Clone)]
-struct GateLayer {
-    cors: CorsLayer,
-    origins: Arc<Origins>,
+fn vary_origin(response: &mut Response) {
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("origin"));
 }
 
-impl<S: Clone> Layer<S> for GateLayer {
-    type Service = Gate<S>;
-
-    fn layer(&self, inner: S) -> Gate<S> {
-        Gate {
-            cors: self.cors.layer(inner.clone()),
-            plain: inner,
-            origins: self.origins.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-struct Gate<S> {
-    cors: CorsService<S>,
-    plain: S,
-    origins: Arc<Origins>,
-}
-
-type GateFuture<F> = Either<
-    Either<tower_http::cors::ResponseFuture<F>, F>,
-    Ready<Result<axum::response::Response, Infallible>>,
->;
-
-impl<S> Service<Request> for Gate<S>
-where
-    S: Service<Request, Response = axum::response::Response, Error = Infallible> + Clone,
-{
-    type Response = axum::response::Response;
-    type Error = Infallible;
-    type Future = GateFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // Both wrap clones of one route service: ready together.
-        match self.cors.poll_ready(cx) {
-            Poll::Ready(Ok(())) => self.plain.poll_ready(cx),
-            other => other,
-        }
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let allowed = request
-            .headers()
-            .get(header::ORIGIN)
-            .is_none_or(|origin| self.origins.allow(origin));
-        if allowed {
-            Either::Left(Either::Left(self.cors.call(request)))
-        } else if request.method() == Method::OPTIONS {
-            Either::Right(ready(Ok(refused_preflight(&request))))
-        } else {
-            Either::Left(Either::Right(self.plain.call(request)))
-        }
-    }
-}
-
-fn refused_preflight(request: &Request) -> axum::response::Response {
+fn refused_preflight(request: &Request) -> Response {
     let origin = request
         .headers()
         .get(header::ORIGIN)
@@ -269,6 +220,7 @@ mod tests {
     use axum::body::Body;
     use axum::routing::post;
     use http_body_util::BodyExt;
+    use tower::ServiceExt;
 
     use super::*;
 
@@ -360,8 +312,11 @@ mod tests {
             );
             assert!(cors_headers(&answer).is_empty(), "{origin}");
         }
+        // Not a browser's cross-origin request: no CORS header, but a cache in front is told
+        // the answer depends on Origin.
         let no_origin = send(&app, "POST", None).await;
         assert!(cors_headers(&no_origin).is_empty());
+        assert_eq!(no_origin.headers()["vary"], "origin");
     }
 
     #[tokio::test]

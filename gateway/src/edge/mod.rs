@@ -20,6 +20,7 @@ mod connection;
 pub mod cors;
 pub mod csrf;
 pub(crate) mod errors;
+mod gate;
 mod open_files;
 pub mod persisted;
 mod request_limits;
