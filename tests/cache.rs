@@ -27,6 +27,7 @@ fn cached(redis: Option<&RedisServer>) -> CacheConfig {
             header: Some("x-user-id".into()),
             ..Default::default()
         },
+        debug_header: Some(DEBUG.0.into()),
         ..Default::default()
     }
 }
@@ -292,6 +293,27 @@ async fn the_invalidation_endpoint_needs_the_secret() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
+    // Names the supergraph does not have are refused, not silently "invalidated".
+    for unknown in [
+        r#"{"subgraph":"prodcts"}"#,
+        r#"{"subgraph":"products","type":"Prodct"}"#,
+        r#"{"subgraph":"accounts","type":"Product"}"#,
+    ] {
+        let response = a
+            .client()
+            .post(&url)
+            .bearer_auth("letmein")
+            .body(unknown)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{unknown}");
+        let error: Value = response.json().await.unwrap();
+        assert!(
+            error["error"].as_str().unwrap().contains("has no"),
+            "{error}"
+        );
+    }
     let accepted = a
         .client()
         .post(&url)

@@ -225,6 +225,7 @@ fn main() {
                     mode: Some(Mode::Events),
                     ..Default::default()
                 },
+                debug_header: Some("x-cache-debug".into()),
                 ..Default::default()
             },
             ..base.clone()

@@ -110,9 +110,10 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
     }
     let cache_config = &config.cache;
     requests.private = cache_config.private.clone();
-    requests.cache_debug_header =
-        http::HeaderName::from_bytes(cache_config.debug_header.to_ascii_lowercase().as_bytes())
-            .ok();
+    requests.cache_debug_header = cache_config
+        .debug_header
+        .as_ref()
+        .and_then(|name| http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).ok());
     let cache = Cache::new(cache_config.clone()).map_err(|e| StartupError::Redis(e.to_string()))?;
     let publisher = match &cache_config.redis_url {
         Some(url) => {

@@ -5,6 +5,7 @@ pub mod browser;
 pub mod memory;
 pub mod recording_proxy;
 pub mod redis_server;
+pub mod tcp_proxy;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -28,6 +28,10 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    pub fn address(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
     /// Starts (again) on the same port, with an empty dataset.
     pub fn restart(&mut self) {
         self.stop();

@@ -30,4 +30,8 @@ pub struct Entry {
     pub mode: Mode,
     /// Approximate size in bytes, what L1's bound counts.
     pub size: u32,
+    /// The shared level's generation when stored (see [`super::l2`]): an entry of an older
+    /// generation is not served. 0 in L1 and for entries written before generations existed.
+    #[serde(default)]
+    pub generation: u64,
 }

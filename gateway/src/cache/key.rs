@@ -72,19 +72,27 @@ impl KeyBuilder {
     }
 }
 
-/// The key of a root-field fetch: subgraph, what it selects, its variables, and whose data it
-/// is (`None`: shared by everyone).
+/// What besides the query an answer depends on: whose data it is (`user`: `None` for data
+/// shared by everyone) and the client headers forwarded to the subgraph with the fetch (as
+/// [`forwarded_headers`] writes them), which the subgraph may answer differently for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scope<'a> {
+    pub user: Option<&'a str>,
+    pub headers: &'a [u8],
+}
+
+/// The key of a root-field fetch: subgraph, what it selects, its variables, and its scope.
 pub fn root_key(
     subgraph: &str,
     selection_hash: u64,
     variables: &str,
-    scope: Option<&str>,
+    scope: Scope<'_>,
 ) -> CacheKey {
     KeyBuilder::new("root")
         .part(subgraph.as_bytes())
         .part(&selection_hash.to_le_bytes())
         .part(variables.as_bytes())
-        .part(scope_part(scope).as_bytes())
+        .scope(scope)
         .finish()
 }
 
@@ -95,22 +103,46 @@ pub fn entity_key(
     representation: &Value,
     selection_hash: u64,
     variables: &str,
-    scope: Option<&str>,
+    scope: Scope<'_>,
 ) -> CacheKey {
     KeyBuilder::new("entity")
         .part(subgraph.as_bytes())
         .json(representation)
         .part(&selection_hash.to_le_bytes())
         .part(variables.as_bytes())
-        .part(scope_part(scope).as_bytes())
+        .scope(scope)
         .finish()
 }
 
-/// `public`, or the user's id: private entries never share a key with shared ones.
-fn scope_part(scope: Option<&str>) -> String {
-    match scope {
-        None => "public".to_string(),
-        Some(user) => format!("user:{user}"),
+/// Forwarded headers in one canonical form: sorted by name, each value in the order sent,
+/// length-prefixed. Empty when none is forwarded (the common case costs nothing).
+pub fn forwarded_headers(headers: &http::HeaderMap) -> Vec<u8> {
+    if headers.is_empty() {
+        return Vec::new();
+    }
+    let mut names: Vec<&http::HeaderName> = headers.keys().collect();
+    names.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+    let mut out = Vec::new();
+    for name in names {
+        for value in headers.get_all(name) {
+            for bytes in [name.as_str().as_bytes(), value.as_bytes()] {
+                out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                out.extend_from_slice(bytes);
+            }
+        }
+    }
+    out
+}
+
+impl KeyBuilder {
+    /// `public` or the user's id (private entries never share a key with shared ones), then
+    /// the forwarded headers.
+    fn scope(&mut self, scope: Scope<'_>) -> &mut Self {
+        match scope.user {
+            None => self.part(b"public"),
+            Some(user) => self.part(format!("user:{user}").as_bytes()),
+        };
+        self.part(scope.headers)
     }
 }
 
@@ -171,22 +203,71 @@ mod tests {
         );
     }
 
+    fn user(user: &str) -> Scope<'_> {
+        Scope {
+            user: Some(user),
+            headers: &[],
+        }
+    }
+
     #[test]
     fn keys_differ_by_every_part_and_are_stable() {
-        let key = |subgraph: &str, upc: &str, selection: u64, scope: Option<&str>| {
+        let key = |subgraph: &str, upc: &str, selection: u64, scope: Scope<'_>| {
             let representation = Value::from(json!({"__typename": "Product", "upc": upc}));
             entity_key(subgraph, &representation, selection, "{}", scope)
         };
-        let base = key("products", "1", 7, None);
-        assert_eq!(base, key("products", "1", 7, None));
-        assert_ne!(base, key("reviews", "1", 7, None));
-        assert_ne!(base, key("products", "2", 7, None));
-        assert_ne!(base, key("products", "1", 8, None));
-        assert_ne!(base, key("products", "1", 7, Some("u1")));
+        let public = Scope::default();
+        let base = key("products", "1", 7, public);
+        assert_eq!(base, key("products", "1", 7, public));
+        assert_ne!(base, key("reviews", "1", 7, public));
+        assert_ne!(base, key("products", "2", 7, public));
+        assert_ne!(base, key("products", "1", 8, public));
+        assert_ne!(base, key("products", "1", 7, user("u1")));
         assert_ne!(
-            root_key("a", 1, "", None),
-            root_key("a", 1, "", Some("")),
+            root_key("a", 1, "", public),
+            root_key("a", 1, "", user("")),
             "scopes never collide with shared"
+        );
+    }
+
+    #[test]
+    fn forwarded_headers_are_part_of_the_key_by_name_and_value() {
+        let headers = |pairs: &[(&str, &str)]| {
+            let mut map = http::HeaderMap::new();
+            for (name, value) in pairs {
+                map.append(
+                    http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    value.parse().unwrap(),
+                );
+            }
+            forwarded_headers(&map)
+        };
+        let key = |vary: &[u8]| {
+            root_key(
+                "a",
+                1,
+                "",
+                Scope {
+                    user: None,
+                    headers: vary,
+                },
+            )
+        };
+        let none = headers(&[]);
+        let fr = headers(&[("accept-language", "fr")]);
+        let en = headers(&[("accept-language", "en")]);
+        assert!(none.is_empty());
+        assert_ne!(key(&fr), key(&en));
+        assert_ne!(key(&fr), key(&none));
+        assert_eq!(
+            headers(&[("a", "1"), ("b", "2")]),
+            headers(&[("b", "2"), ("a", "1")]),
+            "the order headers came in does not matter"
+        );
+        assert_ne!(
+            headers(&[("a", "1"), ("a", "2")]),
+            headers(&[("a", "2"), ("a", "1")]),
+            "the order of one header's values does"
         );
     }
 }

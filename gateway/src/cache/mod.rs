@@ -49,9 +49,17 @@ pub struct CacheConfig {
     pub stream_max_len: usize,
     /// While the stream is disconnected, `events` entries older than this are not served.
     pub disconnected_max_age_ms: u64,
+    /// How long the stream may stay silent before it counts as disconnected: the listener's
+    /// reads block a third of this, and one that has not answered after all of it (a link
+    /// that dropped without closing) is abandoned.
+    pub stream_liveness_ms: u64,
+    /// The most entries one subgraph may have in Redis (L2); past it the ones closest to
+    /// expiring go first. 0: no cap (entries then live until their TTL).
+    pub l2_max_entries_per_subgraph: u64,
     /// A request carrying this header gets, in `extensions.cache`, which fetches came from
-    /// which level.
-    pub debug_header: String,
+    /// which level. Unset (the default): no client can ask (what the cache holds for whom is
+    /// not every client's business).
+    pub debug_header: Option<String>,
     /// Policy for every subgraph and type unless overridden.
     pub defaults: PolicyConfig,
     /// Per subgraph, and per type within it.
@@ -78,7 +86,9 @@ impl Default for CacheConfig {
             stream: "gateway:invalidations".into(),
             stream_max_len: 100_000,
             disconnected_max_age_ms: 5_000,
-            debug_header: "x-cache-debug".into(),
+            stream_liveness_ms: 3_000,
+            debug_header: None,
+            l2_max_entries_per_subgraph: 100_000,
             defaults: PolicyConfig::default(),
             subgraphs: BTreeMap::new(),
             private: PrivateConfig::default(),
@@ -96,6 +106,8 @@ pub struct Answer {
     /// The version watermark when the fetch started ([`Cache::watermark`]).
     pub born: Version,
     pub policy: Policy,
+    /// The subgraph that answered (L2 caps its entries per subgraph).
+    pub subgraph: Arc<str>,
     /// The subgraph's `Cache-Control: max-age`, if any.
     pub max_age: Option<u64>,
 }
@@ -180,7 +192,11 @@ impl Cache {
     /// gateway serves without L2 until it succeeds); needs a Tokio runtime then.
     pub fn new(config: CacheConfig) -> Result<Arc<Self>, redis::RedisError> {
         let l2 = match &config.redis_url {
-            Some(url) => Some(Arc::new(L2::new(url)?)),
+            Some(url) => Some(Arc::new(L2::new(
+                url,
+                &config.stream,
+                config.l2_max_entries_per_subgraph,
+            )?)),
             None => None,
         };
         if let Some(l2) = &l2 {
@@ -218,6 +234,7 @@ impl Cache {
                 ttl_seconds: 0,
                 max_ttl_seconds: 0,
                 private: false,
+                cache_nulls: false,
             };
         }
         policy::resolve(
@@ -271,6 +288,7 @@ impl Cache {
             mut tags,
             born,
             policy,
+            subgraph,
             max_age,
         } = answer;
         let seconds = match policy.mode {
@@ -299,13 +317,14 @@ impl Cache {
             expires_at_ms: now + ttl.as_millis() as u64,
             mode: policy.mode,
             size: size.min(u32::MAX as usize) as u32,
+            generation: 0,
         });
         if !self.versions.fresh(&entry.tags, born) {
             return; // invalidated while in flight
         }
         self.l1.insert(key, entry.clone());
         if let Some(l2) = &self.l2 {
-            l2.put(&key, &entry, ttl).await;
+            l2.put(&key, &entry, ttl, &subgraph).await;
         }
     }
 
@@ -344,18 +363,36 @@ impl Cache {
             .bump(Tag::EventsEpoch.id(), self.versions.local_version());
     }
 
-    /// Records whether the event stream is connected (bounds `events` entries while not).
-    pub fn set_stream_connected(&self, connected: bool) {
-        if connected {
-            self.disconnected_since.store(0, Ordering::Relaxed);
-        } else {
-            let _ = self.disconnected_since.compare_exchange(
-                0,
-                now_ms(),
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
+    /// Events were lost: nothing cached before can be proven fresh, here (L1) or in Redis
+    /// for any instance (L2, fenced by a new generation). Returns whether Redis took the
+    /// fence (without an L2, there is nothing to fence).
+    pub async fn drop_unproven(&self) -> bool {
+        self.drop_events_entries();
+        self.fence_l2().await
+    }
+
+    /// Some Redis entry may have missed its eviction: fences them all (see [`l2`]).
+    pub async fn fence_l2(&self) -> bool {
+        match &self.l2 {
+            Some(l2) => l2.fence().await,
+            None => true,
         }
+    }
+
+    /// The event stream answered: connected.
+    pub fn set_stream_connected(&self) {
+        self.disconnected_since.store(0, Ordering::Relaxed);
+    }
+
+    /// The event stream is disconnected, and was last heard from at `last_heard_ms`: from then
+    /// on an event may have been missed, so `events` entries are bounded from then.
+    pub fn set_stream_disconnected(&self, last_heard_ms: u64) {
+        let _ = self.disconnected_since.compare_exchange(
+            0,
+            last_heard_ms.max(1),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
     }
 
     pub fn has_l2(&self) -> bool {

@@ -29,6 +29,9 @@ pub struct PolicyConfig {
     pub max_ttl_seconds: Option<u64>,
     /// Cached per user (and not at all without a user id), like `Cache-Control: private`.
     pub private: Option<bool>,
+    /// Also cache root answers whose every field is `null` (nothing found); off by default, so
+    /// that lookups of made-up ids cannot fill the cache.
+    pub cache_nulls: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -48,6 +51,7 @@ pub struct Policy {
     pub ttl_seconds: u64,
     pub max_ttl_seconds: u64,
     pub private: bool,
+    pub cache_nulls: bool,
 }
 
 impl Policy {
@@ -65,6 +69,9 @@ impl Policy {
         if let Some(private) = over.private {
             self.private = private;
         }
+        if let Some(cache_nulls) = over.cache_nulls {
+            self.cache_nulls = cache_nulls;
+        }
         self
     }
 }
@@ -81,6 +88,7 @@ pub fn resolve(
         ttl_seconds: 30,
         max_ttl_seconds: 3600,
         private: false,
+        cache_nulls: false,
     }
     .with(defaults);
     match subgraphs.get(subgraph) {

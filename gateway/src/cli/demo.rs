@@ -18,10 +18,12 @@ use super::serve::serve_gateway;
 const DEMO_SUPERGRAPH: &str = include_str!("../../../schema/supergraph.graphql");
 
 /// The demo's cache: cached until an event says otherwise, except inventory, whose stock
-/// levels are kept for 5 seconds at most (bounded staleness).
+/// levels are kept for 5 seconds at most (bounded staleness). A playground: any client may
+/// ask with `x-cache-debug` which fetches the cache answered.
 pub fn demo_cache() -> CacheConfig {
     CacheConfig {
         enabled: true,
+        debug_header: Some("x-cache-debug".into()),
         defaults: PolicyConfig {
             mode: Some(Mode::Events),
             ..Default::default()

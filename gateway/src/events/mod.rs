@@ -13,6 +13,7 @@
 //! subgraph alone names everything from it.
 
 mod bus;
+mod continuity;
 mod hooks;
 mod publisher;
 mod stream;

@@ -13,7 +13,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use serde_json::Map;
 
-use crate::cache::key::{entity_key, root_key};
+use crate::cache::key::{Scope, entity_key, forwarded_headers, root_key};
 use crate::cache::{
     Answer, Cache, CacheControl, CacheKey, Invalidation, Level, Mode, Outcome, Policy, Tag,
     canonical_json, canonical_variables,
@@ -75,7 +75,7 @@ impl CachedFetcher {
 
     /// The user scope of an entry, `Err(())` when it must not be cached at all (private data
     /// without a verified user).
-    fn scope(&self, request: &FetchRequest, policy: &Policy) -> Result<Option<String>, ()> {
+    fn user(&self, request: &FetchRequest, policy: &Policy) -> Result<Option<String>, ()> {
         let private = policy.private
             || self
                 .learned_private
@@ -121,18 +121,22 @@ impl CachedFetcher {
     async fn root(&self, request: FetchRequest) -> Result<SubgraphResponse, FetchError> {
         let subgraph = request.subgraph_name.clone();
         let policy = self.cache.policy(&subgraph, "Query");
-        let Ok(scope) = self.scope(&request, &policy).map_err(|_| ()) else {
+        let Ok(user) = self.user(&request, &policy).map_err(|_| ()) else {
             return self.forward(request).await;
         };
         if policy.mode == Mode::None {
             return self.forward(request).await;
         }
         let variables = canonical_variables(&request.variables);
+        let headers = forwarded_headers(&request.context.headers);
+        fn scope<'a>(user: Option<&'a str>, headers: &'a [u8]) -> Scope<'a> {
+            Scope { user, headers }
+        }
         let key = root_key(
             &subgraph,
             request.selection_hash,
             &variables,
-            scope.as_deref(),
+            scope(user.as_deref(), &headers),
         );
         if let Some((value, level)) = self.cache.get(&key).await {
             self.cache.stats().count(&subgraph, "Query", hit(level));
@@ -169,12 +173,12 @@ impl CachedFetcher {
             .as_deref()
             .map(CacheControl::parse)
             .unwrap_or_default();
-        if let Some(data) = response
-            .data
-            .as_ref()
-            .filter(|_| response.errors.is_empty() && !control.no_store)
-        {
-            let key = match (control.private, scope.as_deref(), &request.context.user) {
+        if let Some(data) = response.data.as_ref().filter(|data| {
+            response.errors.is_empty()
+                && !control.no_store
+                && (policy.cache_nulls || !all_null(data))
+        }) {
+            let key = match (control.private, user.as_deref(), &request.context.user) {
                 (false, _, _) | (true, Some(_), _) => Some(key),
                 (true, None, Some(user)) => {
                     self.learned_private
@@ -183,7 +187,7 @@ impl CachedFetcher {
                         &subgraph,
                         request.selection_hash,
                         &variables,
-                        Some(user),
+                        scope(Some(user), &headers),
                     ))
                 }
                 (true, None, None) => {
@@ -203,6 +207,7 @@ impl CachedFetcher {
                     tags: tagger.finish(),
                     born,
                     policy,
+                    subgraph: subgraph.clone(),
                     max_age: control.max_age,
                 };
                 self.cache.put(key, answer).await;
@@ -239,6 +244,7 @@ impl CachedFetcher {
             .map(|e| e.representations)
             .unwrap_or_default();
         let variables = canonical_variables(&request.variables);
+        let headers = forwarded_headers(&request.context.headers);
         let mut results: Vec<Option<FetchedEntity>> = vec![None; representations.len()];
         let mut cache_report = CacheReport::default();
         // The misses this request fetches (with their in-flight claim when cacheable), and
@@ -251,8 +257,8 @@ impl CachedFetcher {
                 .and_then(Value::as_str)
                 .unwrap_or("");
             let policy = self.cache.policy(&subgraph, typename);
-            let scope = match self.scope(&request, &policy) {
-                Ok(scope) if policy.mode != Mode::None => scope,
+            let user = match self.user(&request, &policy) {
+                Ok(user) if policy.mode != Mode::None => user,
                 _ => {
                     misses.push((index, None));
                     continue;
@@ -263,7 +269,10 @@ impl CachedFetcher {
                 representation,
                 request.selection_hash,
                 &variables,
-                scope.as_deref(),
+                Scope {
+                    user: user.as_deref(),
+                    headers: &headers,
+                },
             );
             if let Some((value, level)) = self.cache.get(&key).await {
                 self.cache.stats().count(&subgraph, typename, hit(level));
@@ -351,6 +360,7 @@ impl CachedFetcher {
                     tags: tagger.finish(),
                     born,
                     policy: claim.policy,
+                    subgraph: subgraph.clone(),
                     max_age: control.max_age,
                 };
                 self.cache.put(claim.key, answer).await;
@@ -745,4 +755,10 @@ fn project(key: &apollo_compiler::executable::SelectionSet, object: &Object) -> 
         }
     }
     Some(Value::Object(out))
+}
+
+/// A root answer that found nothing: every field `null` (`{"product": null}`).
+fn all_null(data: &Value) -> bool {
+    data.as_object()
+        .is_some_and(|fields| fields.iter().all(|(_, value)| value.is_null()))
 }

@@ -7,6 +7,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use crate::cache::Invalidation;
+use crate::supergraph::Supergraph;
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut text = String::new();
@@ -56,6 +58,15 @@ pub async fn invalidate(
     let text = String::from_utf8_lossy(&body);
     match crate::events::parse_event(&text) {
         Ok(invalidations) => {
+            if let Some(unknown) = invalidations
+                .iter()
+                .find_map(|i| unknown_name(state.gateway.supergraph(), i))
+            {
+                return json(
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({ "error": format!("not a valid invalidation: {unknown}") }),
+                );
+            }
             let count = invalidations.len();
             hooks.invalidate(invalidations).await;
             json(StatusCode::OK, serde_json::json!({ "invalidated": count }))
@@ -65,6 +76,20 @@ pub async fn invalidate(
             serde_json::json!({ "error": format!("not a valid invalidation: {error}") }),
         ),
     }
+}
+
+/// What an invalidation names that the supergraph does not have: a typo would otherwise
+/// invalidate nothing and answer success.
+fn unknown_name(supergraph: &Supergraph, invalidation: &Invalidation) -> Option<String> {
+    let subgraph = &invalidation.subgraph;
+    let Some(known) = supergraph.subgraph_by_name(subgraph) else {
+        return Some(format!("the supergraph has no subgraph {subgraph:?}"));
+    };
+    let type_name = invalidation.type_name.as_deref()?;
+    let in_subgraph = supergraph
+        .type_def(type_name)
+        .is_some_and(|def| def.in_subgraph(known.id).is_some());
+    (!in_subgraph).then(|| format!("subgraph {subgraph:?} has no type {type_name:?}"))
 }
 
 /// Compares secrets without leaking where they differ through timing.
