@@ -401,3 +401,127 @@ async fn the_debug_header_is_off_unless_configured() {
     assert!(response["data"]["product"]["name"].is_string());
     assert!(response.get("extensions").is_none(), "{response}");
 }
+
+/// How many stale answers `stack` served (stale-while-revalidate, stale-if-error).
+async fn stale_served(stack: &Stack) -> u64 {
+    stack
+        .metrics()
+        .await
+        .lines()
+        .filter(|line| line.starts_with("gateway_cache_requests_total") && line.contains("stale"))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Redis, the services, and a proxy in front of the products service.
+async fn products_behind_a_proxy() -> (RedisServer, Subgraphs, TcpProxy) {
+    let redis = RedisServer::start();
+    let subgraphs = services(&redis).await;
+    let products = subgraphs.urls["products"]
+        .trim_start_matches("http://")
+        .trim_end_matches("/graphql")
+        .parse()
+        .expect("a products address");
+    let proxy = TcpProxy::start(products).await;
+    (redis, subgraphs, proxy)
+}
+
+/// A gateway reaching the products service through `proxy` (timing out after 300 ms), with
+/// `events` entries kept past their freshness as `stale` says.
+async fn gateway_through(
+    subgraphs: &Subgraphs,
+    proxy: &TcpProxy,
+    redis: &RedisServer,
+    stale: PolicyConfig,
+) -> Stack {
+    let mut config = subgraphs.config();
+    config.subgraphs.insert(
+        "products".into(),
+        SubgraphConfig {
+            url: Some(format!("http://{}/graphql", proxy.address)),
+            timeout_ms: Some(300),
+            ..Default::default()
+        },
+    );
+    config.cache = CacheConfig {
+        defaults: PolicyConfig {
+            mode: Some(Mode::Events),
+            ..stale
+        },
+        ..events_cache(redis.url())
+    };
+    Stack::gateway(DEMO_SUPERGRAPH, &config).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subgraph_that_stops_answering_is_answered_for_from_entries_within_stale_if_error() {
+    let (redis, subgraphs, proxy) = products_behind_a_proxy().await;
+    let stale = PolicyConfig {
+        stale_if_error_seconds: Some(60),
+        ..Default::default()
+    };
+    let stack = gateway_through(&subgraphs, &proxy, &redis, stale).await;
+    until("the stream is connected", async || connected(&stack).await).await;
+    let before = warm(&stack).await;
+
+    // The products service stops answering the gateway; its change event still arrives.
+    proxy.blackhole();
+    set_price(&subgraphs, 555).await;
+    until("the stale entry is served", async || {
+        let response = stack
+            .request_with(json!({ "query": PRODUCT }), &[DEBUG])
+            .await;
+        assert_eq!(response["data"]["product"]["price"], before, "{response}");
+        assert!(response.get("errors").is_none(), "{response}");
+        stale_served(&stack).await > 0
+    })
+    .await;
+
+    proxy.heal();
+    fresh_within(&stack, 555, Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_stale_if_error_a_subgraph_that_stops_answering_is_an_error() {
+    let (redis, subgraphs, proxy) = products_behind_a_proxy().await;
+    let stack = gateway_through(&subgraphs, &proxy, &redis, PolicyConfig::default()).await;
+    until("the stream is connected", async || connected(&stack).await).await;
+    warm(&stack).await;
+    proxy.blackhole();
+    set_price(&subgraphs, 556).await;
+    until("the invalidated entry is not served", async || {
+        let response = stack.request(json!({ "query": PRODUCT })).await;
+        response.get("errors").is_some()
+    })
+    .await;
+    assert_eq!(stale_served(&stack).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalidated_root_answer_is_served_while_it_is_refreshed() {
+    let (redis, subgraphs, proxy) = products_behind_a_proxy().await;
+    let stale = PolicyConfig {
+        stale_while_revalidate_seconds: Some(60),
+        ..Default::default()
+    };
+    let stack = gateway_through(&subgraphs, &proxy, &redis, stale).await;
+    until("the stream is connected", async || connected(&stack).await).await;
+    let before = warm(&stack).await;
+    set_price(&subgraphs, 557).await;
+    let seen = std::sync::Mutex::new(Vec::new());
+    until("the refreshed answer is served", async || {
+        let (price, _) = price(&stack).await;
+        seen.lock().unwrap().push(price.clone());
+        price == 557
+    })
+    .await;
+    let seen = seen.into_inner().unwrap();
+    assert!(
+        seen.iter().all(|p| *p == before || *p == 557),
+        "only the old or the new price: {seen:?}"
+    );
+    assert!(
+        stale_served(&stack).await > 0,
+        "the stale answer was served"
+    );
+}

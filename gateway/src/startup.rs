@@ -137,7 +137,7 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
         }));
     }
     Ok(
-        Gateway::new(supergraph, Arc::new(fetcher), &config.query_planning)
+        Gateway::new(supergraph, fetcher.into_shared(), &config.query_planning)
             .with_request_settings(requests)
             .with_authorization(&config.authorization)
             .with_hooks(Arc::new(FetchHooks {

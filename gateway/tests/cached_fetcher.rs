@@ -31,6 +31,10 @@ struct Services {
     listed: Mutex<Vec<&'static str>>,
     answer: Mutex<fn(&str) -> Reviews>,
     cache_control: Mutex<Option<&'static str>>,
+    /// Appended to every review body: what a change to the reviews looks like.
+    edition: Mutex<&'static str>,
+    /// Every request to reviews fails (unreachable).
+    down: std::sync::atomic::AtomicBool,
     delay: Duration,
     reviews_asked: Mutex<Vec<Vec<String>>>,
 }
@@ -45,9 +49,15 @@ impl Services {
             listed: Mutex::new(listed.to_vec()),
             answer: Mutex::new(|_| Reviews::Fine),
             cache_control: Mutex::new(None),
+            edition: Mutex::new(""),
+            down: std::sync::atomic::AtomicBool::new(false),
             delay,
             reviews_asked: Mutex::new(Vec::new()),
         })
+    }
+
+    fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The upcs each reviews request asked for, since the last call.
@@ -74,13 +84,20 @@ impl Services {
                     .iter()
                     .map(|r| r["upc"].as_str().unwrap().to_string())
                     .collect();
+                if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                    self.reviews_asked.lock().unwrap().push(upcs);
+                    return Err(FetchError::Unreachable("reviews is down".into()));
+                }
                 let answer = *self.answer.lock().unwrap();
+                let edition = *self.edition.lock().unwrap();
                 let mut errors = Vec::new();
                 let entities: Vec<Value> = upcs
                     .iter()
                     .enumerate()
                     .map(|(i, upc)| match answer(upc) {
-                        Reviews::Fine => json!({ "reviews": [{ "body": format!("about {upc}") }] }),
+                        Reviews::Fine => {
+                            json!({ "reviews": [{ "body": format!("about {upc}{edition}") }] })
+                        }
                         Reviews::Failing => {
                             let mut error = GraphQLError::new(format!("no reviews for {upc}"));
                             error.path = Some(vec![
@@ -136,7 +153,7 @@ fn gateway(services: Arc<Services>, reviews_policy: PolicyConfig) -> (Gateway, A
     let fetcher = CachedFetcher::new(services, cache.clone(), supergraph.clone());
     let planning = gateway::config::QueryPlanningConfig::default();
     (
-        Gateway::new(supergraph, Arc::new(fetcher), &planning),
+        Gateway::new(supergraph, fetcher.into_shared(), &planning),
         cache,
     )
 }
@@ -297,5 +314,174 @@ async fn concurrent_misses_share_one_subgraph_request() {
         services.asked(),
         upcs(&["1", "2"]),
         "one request for four clients"
+    );
+}
+
+fn stale_policy(while_revalidate: u64, if_error: u64) -> PolicyConfig {
+    PolicyConfig {
+        mode: Some(Mode::Events),
+        stale_while_revalidate_seconds: Some(while_revalidate),
+        stale_if_error_seconds: Some(if_error),
+        ..Default::default()
+    }
+}
+
+/// Waits until the reviews service has been asked something; what it was asked.
+async fn asked_eventually(services: &Services) -> Vec<Vec<String>> {
+    for _ in 0..200 {
+        let asked = services.asked();
+        if !asked.is_empty() {
+            return asked;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the reviews service was never asked");
+}
+
+#[tokio::test]
+async fn a_stale_entity_is_served_at_once_and_refreshed_in_the_background() {
+    let services = Services::with_delay(&["1", "2"], Duration::from_millis(50));
+    let (gateway, cache) = gateway(services.clone(), stale_policy(60, 0));
+    run(&gateway).await;
+    services.asked();
+    *services.edition.lock().unwrap() = " (edited)";
+    invalidate_products(&cache, vec![json!({ "upc": "1" })]);
+
+    let stale = run(&gateway).await;
+    assert_eq!(
+        bodies(&stale),
+        ["about 1", "about 2"],
+        "stale, not waited for"
+    );
+    assert!(stale.get("errors").is_none(), "{stale}");
+    assert_eq!(
+        asked_eventually(&services).await,
+        upcs(&["1"]),
+        "one refresh"
+    );
+
+    let refreshed = run(&gateway).await;
+    assert_eq!(bodies(&refreshed), ["about 1 (edited)", "about 2"]);
+    assert!(services.asked().is_empty(), "the refresh was stored");
+    assert_eq!(
+        cache
+            .stats()
+            .get("reviews", "Product", gateway::cache::Outcome::Stale),
+        1
+    );
+}
+
+#[tokio::test]
+async fn concurrent_readers_of_a_stale_entity_start_one_refresh() {
+    let services = Services::with_delay(&["1"], Duration::from_millis(100));
+    let (gateway, cache) = gateway(services.clone(), stale_policy(60, 0));
+    run(&gateway).await;
+    services.asked();
+    invalidate_products(&cache, vec![]);
+    let responses = futures::future::join_all((0..8).map(|_| run(&gateway))).await;
+    for response in &responses {
+        assert_eq!(bodies(response), ["about 1"]);
+    }
+    assert_eq!(asked_eventually(&services).await, upcs(&["1"]));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(services.asked().is_empty(), "one refresh for eight readers");
+}
+
+#[tokio::test]
+async fn without_stale_while_revalidate_a_stale_entity_is_waited_for() {
+    let services = Services::new(&["1"]);
+    let (gateway, cache) = gateway(services.clone(), stale_policy(0, 60));
+    run(&gateway).await;
+    *services.edition.lock().unwrap() = " (edited)";
+    invalidate_products(&cache, vec![]);
+    assert_eq!(bodies(&run(&gateway).await), ["about 1 (edited)"]);
+}
+
+#[tokio::test]
+async fn a_failing_subgraph_is_answered_from_entries_within_stale_if_error() {
+    let services = Services::new(&["1", "2"]);
+    let (gateway, cache) = gateway(services.clone(), stale_policy(0, 60));
+    run(&gateway).await;
+    services.asked();
+    invalidate_products(&cache, vec![]);
+    services.set_down(true);
+
+    let rescued = run(&gateway).await;
+    assert_eq!(bodies(&rescued), ["about 1", "about 2"]);
+    assert!(rescued.get("errors").is_none(), "{rescued}");
+    assert_eq!(
+        services.asked(),
+        upcs(&["1", "2"]),
+        "the subgraph was tried"
+    );
+    assert_eq!(
+        cache
+            .stats()
+            .get("reviews", "Product", gateway::cache::Outcome::Stale),
+        2
+    );
+
+    services.set_down(false);
+    *services.edition.lock().unwrap() = " (edited)";
+    let healed = run(&gateway).await;
+    assert_eq!(bodies(&healed), ["about 1 (edited)", "about 2 (edited)"]);
+}
+
+#[tokio::test]
+async fn an_entity_that_failed_is_answered_from_its_stale_entry_and_its_error_dropped() {
+    let services = Services::new(&["1", "2"]);
+    let (gateway, cache) = gateway(services.clone(), stale_policy(0, 60));
+    run(&gateway).await;
+    invalidate_products(&cache, vec![]);
+    *services.edition.lock().unwrap() = " (edited)";
+    *services.answer.lock().unwrap() = |upc| match upc {
+        "2" => Reviews::Failing,
+        _ => Reviews::Fine,
+    };
+    let response = run(&gateway).await;
+    assert_eq!(bodies(&response), ["about 1 (edited)", "about 2"]);
+    assert!(response.get("errors").is_none(), "{response}");
+}
+
+#[tokio::test]
+async fn a_failure_with_an_entity_lacking_a_stale_entry_is_an_error() {
+    let services = Services::new(&["1"]);
+    let (gateway, cache) = gateway(services.clone(), stale_policy(0, 60));
+    run(&gateway).await;
+    invalidate_products(&cache, vec![]);
+    *services.listed.lock().unwrap() = vec!["1", "3"];
+    services.set_down(true);
+    assert_unreachable(&run(&gateway).await);
+}
+
+#[tokio::test]
+async fn past_stale_if_error_a_failing_subgraph_is_an_error() {
+    let services = Services::new(&["1"]);
+    let (gateway, cache) = gateway(services.clone(), stale_policy(0, 1));
+    run(&gateway).await;
+    invalidate_products(&cache, vec![]);
+    services.set_down(true);
+    assert!(
+        run(&gateway).await.get("errors").is_none(),
+        "within the window"
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_unreachable(&run(&gateway).await);
+}
+
+#[tokio::test]
+async fn entries_without_a_stale_window_are_never_served_stale() {
+    let services = Services::new(&["1"]);
+    let (gateway, cache) = gateway(services.clone(), mode(Mode::Events));
+    run(&gateway).await;
+    invalidate_products(&cache, vec![]);
+    services.set_down(true);
+    assert_unreachable(&run(&gateway).await);
+}
+
+fn assert_unreachable(response: &Value) {
+    assert_eq!(
+        response["errors"][0]["extensions"]["code"], "SUBGRAPH_UNREACHABLE",
+        "{response}"
     );
 }

@@ -26,7 +26,13 @@ pub struct Entry {
     /// The version watermark when the fetch started: fresh while no tag moves past it.
     pub born: u128,
     pub stored_at_ms: u64,
+    /// Fresh until then (TTL).
     pub expires_at_ms: u64,
+    /// Kept until then: past its freshness, a stale entry may still be served while it is
+    /// refreshed, or while its subgraph fails (`stale_while_revalidate_seconds`,
+    /// `stale_if_error_seconds`). 0: not kept past `expires_at_ms`.
+    #[serde(default)]
+    pub kept_until_ms: u64,
     pub mode: Mode,
     /// Approximate size in bytes, what L1's bound counts.
     pub size: u32,
@@ -34,4 +40,16 @@ pub struct Entry {
     /// generation is not served. 0 in L1 and for entries written before generations existed.
     #[serde(default)]
     pub generation: u64,
+}
+
+impl Entry {
+    /// When the entry leaves the cache.
+    pub fn gone_at_ms(&self) -> u64 {
+        self.expires_at_ms.max(self.kept_until_ms)
+    }
+
+    /// How long past its freshness the entry stays of use.
+    pub fn stale_window_ms(&self) -> u64 {
+        self.kept_until_ms.saturating_sub(self.expires_at_ms)
+    }
 }

@@ -19,7 +19,7 @@ impl Expiry<CacheKey, Arc<Entry>> for ExpiresAt {
         _created_at: Instant,
     ) -> Option<Duration> {
         Some(Duration::from_millis(
-            entry.expires_at_ms.saturating_sub(now_ms()),
+            entry.gone_at_ms().saturating_sub(now_ms()),
         ))
     }
 }

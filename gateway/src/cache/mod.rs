@@ -119,6 +119,22 @@ pub enum Level {
     L2,
 }
 
+/// What the cache holds for a key.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    Fresh {
+        value: Arc<Value>,
+        level: Level,
+    },
+    /// Past its freshness for `for_ms`, kept for stale-while-revalidate or stale-if-error.
+    Stale {
+        value: Arc<Value>,
+        level: Level,
+        for_ms: u64,
+    },
+    Miss,
+}
+
 /// An invalidation, as change events, mutation responses, subgraph extensions and the HTTP
 /// endpoint express it: a subgraph, optionally a type, optionally entity keys.
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
@@ -235,6 +251,8 @@ impl Cache {
                 max_ttl_seconds: 0,
                 private: false,
                 cache_nulls: false,
+                stale_while_revalidate_seconds: 0,
+                stale_if_error_seconds: 0,
             };
         }
         policy::resolve(
@@ -250,34 +268,72 @@ impl Cache {
         self.versions.watermark()
     }
 
-    fn fresh(&self, entry: &Entry, now: u64) -> bool {
-        if entry.expires_at_ms <= now || !self.versions.fresh(&entry.tags, entry.born) {
-            return false;
-        }
+    /// When `entry` stopped being fresh (`None`: it is fresh): its TTL ran out, an
+    /// invalidation moved one of its tags, or, for an `events` entry while the stream is
+    /// disconnected, it passed `disconnected_max_age_ms` (it could have missed an event).
+    fn stale_since(&self, entry: &Entry, now: u64) -> Option<u64> {
+        let expired = (entry.expires_at_ms <= now).then_some(entry.expires_at_ms);
+        let invalidated = self.versions.invalidated_at_ms(&entry.tags, entry.born);
         let disconnected_since = self.disconnected_since.load(Ordering::Relaxed);
-        // Without the stream, an `events` entry cannot learn it changed: bound its age.
-        !(entry.mode == Mode::Events
-            && disconnected_since != 0
-            && entry.stored_at_ms + self.config.disconnected_max_age_ms < now)
+        let unheard = entry.stored_at_ms + self.config.disconnected_max_age_ms;
+        let too_old = (entry.mode == Mode::Events && disconnected_since != 0 && unheard < now)
+            .then_some(unheard);
+        [expired, invalidated, too_old].into_iter().flatten().min()
     }
 
-    /// A fresh entry from L1, else L2 (copied into L1).
-    pub async fn get(&self, key: &CacheKey) -> Option<(Arc<Value>, Level)> {
+    /// What the cache holds for `key`: fresh, stale (kept past its freshness for
+    /// stale-while-revalidate or stale-if-error), or nothing. L1 first, then L2 (copied into
+    /// L1).
+    pub async fn lookup(&self, key: &CacheKey) -> Lookup {
         let now = now_ms();
         if let Some(entry) = self.l1.get(key) {
-            if self.fresh(&entry, now) {
-                return Some((entry.value.clone(), Level::L1));
+            match self.judge(&entry, now) {
+                Some(found) => return found,
+                None => self.l1.remove(key),
             }
-            self.l1.remove(key);
         }
-        let l2 = self.l2.as_ref()?;
-        let entry = l2.get(key).await?;
-        if !self.fresh(&entry, now) {
-            return None;
+        let Some(l2) = self.l2.as_ref() else {
+            return Lookup::Miss;
+        };
+        let Some(entry) = l2.get(key).await else {
+            return Lookup::Miss;
+        };
+        let entry = Arc::new(entry);
+        let Some(found) = self.judge(&entry, now) else {
+            return Lookup::Miss;
+        };
+        self.l1.insert(*key, entry);
+        match found {
+            Lookup::Fresh { value, .. } => Lookup::Fresh {
+                value,
+                level: Level::L2,
+            },
+            Lookup::Stale { value, for_ms, .. } => Lookup::Stale {
+                value,
+                level: Level::L2,
+                for_ms,
+            },
+            Lookup::Miss => Lookup::Miss,
         }
-        let value = entry.value.clone();
-        self.l1.insert(*key, Arc::new(entry));
-        Some((value, Level::L2))
+    }
+
+    /// An entry read from L1: fresh, stale but kept, or `None` when it is no longer of use.
+    fn judge(&self, entry: &Entry, now: u64) -> Option<Lookup> {
+        match self.stale_since(entry, now) {
+            None => Some(Lookup::Fresh {
+                value: entry.value.clone(),
+                level: Level::L1,
+            }),
+            // Kept for as long past its freshness as its window, whatever made it stale.
+            Some(since) if now < since.saturating_add(entry.stale_window_ms()) => {
+                Some(Lookup::Stale {
+                    value: entry.value.clone(),
+                    level: Level::L1,
+                    for_ms: now - since.min(now),
+                })
+            }
+            Some(_) => None,
+        }
     }
 
     /// Stores an answer for as long as its policy and the subgraph's `max-age` allow.
@@ -309,12 +365,19 @@ impl Cache {
         tags.dedup();
         let now = now_ms();
         let ttl = Duration::from_secs(seconds);
+        let expires_at_ms = now + ttl.as_millis() as u64;
+        let stale_window_ms = policy.stale_window_ms();
         let entry = Arc::new(Entry {
             value,
             tags,
             born,
             stored_at_ms: now,
-            expires_at_ms: now + ttl.as_millis() as u64,
+            expires_at_ms,
+            kept_until_ms: if stale_window_ms > 0 {
+                expires_at_ms + stale_window_ms
+            } else {
+                0
+            },
             mode: policy.mode,
             size: size.min(u32::MAX as usize) as u32,
             generation: 0,
@@ -324,7 +387,8 @@ impl Cache {
         }
         self.l1.insert(key, entry.clone());
         if let Some(l2) = &self.l2 {
-            l2.put(&key, &entry, ttl, &subgraph).await;
+            let kept = ttl + Duration::from_millis(stale_window_ms);
+            l2.put(&key, &entry, kept, &subgraph).await;
         }
     }
 

@@ -32,6 +32,12 @@ pub struct PolicyConfig {
     /// Also cache root answers whose every field is `null` (nothing found); off by default, so
     /// that lookups of made-up ids cannot fill the cache.
     pub cache_nulls: Option<bool>,
+    /// For this long after an entry went stale (its TTL ran out, or an event invalidated it),
+    /// it is still served, at once, while one background fetch refreshes it.
+    pub stale_while_revalidate_seconds: Option<u64>,
+    /// For this long after an entry went stale, it is served when the subgraph fails to
+    /// answer (unreachable, timing out, an HTTP error, its circuit breaker open).
+    pub stale_if_error_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -52,9 +58,18 @@ pub struct Policy {
     pub max_ttl_seconds: u64,
     pub private: bool,
     pub cache_nulls: bool,
+    pub stale_while_revalidate_seconds: u64,
+    pub stale_if_error_seconds: u64,
 }
 
 impl Policy {
+    /// How long a stale entry stays useful: kept at least that long past its freshness.
+    pub fn stale_window_ms(&self) -> u64 {
+        self.stale_while_revalidate_seconds
+            .max(self.stale_if_error_seconds)
+            .saturating_mul(1000)
+    }
+
     /// Layers `over` on this policy.
     fn with(mut self, over: &PolicyConfig) -> Self {
         if let Some(mode) = over.mode {
@@ -71,6 +86,12 @@ impl Policy {
         }
         if let Some(cache_nulls) = over.cache_nulls {
             self.cache_nulls = cache_nulls;
+        }
+        if let Some(seconds) = over.stale_while_revalidate_seconds {
+            self.stale_while_revalidate_seconds = seconds;
+        }
+        if let Some(seconds) = over.stale_if_error_seconds {
+            self.stale_if_error_seconds = seconds;
         }
         self
     }
@@ -89,6 +110,8 @@ pub fn resolve(
         max_ttl_seconds: 3600,
         private: false,
         cache_nulls: false,
+        stale_while_revalidate_seconds: 0,
+        stale_if_error_seconds: 0,
     }
     .with(defaults);
     match subgraphs.get(subgraph) {

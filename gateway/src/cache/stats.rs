@@ -10,6 +10,8 @@ use dashmap::DashMap;
 pub enum Outcome {
     HitL1,
     HitL2,
+    /// A stale entry served (stale-while-revalidate, stale-if-error).
+    Stale,
     Miss,
     Eviction,
 }
@@ -87,6 +89,7 @@ impl Stats {
             let result = match outcome {
                 Outcome::HitL1 => "hit_l1",
                 Outcome::HitL2 => "hit_l2",
+                Outcome::Stale => "stale",
                 _ => "miss",
             };
             let _ = writeln!(

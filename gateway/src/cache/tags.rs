@@ -96,6 +96,16 @@ impl Versions {
         tags.iter().all(|tag| self.current(*tag) <= born)
     }
 
+    /// When an entry born at `born` with `tags` was invalidated (milliseconds, from the
+    /// version of the earliest tag that moved past `born`); `None` while it is fresh.
+    pub fn invalidated_at_ms(&self, tags: &[u64], born: Version) -> Option<u64> {
+        tags.iter()
+            .map(|tag| self.current(*tag))
+            .filter(|version| *version > born)
+            .min()
+            .map(|version| (version >> 64) as u64)
+    }
+
     pub fn len(&self) -> usize {
         self.versions.len()
     }

@@ -15,7 +15,7 @@ use serde_json::Map;
 
 use crate::cache::key::{Scope, entity_key, forwarded_headers, root_key};
 use crate::cache::{
-    Answer, Cache, CacheControl, CacheKey, Invalidation, Level, Mode, Outcome, Policy, Tag,
+    Answer, Cache, CacheControl, CacheKey, Invalidation, Level, Lookup, Mode, Outcome, Policy, Tag,
     canonical_json, canonical_variables,
 };
 use crate::executor::{
@@ -52,7 +52,13 @@ pub struct CachedFetcher {
     /// (subgraph, selection hash) whose answers came back `Cache-Control: private`: looked up
     /// per user from then on.
     learned_private: DashMap<(SubgraphId, u64), (), ahash::RandomState>,
+    /// Stale entries being refreshed in the background: one refresh per entry at a time.
+    revalidating: DashMap<CacheKey, (), ahash::RandomState>,
     sink: Option<InvalidationSink>,
+    /// Itself, for the background refreshes of stale-while-revalidate (set by
+    /// [`CachedFetcher::into_shared`]; without it, stale entries are served without refresh
+    /// until their window ends).
+    me: std::sync::Weak<CachedFetcher>,
 }
 
 impl CachedFetcher {
@@ -64,8 +70,18 @@ impl CachedFetcher {
             root_inflight: DashMap::default(),
             entity_inflight: DashMap::default(),
             learned_private: DashMap::default(),
+            revalidating: DashMap::default(),
             sink: None,
+            me: std::sync::Weak::new(),
         }
+    }
+
+    /// The fetcher, shared, able to refresh stale entries in the background.
+    pub fn into_shared(self) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
+            me: me.clone(),
+            ..self
+        })
     }
 
     pub fn with_sink(mut self, sink: InvalidationSink) -> Self {
@@ -127,26 +143,72 @@ impl CachedFetcher {
         if policy.mode == Mode::None {
             return self.forward(request).await;
         }
-        let variables = canonical_variables(&request.variables);
-        let headers = forwarded_headers(&request.context.headers);
-        fn scope<'a>(user: Option<&'a str>, headers: &'a [u8]) -> Scope<'a> {
-            Scope { user, headers }
-        }
         let key = root_key(
             &subgraph,
             request.selection_hash,
-            &variables,
-            scope(user.as_deref(), &headers),
+            &canonical_variables(&request.variables),
+            Scope {
+                user: user.as_deref(),
+                headers: &forwarded_headers(&request.context.headers),
+            },
         );
-        if let Some((value, level)) = self.cache.get(&key).await {
-            self.cache.stats().count(&subgraph, "Query", hit(level));
-            return Ok(SubgraphResponse {
-                data: Some(Value::clone(&value)),
-                cache: Some(report(level, 1)),
-                ..Default::default()
-            });
+        let mut fallback = None;
+        match self.cache.lookup(&key).await {
+            Lookup::Fresh { value, level } => {
+                self.cache.stats().count(&subgraph, "Query", hit(level));
+                return Ok(cached(value, level));
+            }
+            Lookup::Stale {
+                value,
+                level,
+                for_ms,
+            } if for_ms <= policy.stale_while_revalidate_seconds * 1000 => {
+                self.cache.stats().count(&subgraph, "Query", Outcome::Stale);
+                if self.revalidating.insert(key, ()).is_none() {
+                    match self.me.upgrade() {
+                        Some(me) => {
+                            tokio::spawn(async move {
+                                let _ = me.fetch_root(request, key, user, policy).await;
+                                me.revalidating.remove(&key);
+                            });
+                        }
+                        None => {
+                            self.revalidating.remove(&key);
+                        }
+                    }
+                }
+                return Ok(cached(value, level));
+            }
+            Lookup::Stale { value, for_ms, .. }
+                if for_ms <= policy.stale_if_error_seconds * 1000 =>
+            {
+                fallback = Some(value);
+            }
+            _ => {}
         }
         self.cache.stats().count(&subgraph, "Query", Outcome::Miss);
+        match (self.fetch_root(request, key, user, policy).await, fallback) {
+            // The subgraph failed: a stale answer within stale_if_error_seconds beats none.
+            (Err(_), Some(value)) => {
+                self.cache.stats().count(&subgraph, "Query", Outcome::Stale);
+                Ok(cached(value, Level::L1))
+            }
+            (result, _) => result,
+        }
+    }
+
+    /// Fetches a root answer the cache lacks (sharing one request among concurrent misses),
+    /// and stores it under `key`, or its user's key if it turns out private.
+    async fn fetch_root(
+        &self,
+        request: FetchRequest,
+        key: CacheKey,
+        user: Option<String>,
+        policy: Policy,
+    ) -> Result<SubgraphResponse, FetchError> {
+        let subgraph = request.subgraph_name.clone();
+        let variables = canonical_variables(&request.variables);
+        let headers = forwarded_headers(&request.context.headers);
         let (shared, leader) = match self.root_inflight.get(&key) {
             Some(existing) => (existing.clone(), false),
             None => {
@@ -187,7 +249,10 @@ impl CachedFetcher {
                         &subgraph,
                         request.selection_hash,
                         &variables,
-                        scope(Some(user), &headers),
+                        Scope {
+                            user: Some(user),
+                            headers: &headers,
+                        },
                     ))
                 }
                 (true, None, None) => {
@@ -236,7 +301,15 @@ impl CachedFetcher {
         Ok(response)
     }
 
-    async fn entities(&self, mut request: FetchRequest) -> Result<SubgraphResponse, FetchError> {
+    async fn entities(&self, request: FetchRequest) -> Result<SubgraphResponse, FetchError> {
+        self.fetch_entities(request, Reads::Cache).await
+    }
+
+    async fn fetch_entities(
+        &self,
+        mut request: FetchRequest,
+        reads: Reads,
+    ) -> Result<SubgraphResponse, FetchError> {
         let subgraph = request.subgraph_name.clone();
         let representations = request
             .entities
@@ -251,6 +324,10 @@ impl CachedFetcher {
         // those another request is already fetching.
         let mut misses: Vec<(usize, Option<Claim>)> = Vec::new();
         let mut followers: Vec<(usize, SharedEntity)> = Vec::new();
+        // Stale entries served now and refreshed in the background; stale entries to fall
+        // back on should the subgraph fail.
+        let mut revalidate: Vec<(usize, CacheKey)> = Vec::new();
+        let mut fallbacks = Fallbacks::default();
         for (index, representation) in representations.iter().enumerate() {
             let typename = representation
                 .get("__typename")
@@ -274,14 +351,38 @@ impl CachedFetcher {
                     headers: &headers,
                 },
             );
-            if let Some((value, level)) = self.cache.get(&key).await {
-                self.cache.stats().count(&subgraph, typename, hit(level));
-                match level {
-                    Level::L1 => cache_report.l1 += 1,
-                    Level::L2 => cache_report.l2 += 1,
+            let found = match reads {
+                Reads::Cache => self.cache.lookup(&key).await,
+                Reads::Skip => Lookup::Miss,
+            };
+            match found {
+                Lookup::Fresh { value, level } => {
+                    self.cache.stats().count(&subgraph, typename, hit(level));
+                    tally(&mut cache_report, level);
+                    results[index] = Some(FetchedEntity::Shared(value));
+                    continue;
                 }
-                results[index] = Some(FetchedEntity::Shared(value));
-                continue;
+                Lookup::Stale {
+                    value,
+                    level,
+                    for_ms,
+                } if for_ms <= policy.stale_while_revalidate_seconds * 1000 => {
+                    self.cache
+                        .stats()
+                        .count(&subgraph, typename, Outcome::Stale);
+                    tally(&mut cache_report, level);
+                    results[index] = Some(FetchedEntity::Shared(value));
+                    if self.revalidating.insert(key, ()).is_none() {
+                        revalidate.push((index, key));
+                    }
+                    continue;
+                }
+                Lookup::Stale { value, for_ms, .. }
+                    if for_ms <= policy.stale_if_error_seconds * 1000 =>
+                {
+                    fallbacks.insert(index, value, typename);
+                }
+                _ => {}
             }
             self.cache.stats().count(&subgraph, typename, Outcome::Miss);
             if let Some(existing) = self.entity_inflight.get(&key) {
@@ -300,6 +401,9 @@ impl CachedFetcher {
                 }),
             ));
         }
+        if !revalidate.is_empty() {
+            self.revalidate_entities(&request, &representations, revalidate);
+        }
         let born = self.cache.watermark();
         let mut errors = Vec::new();
         let mut extensions = Map::new();
@@ -309,10 +413,15 @@ impl CachedFetcher {
             let (values, response) = match fetched {
                 Ok(found) => found,
                 Err(error) => {
-                    for claim in misses.into_iter().filter_map(|(_, claim)| claim) {
+                    for claim in misses.iter_mut().filter_map(|(_, claim)| claim.take()) {
                         self.release(claim, None);
                     }
-                    return Err(error);
+                    // The subgraph failed: stale entries within stale_if_error_seconds beat
+                    // none, when there is one for every entity it was asked for.
+                    if !self.rescue(&subgraph, &misses, &fallbacks, &mut results) {
+                        return Err(error);
+                    }
+                    (Vec::new(), SubgraphResponse::default())
                 }
             };
             let control = response
@@ -322,10 +431,28 @@ impl CachedFetcher {
                 .unwrap_or_default();
             let failed: HashSet<usize> = failed_entities(&response.errors);
             let whole_failed = response.errors.iter().any(|e| entity_index(e).is_none());
+            // A failure of the whole request is rescued only if every entity has a fallback.
+            let whole_rescued =
+                whole_failed && self.rescue(&subgraph, &misses, &fallbacks, &mut results);
+            let mut rescued = HashSet::new();
             let mut values = values.into_iter();
             for (position, (index, claim)) in misses.iter_mut().enumerate() {
+                if results[*index].is_some() {
+                    // Rescued from a failed request.
+                    continue;
+                }
                 let value = values.next().unwrap_or(Value::Null);
                 cache_report.fetched += 1;
+                if failed.contains(&position)
+                    && let Some(stale) = fallbacks.serve(&self.cache, &subgraph, *index)
+                {
+                    rescued.insert(position);
+                    if let Some(claim) = claim.take() {
+                        self.release(claim, None);
+                    }
+                    results[*index] = Some(FetchedEntity::Shared(stale));
+                    continue;
+                }
                 // A private answer is not stored: entity entries are shared unless the config
                 // marks the type private (then the scope is already the user's).
                 let storable = value.is_object()
@@ -368,13 +495,20 @@ impl CachedFetcher {
                 results[*index] = Some(FetchedEntity::Shared(value));
             }
             self.extension_invalidations(&request, &response);
-            // Move error paths from the sub-request's indices back to the request's.
+            // Move error paths from the sub-request's indices back to the request's; drop
+            // those of the entities answered from stale entries instead.
             for mut error in response.errors {
-                if let Some(position) = entity_index(&error)
-                    && let Some((index, _)) = misses.get(position)
-                    && let Some(path) = error.path.as_mut()
-                {
-                    path[1] = PathElement::Index(*index);
+                match entity_index(&error) {
+                    Some(position) if rescued.contains(&position) => continue,
+                    None if whole_rescued => continue,
+                    Some(position) => {
+                        if let Some((index, _)) = misses.get(position)
+                            && let Some(path) = error.path.as_mut()
+                        {
+                            path[1] = PathElement::Index(*index);
+                        }
+                    }
+                    None => {}
                 }
                 errors.push(error);
             }
@@ -392,15 +526,21 @@ impl CachedFetcher {
             }
         }
         if !refetch.is_empty() {
-            let (values, response) = self
-                .fetch_some(&request, &representations, &refetch)
-                .await?;
-            let mut values = values.into_iter();
-            for (index, _) in &refetch {
-                cache_report.fetched += 1;
-                results[*index] = values.next().map(FetchedEntity::Owned);
+            match self.fetch_some(&request, &representations, &refetch).await {
+                Ok((values, response)) => {
+                    let mut values = values.into_iter();
+                    for (index, _) in &refetch {
+                        cache_report.fetched += 1;
+                        results[*index] = values.next().map(FetchedEntity::Owned);
+                    }
+                    errors.extend(response.errors);
+                }
+                Err(error) => {
+                    if !self.rescue(&subgraph, &refetch, &fallbacks, &mut results) {
+                        return Err(error);
+                    }
+                }
             }
-            errors.extend(response.errors);
         }
         Ok(SubgraphResponse {
             entities: Some(
@@ -415,6 +555,55 @@ impl CachedFetcher {
             cache: Some(cache_report),
             ..Default::default()
         })
+    }
+
+    /// Answers the entities at `indices` from their stale fallbacks, if every one has one
+    /// (`false`, and nothing changed, otherwise).
+    fn rescue<T>(
+        &self,
+        subgraph: &str,
+        indices: &[(usize, T)],
+        fallbacks: &Fallbacks,
+        results: &mut [Option<FetchedEntity>],
+    ) -> bool {
+        if !indices.iter().all(|(index, _)| fallbacks.has(*index)) {
+            return false;
+        }
+        for (index, _) in indices {
+            if let Some(stale) = fallbacks.serve(&self.cache, subgraph, *index) {
+                results[*index] = Some(FetchedEntity::Shared(stale));
+            }
+        }
+        true
+    }
+
+    /// Refreshes stale entities in the background, in one request, for the entries only:
+    /// the request that found them stale has already answered with them.
+    fn revalidate_entities(
+        &self,
+        request: &FetchRequest,
+        representations: &[Value],
+        stale: Vec<(usize, CacheKey)>,
+    ) {
+        let Some(me) = self.me.upgrade() else {
+            for (_, key) in &stale {
+                self.revalidating.remove(key);
+            }
+            return;
+        };
+        let mut refresh = request.clone();
+        refresh.entities = Some(EntityRequest {
+            representations: stale
+                .iter()
+                .map(|(index, _)| representations[*index].clone())
+                .collect(),
+        });
+        tokio::spawn(async move {
+            let _ = me.fetch_entities(refresh, Reads::Skip).await;
+            for (_, key) in &stale {
+                me.revalidating.remove(key);
+            }
+        });
     }
 
     /// Ends a claim on an in-flight entity: its followers get `value`, or fetch it themselves.
@@ -488,10 +677,59 @@ fn report(level: Level, count: u32) -> CacheReport {
     }
 }
 
+/// A root fetch answered by the cache.
+fn cached(value: Arc<Value>, level: Level) -> SubgraphResponse {
+    SubgraphResponse {
+        data: Some(Value::clone(&value)),
+        cache: Some(report(level, 1)),
+        ..Default::default()
+    }
+}
+
+/// Counts one answer from the cache in `report`.
+fn tally(report: &mut CacheReport, level: Level) {
+    match level {
+        Level::L1 => report.l1 += 1,
+        Level::L2 => report.l2 += 1,
+    }
+}
+
 fn report_fetched(count: u32) -> CacheReport {
     CacheReport {
         fetched: count,
         ..Default::default()
+    }
+}
+
+/// Whether a fetch reads the cache: a background refresh of stale entries does not (it would
+/// only find them stale again).
+#[derive(Clone, Copy)]
+enum Reads {
+    Cache,
+    Skip,
+}
+
+/// The stale entries of an `_entities` fetch that may stand in for a failed subgraph
+/// (`stale_if_error_seconds`), by index in the fetch.
+#[derive(Default)]
+struct Fallbacks {
+    entries: Vec<(usize, Arc<Value>, String)>,
+}
+
+impl Fallbacks {
+    fn insert(&mut self, index: usize, value: Arc<Value>, typename: &str) {
+        self.entries.push((index, value, typename.to_string()));
+    }
+
+    fn has(&self, index: usize) -> bool {
+        self.entries.iter().any(|(i, _, _)| *i == index)
+    }
+
+    /// The stale value for `index`, counted as served.
+    fn serve(&self, cache: &Cache, subgraph: &str, index: usize) -> Option<Arc<Value>> {
+        let (_, value, typename) = self.entries.iter().find(|(i, _, _)| *i == index)?;
+        cache.stats().count(subgraph, typename, Outcome::Stale);
+        Some(value.clone())
     }
 }
 
