@@ -10,7 +10,10 @@
 //! - forwarded headers were not part of the cache key.
 //!
 //! Plus the bounds on what Redis holds: answers that found nothing are not cached unless
-//! configured, entries per subgraph are capped, and the debug header is off unless configured.
+//! configured, entries per subgraph are capped, and the debug header is off unless configured;
+//! and the stale windows over a subgraph made slow, then failing: stale-while-revalidate answers
+//! at once while the refresh hangs, stale-if-error stands in for a subgraph that stopped
+//! answering (and nothing stale is served without the windows).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -434,12 +437,22 @@ async fn gateway_through(
     redis: &RedisServer,
     stale: PolicyConfig,
 ) -> Stack {
+    gateway_timing_out(subgraphs, proxy, redis, stale, 300).await
+}
+
+async fn gateway_timing_out(
+    subgraphs: &Subgraphs,
+    proxy: &TcpProxy,
+    redis: &RedisServer,
+    stale: PolicyConfig,
+    timeout_ms: u64,
+) -> Stack {
     let mut config = subgraphs.config();
     config.subgraphs.insert(
         "products".into(),
         SubgraphConfig {
             url: Some(format!("http://{}/graphql", proxy.address)),
-            timeout_ms: Some(300),
+            timeout_ms: Some(timeout_ms),
             ..Default::default()
         },
     );
@@ -524,4 +537,36 @@ async fn an_invalidated_root_answer_is_served_while_it_is_refreshed() {
         stale_served(&stack).await > 0,
         "the stale answer was served"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_answer_is_served_at_once_while_a_hung_subgraph_is_asked_in_the_background() {
+    let (redis, subgraphs, proxy) = products_behind_a_proxy().await;
+    let stale = PolicyConfig {
+        stale_while_revalidate_seconds: Some(60),
+        ..Default::default()
+    };
+    // The subgraph's timeout is far longer than any read may take.
+    let stack = gateway_timing_out(&subgraphs, &proxy, &redis, stale, 5_000).await;
+    until("the stream is connected", async || connected(&stack).await).await;
+    let before = warm(&stack).await;
+
+    // The products service hangs (slow, then failing: every refresh times out after 5 s).
+    proxy.blackhole();
+    set_price(&subgraphs, 558).await;
+    until("the stale answer is served", async || {
+        let started = Instant::now();
+        let (price, _) = price(&stack).await;
+        assert_eq!(price, before, "the stale answer, not an error");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "answered without waiting for the hung subgraph: {:?}",
+            started.elapsed()
+        );
+        stale_served(&stack).await > 0
+    })
+    .await;
+
+    proxy.heal();
+    fresh_within(&stack, 558, Duration::from_secs(10)).await;
 }

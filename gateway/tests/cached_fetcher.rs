@@ -25,7 +25,7 @@ enum Reviews {
     Failing,
 }
 
-/// The products service lists `listed`; the reviews service answers every product, as
+/// The products service lists `listed` at once; the reviews service answers every product, as
 /// `answer` says, after `delay`. Every `_entities` request to reviews is recorded (the upcs).
 struct Services {
     listed: Mutex<Vec<&'static str>>,
@@ -126,7 +126,9 @@ impl Services {
 impl Fetcher for Services {
     fn fetch(&self, request: FetchRequest) -> FetchFuture<'_> {
         Box::pin(async move {
-            tokio::time::sleep(self.delay).await;
+            if request.subgraph_name.as_ref() == "reviews" {
+                tokio::time::sleep(self.delay).await;
+            }
             self.answer(&request)
         })
     }
@@ -483,5 +485,51 @@ fn assert_unreachable(response: &Value) {
     assert_eq!(
         response["errors"][0]["extensions"]["code"], "SUBGRAPH_UNREACHABLE",
         "{response}"
+    );
+}
+
+/// Versions come from the event stream's clock, which can run ahead of this instance's: an
+/// entry invalidated "in the future" is stale now, not stale for a negative time.
+#[tokio::test]
+async fn an_invalidation_dated_ahead_of_the_clock_is_not_served_stale() {
+    for policy in [mode(Mode::Events), stale_policy(0, 0), stale_policy(0, 60)] {
+        let services = Services::new(&["1"]);
+        let (gateway, cache) = gateway(services.clone(), policy);
+        run(&gateway).await;
+        *services.edition.lock().unwrap() = " (edited)";
+        let ahead_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            + 5_000;
+        let invalidation = Invalidation {
+            subgraph: "reviews".into(),
+            type_name: Some("Product".into()),
+            keys: Vec::new(),
+        };
+        cache.invalidate(&invalidation, ahead_ms << 64);
+        assert_eq!(bodies(&run(&gateway).await), ["about 1 (edited)"]);
+    }
+}
+
+/// A request that started before an invalidation may answer with what the invalidation
+/// replaced: a miss after the invalidation (a read after a write) must not join it.
+#[tokio::test]
+async fn a_miss_after_an_invalidation_does_not_join_a_request_started_before_it() {
+    let services = Services::with_delay(&["1"], Duration::from_millis(200));
+    let (gateway, cache) = gateway(services.clone(), mode(Mode::Events));
+    let before = run(&gateway);
+    let after = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        invalidate_products(&cache, vec![json!({ "upc": "1" })]);
+        run(&gateway).await
+    };
+    let (before, after) = futures::join!(before, after);
+    assert_eq!(bodies(&before), ["about 1"]);
+    assert_eq!(bodies(&after), ["about 1"]);
+    assert_eq!(
+        services.asked(),
+        [upcs(&["1"]), upcs(&["1"])].concat(),
+        "two requests: the second started after the invalidation"
     );
 }

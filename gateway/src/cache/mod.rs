@@ -324,12 +324,16 @@ impl Cache {
                 value: entry.value.clone(),
                 level: Level::L1,
             }),
-            // Kept for as long past its freshness as its window, whatever made it stale.
-            Some(since) if now < since.saturating_add(entry.stale_window_ms()) => {
+            // Kept for as long past its freshness as its window, whatever made it stale. (An
+            // invalidation can be dated after `now`: versions come from the stream's clock.)
+            Some(since)
+                if entry.stale_window_ms() > 0
+                    && now.saturating_sub(since) < entry.stale_window_ms() =>
+            {
                 Some(Lookup::Stale {
                     value: entry.value.clone(),
                     level: Level::L1,
-                    for_ms: now - since.min(now),
+                    for_ms: now.saturating_sub(since),
                 })
             }
             Some(_) => None,

@@ -16,7 +16,7 @@ use serde_json::Map;
 use crate::cache::key::{Scope, entity_key, forwarded_headers, root_key};
 use crate::cache::{
     Answer, Cache, CacheControl, CacheKey, Invalidation, Level, Lookup, Mode, Outcome, Policy, Tag,
-    canonical_json, canonical_variables,
+    Version, canonical_json, canonical_variables,
 };
 use crate::executor::{
     CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, FetchedEntity, Fetcher,
@@ -34,9 +34,27 @@ pub type InvalidationSink = Arc<dyn Fn(Vec<Invalidation>) + Send + Sync>;
 type SharedFetch = Shared<BoxFuture<'static, Result<SubgraphResponse, FetchError>>>;
 type SharedEntity = Shared<BoxFuture<'static, Option<Arc<Value>>>>;
 
+/// A subgraph request under way that concurrent misses of the same key may join, as long as
+/// nothing was invalidated since it started: an answer fetched before a write must not reach
+/// a read that began after the write was acknowledged (read-your-writes on the instance that
+/// applied it; the consistency checker, benches/consistency, counts the violations).
+struct InFlight<F> {
+    future: F,
+    /// The cache's watermark when it started.
+    born: Version,
+}
+
+impl<F: Clone> InFlight<F> {
+    /// The future to join, if it started after every invalidation so far.
+    fn joinable(&self, watermark: Version) -> Option<F> {
+        (self.born >= watermark).then(|| self.future.clone())
+    }
+}
+
 /// A miss this request fetches for every concurrent request with the same key.
 struct Claim {
     key: CacheKey,
+    born: Version,
     policy: Policy,
     sender: futures::channel::oneshot::Sender<Option<Arc<Value>>>,
 }
@@ -47,8 +65,8 @@ pub struct CachedFetcher {
     supergraph: Arc<Supergraph>,
     // aHash rather than SipHash: these are looked up for every entity of every fetch, on keys
     // that are hashes already (aHash is keyed per process all the same).
-    root_inflight: DashMap<CacheKey, SharedFetch, ahash::RandomState>,
-    entity_inflight: DashMap<CacheKey, SharedEntity, ahash::RandomState>,
+    root_inflight: DashMap<CacheKey, InFlight<SharedFetch>, ahash::RandomState>,
+    entity_inflight: DashMap<CacheKey, InFlight<SharedEntity>, ahash::RandomState>,
     /// (subgraph, selection hash) whose answers came back `Cache-Control: private`: looked up
     /// per user from then on.
     learned_private: DashMap<(SubgraphId, u64), (), ahash::RandomState>,
@@ -162,7 +180,7 @@ impl CachedFetcher {
                 value,
                 level,
                 for_ms,
-            } if for_ms <= policy.stale_while_revalidate_seconds * 1000 => {
+            } if for_ms < policy.stale_while_revalidate_seconds * 1000 => {
                 self.cache.stats().count(&subgraph, "Query", Outcome::Stale);
                 if self.revalidating.insert(key, ()).is_none() {
                     match self.me.upgrade() {
@@ -180,7 +198,7 @@ impl CachedFetcher {
                 return Ok(cached(value, level));
             }
             Lookup::Stale { value, for_ms, .. }
-                if for_ms <= policy.stale_if_error_seconds * 1000 =>
+                if for_ms < policy.stale_if_error_seconds * 1000 =>
             {
                 fallback = Some(value);
             }
@@ -209,17 +227,27 @@ impl CachedFetcher {
         let subgraph = request.subgraph_name.clone();
         let variables = canonical_variables(&request.variables);
         let headers = forwarded_headers(&request.context.headers);
-        let (shared, leader) = match self.root_inflight.get(&key) {
-            Some(existing) => (existing.clone(), false),
+        // Before the request starts: what it answers is fresh only if nothing it holds was
+        // invalidated after this.
+        let born = self.cache.watermark();
+        let joined = self
+            .root_inflight
+            .get(&key)
+            .and_then(|existing| existing.joinable(born));
+        let (shared, leader) = match joined {
+            Some(shared) => (shared, false),
             None => {
                 let inner = self.inner.clone();
                 let forwarded = request.clone();
                 let shared = async move { inner.fetch(forwarded).await }.boxed().shared();
-                self.root_inflight.insert(key, shared.clone());
+                let in_flight = InFlight {
+                    future: shared.clone(),
+                    born,
+                };
+                self.root_inflight.insert(key, in_flight);
                 (shared, true)
             }
         };
-        let born = self.cache.watermark();
         let result = shared.await;
         if !leader {
             return result.map(|mut r| {
@@ -227,7 +255,9 @@ impl CachedFetcher {
                 r
             });
         }
-        self.root_inflight.remove(&key);
+        // Unless a later request (started after an invalidation) took the key over.
+        self.root_inflight
+            .remove_if(&key, |_, in_flight| in_flight.born == born);
         let mut response = result?;
         self.extension_invalidations(&request, &response);
         let control = response
@@ -328,6 +358,8 @@ impl CachedFetcher {
         // back on should the subgraph fail.
         let mut revalidate: Vec<(usize, CacheKey)> = Vec::new();
         let mut fallbacks = Fallbacks::default();
+        // Before any request starts (see `InFlight`).
+        let born = self.cache.watermark();
         for (index, representation) in representations.iter().enumerate() {
             let typename = representation
                 .get("__typename")
@@ -366,7 +398,7 @@ impl CachedFetcher {
                     value,
                     level,
                     for_ms,
-                } if for_ms <= policy.stale_while_revalidate_seconds * 1000 => {
+                } if for_ms < policy.stale_while_revalidate_seconds * 1000 => {
                     self.cache
                         .stats()
                         .count(&subgraph, typename, Outcome::Stale);
@@ -378,24 +410,29 @@ impl CachedFetcher {
                     continue;
                 }
                 Lookup::Stale { value, for_ms, .. }
-                    if for_ms <= policy.stale_if_error_seconds * 1000 =>
+                    if for_ms < policy.stale_if_error_seconds * 1000 =>
                 {
                     fallbacks.insert(index, value, typename);
                 }
                 _ => {}
             }
             self.cache.stats().count(&subgraph, typename, Outcome::Miss);
-            if let Some(existing) = self.entity_inflight.get(&key) {
-                followers.push((index, existing.clone()));
+            let joined = self
+                .entity_inflight
+                .get(&key)
+                .and_then(|existing| existing.joinable(born));
+            if let Some(shared) = joined {
+                followers.push((index, shared));
                 continue;
             }
             let (sender, receiver) = futures::channel::oneshot::channel::<Option<Arc<Value>>>();
-            let shared = receiver.map(|r| r.ok().flatten()).boxed().shared();
-            self.entity_inflight.insert(key, shared);
+            let future = receiver.map(|r| r.ok().flatten()).boxed().shared();
+            self.entity_inflight.insert(key, InFlight { future, born });
             misses.push((
                 index,
                 Some(Claim {
                     key,
+                    born,
                     policy,
                     sender,
                 }),
@@ -404,7 +441,6 @@ impl CachedFetcher {
         if !revalidate.is_empty() {
             self.revalidate_entities(&request, &representations, revalidate);
         }
-        let born = self.cache.watermark();
         let mut errors = Vec::new();
         let mut extensions = Map::new();
         let mut cache_control = None;
@@ -608,7 +644,8 @@ impl CachedFetcher {
 
     /// Ends a claim on an in-flight entity: its followers get `value`, or fetch it themselves.
     fn release(&self, claim: Claim, value: Option<Arc<Value>>) {
-        self.entity_inflight.remove(&claim.key);
+        self.entity_inflight
+            .remove_if(&claim.key, |_, in_flight| in_flight.born == claim.born);
         // Followers that went away need nothing.
         let _ = claim.sender.send(value);
     }
