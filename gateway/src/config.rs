@@ -22,8 +22,8 @@ pub struct Config {
     pub subgraphs: BTreeMap<String, SubgraphConfig>,
     /// Query document and plan caches.
     pub query_planning: QueryPlanningConfig,
-    /// Client headers forwarded to subgraphs.
-    pub headers: HeadersConfig,
+    /// Headers sent to subgraphs, and taken from their answers for the client.
+    pub headers: crate::headers::HeadersConfig,
     /// The entity cache and its invalidation (docs/cache.md).
     pub cache: crate::cache::CacheConfig,
     /// Sharing work between identical requests.
@@ -70,13 +70,6 @@ pub struct DeduplicationConfig {
     /// instead of executing again (same document, operation, variables, forwarded headers and
     /// user). Off by default.
     pub inbound: bool,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HeadersConfig {
-    /// Header names forwarded from the client request to every subgraph request.
-    pub propagate: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -130,7 +123,7 @@ impl Default for Config {
             subgraph_defaults: SubgraphDefaults::default(),
             subgraphs: BTreeMap::new(),
             query_planning: QueryPlanningConfig::default(),
-            headers: HeadersConfig::default(),
+            headers: Default::default(),
             cache: crate::cache::CacheConfig::default(),
             deduplication: DeduplicationConfig::default(),
             limits: crate::limits::LimitsConfig::default(),

@@ -18,12 +18,15 @@ use super::body::{BodyError, read_limited};
 use super::breaker::{Breaker, Outcome};
 use super::config::{CircuitBreakerConfig, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES};
 use super::dedup::{Deduplicator, RequestKey};
+use crate::cache::CacheControl;
 use crate::executor::{
     FetchError, FetchFuture, FetchRequest, Fetcher, OperationKind, SubgraphResponse,
 };
+use crate::headers::HeaderRules;
 use crate::inflight::Role;
 use crate::json::Value;
-use crate::response::GraphQLError;
+use crate::response::{CachePolicy, GraphQLError, PropagatedHeader};
+use crate::supergraph::SubgraphId;
 
 /// Where one subgraph is reached, and what it may cost the gateway.
 #[derive(Debug, Clone)]
@@ -68,6 +71,8 @@ pub struct HttpFetcher {
     /// Mutations sent so far: a query sent after one never joins a request sent before.
     writes: Arc<AtomicU64>,
     data_version: Option<DataVersion>,
+    /// Which headers of subgraph answers go on to the client.
+    header_rules: Option<Arc<HeaderRules>>,
 }
 
 /// An endpoint with its URL parsed once: parsing it per request (IDNA, IP formatting) was
@@ -75,6 +80,7 @@ pub struct HttpFetcher {
 /// that subgraph, not the startup: a supergraph may name subgraphs no query ever reaches.
 #[derive(Clone)]
 struct Endpoint {
+    id: SubgraphId,
     name: Arc<str>,
     url: Result<reqwest::Url, String>,
     timeout: Duration,
@@ -119,9 +125,11 @@ impl HttpFetcher {
             .expect("reqwest client with static settings");
         let endpoints = endpoints
             .into_iter()
-            .map(|endpoint| {
+            .enumerate()
+            .map(|(index, endpoint)| {
                 let max_connections = endpoint.max_connections.clamp(1, Semaphore::MAX_PERMITS);
                 Endpoint {
+                    id: SubgraphId(index as u16),
                     url: reqwest::Url::parse(&endpoint.url)
                         .map_err(|e| format!("invalid subgraph URL {:?}: {e}", endpoint.url)),
                     timeout: endpoint.timeout,
@@ -144,7 +152,14 @@ impl HttpFetcher {
             endpoints,
             writes: Arc::new(AtomicU64::new(0)),
             data_version: None,
+            header_rules: None,
         }
+    }
+
+    /// Takes the headers `rules` pick from subgraph answers into [`SubgraphResponse::headers`].
+    pub fn with_header_rules(mut self, rules: Arc<HeaderRules>) -> Self {
+        self.header_rules = Some(rules);
+        self
     }
 
     /// Requests are de-duplicated only among those started under the same version of the
@@ -276,7 +291,7 @@ impl Fetcher for HttpFetcher {
                         self.writes.load(Ordering::Acquire),
                         self.data_version.as_ref().map_or(0, |version| version()),
                         &body,
-                        &request.context.headers,
+                        request.context.headers_for(request.subgraph),
                     );
                     dedup
                         .send(key, self.fetch_from(endpoint, &request, body.clone()))
@@ -338,7 +353,7 @@ impl HttpFetcher {
         let send = self
             .client
             .post(url)
-            .headers(request.context.headers.clone())
+            .headers(request.context.headers_for(request.subgraph).clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(
                 ACCEPT,
@@ -349,8 +364,11 @@ impl HttpFetcher {
             .body(body);
         let exchange = self.exchange(endpoint, send).await;
         let (result, outcome) = match exchange {
-            Ok((status, cache_control, bytes)) => {
-                let result = read_response(status.as_u16(), cache_control, &bytes);
+            Ok((status, cache_control, headers, bytes)) => {
+                let result = read_response(status.as_u16(), cache_control, &bytes).map(|mut r| {
+                    r.headers = headers;
+                    r
+                });
                 let outcome = match result {
                     Err(FetchError::HttpStatus { status: 502..=504 }) => Some(Outcome::Down),
                     _ => Some(Outcome::Answered),
@@ -403,7 +421,7 @@ impl HttpFetcher {
         &self,
         endpoint: &Endpoint,
         request: reqwest::RequestBuilder,
-    ) -> Result<(reqwest::StatusCode, Option<String>, bytes::Bytes), Failure> {
+    ) -> Result<Exchanged, Failure> {
         let deadline = tokio::time::Instant::now() + endpoint.timeout;
         let permit = match tokio::time::timeout_at(deadline, endpoint.connections.acquire()).await {
             Ok(Ok(permit)) => permit,
@@ -423,13 +441,19 @@ impl HttpFetcher {
                 .get(reqwest::header::CACHE_CONTROL)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
+            let picked = match &self.header_rules {
+                Some(rules) if rules.picks_responses(endpoint.id) => {
+                    rules.responses(endpoint.id, response.headers())
+                }
+                _ => Vec::new(),
+            };
             let bytes = read_limited(response, endpoint.max_response_bytes)
                 .await
                 .map_err(|e| match e {
                     BodyError::TooLarge => Failure::TooLarge,
                     BodyError::Transport(e) => Failure::Transport(e),
                 })?;
-            Ok((status, cache_control, bytes))
+            Ok((status, cache_control, picked, bytes))
         })
         .await;
         if exchange.is_err() {
@@ -443,6 +467,14 @@ impl HttpFetcher {
         exchange.unwrap_or(Err(Failure::Timeout))
     }
 }
+
+/// A subgraph's HTTP answer: status, `Cache-Control`, the headers the rules pick, body.
+type Exchanged = (
+    reqwest::StatusCode,
+    Option<String>,
+    Vec<PropagatedHeader>,
+    bytes::Bytes,
+);
 
 /// Reads a subgraph's HTTP answer: a GraphQL response whatever the status (subgraphs may
 /// send errors with a 4xx or 5xx), else the status, else why the body is not one. Public so
@@ -461,6 +493,11 @@ pub fn read_response(
             data: wire.data,
             errors: wire.errors.unwrap_or_default(),
             extensions: wire.extensions.unwrap_or_default(),
+            cache_policy: cache_control
+                .as_deref()
+                .map_or(CachePolicy::NoStore, |header| {
+                    CacheControl::parse(header).client_policy()
+                }),
             cache_control,
             ..Default::default()
         }),
