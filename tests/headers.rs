@@ -368,3 +368,63 @@ fn rules_that_cannot_work_are_refused_at_start_with_their_place() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn surrogate_keys_name_the_answers_entities_as_change_events_do() {
+    let proxied = proxied(
+        r#"
+cache:
+  enabled: true
+  defaults: { mode: ttl, ttl_seconds: 120 }
+  surrogate_key_header: Surrogate-Key
+"#,
+    )
+    .await;
+    let words = |response: &reqwest::Response| -> Vec<String> {
+        let lines = all(response, "surrogate-key");
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        lines[0].split(' ').map(str::to_string).collect()
+    };
+    let fetched = words(&proxied.stock(&[]).await);
+    for expected in [
+        "products:Product",
+        r#"products:Product:{"upc":"1"}"#,
+        "inventory:Product",
+        r#"inventory:Product:{"upc":"1"}"#,
+    ] {
+        assert!(
+            fetched.iter().any(|w| w == expected),
+            "{expected} in {fetched:?}"
+        );
+    }
+    // From the cache: the same words.
+    let cached = words(&proxied.stock(&[]).await);
+    assert_eq!(
+        proxied.products.recorded().len(),
+        1,
+        "answered from the cache"
+    );
+    assert_eq!(cached, fetched);
+
+    // A list names every entity in it.
+    let response = proxied
+        .send(
+            json!({ "query": "{ topProducts(first: 3) { upc name } }" }),
+            &[],
+        )
+        .await;
+    let listed = words(&response);
+    let keyed = listed
+        .iter()
+        .filter(|w| w.starts_with("products:Product:{"))
+        .count();
+    assert_eq!(keyed, 3, "{listed:?}");
+}
+
+#[tokio::test]
+async fn without_the_setting_no_surrogate_keys_are_sent() {
+    let proxied =
+        proxied("cache: { enabled: true, defaults: { mode: ttl, ttl_seconds: 60 } }").await;
+    let response = proxied.stock(&[]).await;
+    assert!(all(&response, "surrogate-key").is_empty());
+}

@@ -68,6 +68,15 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
         .map(|subgraph| subgraph_endpoint(config, &subgraph.name, &subgraph.url))
         .collect::<Result<_, _>>()?;
     let header_rules = Arc::new(HeaderRules::new(&config.headers, &supergraph)?);
+    if let Some(name) = &config.cache.surrogate_key_header
+        && http::HeaderName::from_bytes(name.as_bytes()).is_err()
+    {
+        return Err(crate::headers::RuleError {
+            at: "cache.surrogate_key_header".into(),
+            reason: format!("{name:?} is not a header name"),
+        }
+        .into());
+    }
     let supergraph = Arc::new(supergraph);
     let cache = match config.cache.enabled {
         true => {

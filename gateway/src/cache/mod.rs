@@ -70,6 +70,9 @@ pub struct CacheConfig {
     pub private: PrivateConfig,
     /// `POST /invalidate`, enabled only with a shared secret.
     pub invalidation_endpoint: Option<EndpointConfig>,
+    /// A response header (`Surrogate-Key`, `Cache-Tag`, ...) listing the cache tags of the
+    /// answer's data, for a CDN in front of the gateway to purge by. Unset: not sent.
+    pub surrogate_key_header: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -95,6 +98,7 @@ impl Default for CacheConfig {
             subgraphs: BTreeMap::new(),
             private: PrivateConfig::default(),
             invalidation_endpoint: None,
+            surrogate_key_header: None,
         }
     }
 }

@@ -24,7 +24,7 @@ use crate::executor::{
 };
 use crate::json::{Object, Value};
 use crate::operation::selection::{Selection, SelectionSet};
-use crate::response::{CachePolicy, GraphQLError, PathElement};
+use crate::response::{Algorithm, CachePolicy, GraphQLError, PathElement, PropagatedHeader};
 use crate::supergraph::{SubgraphId, Supergraph};
 
 /// Called with the invalidations this gateway learns itself (mutation answers, subgraph
@@ -77,13 +77,14 @@ pub struct CachedFetcher {
     /// [`CachedFetcher::into_shared`]; without it, stale entries are served without refresh
     /// until their window ends).
     me: std::sync::Weak<CachedFetcher>,
+    /// The response header naming the cache tags of answers, when configured.
+    surrogate_key_header: Option<http::HeaderName>,
 }
 
 impl CachedFetcher {
     pub fn new(inner: Arc<dyn Fetcher>, cache: Arc<Cache>, supergraph: Arc<Supergraph>) -> Self {
         Self {
             inner,
-            cache,
             supergraph,
             root_inflight: DashMap::default(),
             entity_inflight: DashMap::default(),
@@ -91,6 +92,12 @@ impl CachedFetcher {
             revalidating: DashMap::default(),
             sink: None,
             me: std::sync::Weak::new(),
+            surrogate_key_header: cache
+                .config()
+                .surrogate_key_header
+                .as_deref()
+                .and_then(|name| http::HeaderName::from_bytes(name.as_bytes()).ok()),
+            cache,
         }
     }
 
@@ -704,12 +711,63 @@ impl CachedFetcher {
 impl Fetcher for CachedFetcher {
     fn fetch(&self, request: FetchRequest) -> FetchFuture<'_> {
         Box::pin(async move {
-            match (request.kind, request.entities.is_some()) {
+            let tagged = match (&self.surrogate_key_header, request.kind) {
+                (Some(header), OperationKind::Query) => Some((header.clone(), request.clone())),
+                _ => None,
+            };
+            let mut response = match (request.kind, request.entities.is_some()) {
                 (OperationKind::Mutation, _) => self.mutation(request).await,
                 (OperationKind::Query, false) => self.root(request).await,
                 (OperationKind::Query, true) => self.entities(request).await,
+            };
+            if let (Some((header, request)), Ok(response)) = (tagged, &mut response) {
+                self.name_surrogate_keys(header, &request, response);
             }
+            response
         })
+    }
+}
+
+impl CachedFetcher {
+    /// Adds the cache tags of `response`'s data as a surrogate-key header for the client:
+    /// `subgraph:Type` for every entity type it can hold, `subgraph:Type:{key JSON}` for every
+    /// entity in it, the names change events use (docs/cache.md, "Purging a CDN").
+    fn name_surrogate_keys(
+        &self,
+        header: http::HeaderName,
+        request: &FetchRequest,
+        response: &mut SubgraphResponse,
+    ) {
+        let mut tagger = Tagger::new(&self.supergraph, request.subgraph, &request.subgraph_name);
+        match (&request.entities, &response.entities) {
+            (Some(sent), Some(answered)) => {
+                for (representation, entity) in sent.representations.iter().zip(answered) {
+                    let Some(typename) = representation.get("__typename").and_then(Value::as_str)
+                    else {
+                        continue;
+                    };
+                    let entity_type = name(typename);
+                    tagger.own_entity(&entity_type, representation);
+                    tagger.walk_selection(&entity_type, &request.selection);
+                    tagger.walk_entity(&entity_type, &request.selection, entity.value());
+                }
+            }
+            (None, _) => {
+                tagger.walk_selection(&name("Query"), &request.selection);
+                if let Some(data) = &response.data {
+                    tagger.walk(&name("Query"), &request.selection, data);
+                }
+            }
+            (Some(_), None) => {}
+        }
+        let words = tagger.surrogate_keys().join(" ");
+        if let Ok(value) = http::HeaderValue::from_str(&words) {
+            response.headers.push(PropagatedHeader {
+                name: header,
+                value,
+                algorithm: Algorithm::Words,
+            });
+        }
     }
 }
 
@@ -840,6 +898,25 @@ impl<'a> Tagger<'a> {
             keyed: HashSet::new(),
             unkeyed: HashSet::new(),
         }
+    }
+
+    /// The tags as words for a CDN: `subgraph:Type`, `subgraph:Type:{key JSON}` (bytes
+    /// outside `!`..`~`, and `%`, percent-encoded, so that a word never holds a space).
+    fn surrogate_keys(&self) -> Vec<String> {
+        let s = self.subgraph_name;
+        let types = self.types.iter().chain(&self.unkeyed);
+        let mut words: Vec<String> = types.map(|ty| format!("{s}:{ty}")).collect();
+        for (ty, key) in &self.keyed {
+            let mut word = format!("{s}:{ty}:");
+            for byte in key.bytes() {
+                match byte {
+                    b'!'..=b'~' if byte != b'%' => word.push(byte as char),
+                    _ => word.push_str(&format!("%{byte:02X}")),
+                }
+            }
+            words.push(word);
+        }
+        words
     }
 
     fn finish(self) -> Vec<u64> {
