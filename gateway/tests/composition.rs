@@ -85,7 +85,7 @@ fn expected(case: &str) -> Expected {
         }
     }
     assert!(
-        expected.composes != !expected.errors.is_empty(),
+        expected.composes == expected.errors.is_empty(),
         "{case}: apollo.txt says either composes or errors"
     );
     expected
