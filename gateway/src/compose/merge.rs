@@ -221,11 +221,45 @@ impl Merger<'_> {
                                     common: Common::default(),
                                     origins: Vec::new(),
                                 });
+                        if !merge_input_type(&mut merged.ty, &field.ty) {
+                            let first = merged.origins[0];
+                            self.errors.push(
+                                CompositionError::new(
+                                    "FIELD_TYPE_MISMATCH",
+                                    format!(
+                                        "input field \"{name}.{field_name}\" has incompatible types across subgraphs: \"{}\" in subgraph \"{}\" and \"{}\" in subgraph \"{}\"",
+                                        merged.ty,
+                                        self.subgraphs[first.subgraph].name,
+                                        field.ty,
+                                        subgraph.name
+                                    ),
+                                )
+                                .at(&self.subgraphs[first.subgraph].name, first.span)
+                                .at(&subgraph.name, field.location()),
+                            );
+                        }
+                        if merged.default.is_some()
+                            && field.default_value.is_some()
+                            && merged.default != field.default_value
+                        {
+                            let first = merged.origins[0];
+                            self.errors.push(
+                                CompositionError::new(
+                                    "INPUT_FIELD_DEFAULT_MISMATCH",
+                                    format!(
+                                        "input field \"{name}.{field_name}\" has different default values across subgraphs: subgraph \"{}\" and subgraph \"{}\" disagree",
+                                        self.subgraphs[first.subgraph].name,
+                                        subgraph.name
+                                    ),
+                                )
+                                .at(&self.subgraphs[first.subgraph].name, first.span)
+                                .at(&subgraph.name, field.location()),
+                            );
+                        }
                         merged.origins.push(Origin {
                             subgraph: index,
                             span: field.location(),
                         });
-                        merge_input_type(&mut merged.ty, &field.ty);
                         merge_common(
                             &mut merged.common,
                             subgraph,
@@ -327,6 +361,16 @@ impl Merger<'_> {
                         common: Common::default(),
                         origins: Vec::new(),
                     });
+                // Arguments of an `@external` field restate the real field's: a difference
+                // there is the external declaration's mistake, reported as such.
+                let involves_external = external
+                    || merged.sources.iter().any(|s| {
+                        s.external
+                            && merged_argument
+                                .origins
+                                .iter()
+                                .any(|o| o.subgraph == s.origin.subgraph)
+                    });
                 merged_argument.origins.push(Origin {
                     subgraph: index,
                     span: argument.location(),
@@ -334,7 +378,11 @@ impl Merger<'_> {
                 if !merge_input_type(&mut merged_argument.ty, &ty) {
                     conflicts.push(
                         CompositionError::new(
-                            "FIELD_ARGUMENT_TYPE_MISMATCH",
+                            if involves_external {
+                                "EXTERNAL_ARGUMENT_TYPE_MISMATCH"
+                            } else {
+                                "FIELD_ARGUMENT_TYPE_MISMATCH"
+                            },
                             format!(
                                 "argument \"{type_name}.{field_name}({}:)\" has incompatible types across subgraphs: \"{}\" in subgraph \"{}\" and \"{}\" elsewhere",
                                 argument.name, argument.ty, subgraph.name, merged_argument.ty
@@ -349,7 +397,11 @@ impl Merger<'_> {
                 {
                     conflicts.push(
                         CompositionError::new(
-                            "FIELD_ARGUMENT_DEFAULT_MISMATCH",
+                            if involves_external {
+                                "EXTERNAL_ARGUMENT_DEFAULT_MISMATCH"
+                            } else {
+                                "FIELD_ARGUMENT_DEFAULT_MISMATCH"
+                            },
                             format!(
                                 "argument \"{type_name}.{field_name}({}:)\" has different default values across subgraphs",
                                 argument.name
@@ -406,7 +458,11 @@ impl Merger<'_> {
                             let first = &field.sources[0];
                             self.errors.push(
                                 CompositionError::new(
-                                    "FIELD_TYPE_MISMATCH",
+                                    if first.external || source.external {
+                                        "EXTERNAL_TYPE_MISMATCH"
+                                    } else {
+                                        "FIELD_TYPE_MISMATCH"
+                                    },
                                     format!(
                                         "field \"{type_name}.{}\" has incompatible types across subgraphs: \"{}\" in subgraph \"{}\" and \"{}\" in subgraph \"{}\"",
                                         field.name,
@@ -438,6 +494,33 @@ impl Merger<'_> {
                         .map(|s| self.subgraphs[*s].name.as_str())
                         .collect();
                     let origin = argument.origins[0];
+                    // Missing only on `@external` declarations: the external field does not
+                    // restate the field it stands for (the argument is not dropped for it).
+                    let missing_on_externals: Vec<&FieldSource> = field
+                        .sources
+                        .iter()
+                        .filter(|s| !declared.contains(&s.origin.subgraph))
+                        .collect();
+                    if missing_on_externals.iter().all(|s| s.external) {
+                        let mut error = CompositionError::new(
+                            "EXTERNAL_ARGUMENT_MISSING",
+                            format!(
+                                "field \"{type_name}.{}\" is @external in subgraph(s) {} without argument \"{}\", which the field declares elsewhere: an @external field must declare the arguments of the field it stands for",
+                                field.name,
+                                quoted(&missing),
+                                argument.name
+                            ),
+                        );
+                        for source in missing_on_externals {
+                            error = error.at(
+                                &self.subgraphs[source.origin.subgraph].name,
+                                source.origin.span,
+                            );
+                        }
+                        self.errors
+                            .push(error.at(&self.subgraphs[origin.subgraph].name, origin.span));
+                        continue;
+                    }
                     let error = CompositionError::new(
                         if required {
                             "REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH"

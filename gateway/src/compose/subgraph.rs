@@ -17,7 +17,7 @@ use super::error::CompositionError;
 
 const FEDERATION_SPEC: &str = "https://specs.apollo.dev/federation/";
 /// The newest federation spec version this composer knows (`v2.x`).
-const LATEST_MINOR: u32 = 11;
+const LATEST_MINOR: u32 = 14;
 
 /// The SDL of one subgraph and where it comes from.
 #[derive(Debug, Clone)]
