@@ -193,3 +193,54 @@ fn every_case_answers_as_apollo_does_or_is_a_known_gap() {
         "now answering as Apollo (remove from known_gaps.txt): {fixed:?}\nnewly wrong: {broken:#?}"
     );
 }
+
+/// The security directives a composition carries reach the gateway's access rules: what
+/// `gateway compose` writes is what `gateway serve` enforces.
+#[test]
+fn composed_access_directives_are_read_by_the_gateway() {
+    let composition = compose(inputs("auth/auth_directives_carried"));
+    let supergraph =
+        gateway::supergraph::Supergraph::parse(composition.supergraph.as_deref().unwrap()).unwrap();
+    let access = supergraph.access();
+    assert!(access.of_field("Query", "me").unwrap().authenticated);
+    assert_eq!(
+        access.of_field("U", "email").unwrap().scopes,
+        [[["email".to_string()]]]
+    );
+    assert_eq!(
+        access.of_field("U", "notes").unwrap().policies,
+        [[["support".to_string()]]]
+    );
+    let api = supergraph.api_schema();
+    assert!(!api.directive_definitions.contains_key("requiresScopes"));
+}
+
+/// Several subgraphs' requirements on one field all hold: they are combined, not overwritten.
+#[test]
+fn scopes_from_several_subgraphs_are_all_required() {
+    let dir = std::env::temp_dir().join(format!("composition-scopes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let header = "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.6\", import: [\"@key\", \"@shareable\", \"@requiresScopes\"])\n";
+    let a = format!(
+        "{header}type Query {{ t: T @shareable @requiresScopes(scopes: [[\"a\"], [\"b\"]]) }}\ntype T @shareable {{ x: Int }}\n"
+    );
+    let b = format!(
+        "{header}type Query {{ t: T @shareable @requiresScopes(scopes: [[\"c\"]]) }}\ntype T @shareable {{ x: Int }}\n"
+    );
+    let inputs = [("a", a), ("b", b)]
+        .into_iter()
+        .map(|(name, sdl)| SubgraphInput {
+            name: name.into(),
+            url: format!("http://{name}"),
+            sdl,
+            path: dir.join(format!("{name}.graphql")),
+        })
+        .collect();
+    let composition = compose(inputs);
+    let sdl = composition.supergraph.expect("composes");
+    assert!(
+        sdl.contains("@requiresScopes(scopes: [[\"a\", \"c\"], [\"b\", \"c\"]])"),
+        "{sdl}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

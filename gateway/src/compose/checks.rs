@@ -10,7 +10,7 @@ use apollo_compiler::{Name, Node};
 
 use super::error::CompositionError;
 use super::merge::quoted;
-use super::model::{Kind, Origin, Supergraph};
+use super::model::{Carried, Kind, Origin, Supergraph, and_requirements, implies};
 use super::subgraph::Subgraph;
 
 pub struct Checker<'a> {
@@ -97,6 +97,7 @@ impl Checker<'_> {
             self.field_sets(index, subgraph);
         }
         self.interface_objects(supergraph);
+        self.transitive_auth(supergraph);
         self.inaccessible(supergraph);
         self.queries(supergraph);
     }
@@ -468,6 +469,88 @@ impl Checker<'_> {
         }
     }
 
+    /// A field that `@requires` fields guarded by `@authenticated`, `@requiresScopes` or
+    /// `@policy` must be guarded at least as much: otherwise a client who may not see the
+    /// guarded data could read it through the requiring field.
+    fn transitive_auth(&mut self, supergraph: &Supergraph) {
+        let guard = |type_name: &Name, field: Option<&Name>| -> Carried {
+            let Some(ty) = supergraph.types.get(type_name) else {
+                return Carried::default();
+            };
+            let mut carried = ty.common.carried.clone();
+            if let Some(field) = field.and_then(|f| ty.fields.get(f)) {
+                let own = &field.common.carried;
+                carried.authenticated |= own.authenticated;
+                if let Some(scopes) = &own.scopes {
+                    carried.scopes = Some(and_requirements(&carried.scopes, scopes.clone()));
+                }
+                if let Some(policies) = &own.policies {
+                    carried.policies = Some(and_requirements(&carried.policies, policies.clone()));
+                }
+                let returned = field.ty.inner_named_type();
+                if let Some(returned) = supergraph.types.get(returned) {
+                    let of_type = &returned.common.carried;
+                    carried.authenticated |= of_type.authenticated;
+                    if let Some(scopes) = &of_type.scopes {
+                        carried.scopes = Some(and_requirements(&carried.scopes, scopes.clone()));
+                    }
+                    if let Some(policies) = &of_type.policies {
+                        carried.policies =
+                            Some(and_requirements(&carried.policies, policies.clone()));
+                    }
+                }
+            }
+            carried
+        };
+        let mut errors = Vec::new();
+        for ty in supergraph.types.values() {
+            for field in ty.fields.values() {
+                for source in &field.sources {
+                    let Some(requires) = &source.requires else {
+                        continue;
+                    };
+                    let subgraph = &self.subgraphs[source.origin.subgraph];
+                    let Ok(set) = FieldSet::parse(
+                        &subgraph.schema,
+                        ty.name.clone(),
+                        requires.as_str(),
+                        "requires.graphql",
+                    ) else {
+                        continue;
+                    };
+                    let mut selected = HashSet::new();
+                    collect_selected(&set.selection_set, &mut selected);
+                    let held = guard(&ty.name, Some(&field.name));
+                    for (parent, required) in selected {
+                        let needed = guard(&parent, Some(&required));
+                        let authenticated_ok = !needed.authenticated
+                            || held.authenticated
+                            || held.scopes.is_some()
+                            || held.policies.is_some();
+                        if authenticated_ok
+                            && implies(&held.scopes, &needed.scopes)
+                            && implies(&held.policies, &needed.policies)
+                        {
+                            continue;
+                        }
+                        errors.push(
+                            CompositionError::new(
+                                "MISSING_TRANSITIVE_AUTH_REQUIREMENTS",
+                                format!(
+                                    "field \"{}.{}\" in subgraph \"{}\" @requires \"{parent}.{required}\", which is guarded by @authenticated, @requiresScopes or @policy, but \"{}.{}\" does not carry at least the same requirements",
+                                    ty.name, field.name, subgraph.name, ty.name, field.name
+                                ),
+                            )
+                            .at(&subgraph.name, source.origin.span),
+                        );
+                        break;
+                    }
+                }
+            }
+        }
+        self.errors.extend(errors);
+    }
+
     /// `@inaccessible` elements must not leave the API schema pointing at them, required inputs
     /// cannot be hidden, and a visible type needs a visible field.
     fn inaccessible(&mut self, supergraph: &Supergraph) {
@@ -687,4 +770,20 @@ fn first_message(errors: &apollo_compiler::validation::DiagnosticList) -> String
         .next()
         .map(|d| d.error.to_string())
         .unwrap_or_else(|| "invalid field set".into())
+}
+
+/// Every (parent type, field) a field set selects, nested ones included.
+fn collect_selected(set: &SelectionSet, out: &mut HashSet<(Name, Name)>) {
+    for selection in &set.selections {
+        match selection {
+            Selection::Field(field) => {
+                if field.name != "__typename" {
+                    out.insert((set.ty.clone(), field.name.clone()));
+                }
+                collect_selected(&field.selection_set, out);
+            }
+            Selection::InlineFragment(fragment) => collect_selected(&fragment.selection_set, out),
+            Selection::FragmentSpread(_) => {}
+        }
+    }
 }

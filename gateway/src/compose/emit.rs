@@ -8,7 +8,7 @@ use std::fmt::Write;
 use apollo_compiler::Node;
 use apollo_compiler::ast::{Directive, Type as AstType};
 
-use super::model::{Common, Field, Kind, Supergraph, Type};
+use super::model::{Carried, Common, Field, Kind, Supergraph, Type};
 
 const LINK_PURPOSE: &str = r#"enum link__Purpose {
   """
@@ -40,6 +40,13 @@ pub fn emit(supergraph: &Supergraph) -> String {
             || t.values.values().any(|v| !v.common.tags.is_empty())
             || t.input_fields.values().any(|f| !f.common.tags.is_empty())
     });
+    let commons = commons(supergraph);
+    let uses = |used: &dyn Fn(&Carried) -> bool| commons.iter().any(|c| used(&c.carried));
+    let uses_authenticated = uses(&|c| c.authenticated);
+    let uses_scopes = uses(&|c| c.scopes.is_some());
+    let uses_policies = uses(&|c| c.policies.is_some());
+    let uses_cost = uses(&|c| c.cost.is_some());
+    let uses_list_size = uses(&|c| c.list_size.is_some());
     let mut out = String::new();
     out.push_str("schema\n  @link(url: \"https://specs.apollo.dev/link/v1.0\")\n");
     out.push_str("  @link(url: \"https://specs.apollo.dev/join/v0.3\", for: EXECUTION)\n");
@@ -50,6 +57,26 @@ pub fn emit(supergraph: &Supergraph) -> String {
     }
     if uses_tags {
         out.push_str("  @link(url: \"https://specs.apollo.dev/tag/v0.3\")\n");
+    }
+    // The access-control and demand-control specs, as Apollo's composition links them.
+    for (used, spec) in [
+        (uses_authenticated, "authenticated"),
+        (uses_scopes, "requiresScopes"),
+        (uses_policies, "policy"),
+    ] {
+        if used {
+            let _ = writeln!(
+                out,
+                "  @link(url: \"https://specs.apollo.dev/{spec}/v0.1\", for: SECURITY)"
+            );
+        }
+    }
+    if uses_list_size {
+        out.push_str(
+            "  @link(url: \"https://specs.apollo.dev/cost/v0.1\", import: [\"@listSize\"])\n",
+        );
+    } else if uses_cost {
+        out.push_str("  @link(url: \"https://specs.apollo.dev/cost/v0.1\")\n");
     }
     out.push_str("{\n");
     for (root, field) in [
@@ -62,6 +89,14 @@ pub fn emit(supergraph: &Supergraph) -> String {
         }
     }
     out.push_str("}\n\n");
+    if uses_authenticated {
+        out.push_str(
+            "directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM\n\n",
+        );
+    }
+    if uses_cost || uses_list_size {
+        out.push_str("directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR\n\n");
+    }
     if uses_inaccessible {
         out.push_str("directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION\n\n");
     }
@@ -72,6 +107,15 @@ pub fn emit(supergraph: &Supergraph) -> String {
     out.push_str("directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR\n\n");
     out.push_str("directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION\n\n");
     out.push_str("directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA\n\n");
+    if uses_cost || uses_list_size {
+        out.push_str("directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION\n\n");
+    }
+    if uses_policies {
+        out.push_str("directive @policy(policies: [[policy__Policy!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM\n\n");
+    }
+    if uses_scopes {
+        out.push_str("directive @requiresScopes(scopes: [[requiresScopes__Scope!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM\n\n");
+    }
     if uses_tags {
         out.push_str("directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION | SCHEMA\n\n");
     }
@@ -93,6 +137,15 @@ pub fn emit(supergraph: &Supergraph) -> String {
         ("link__Import".into(), "scalar link__Import\n".into()),
         ("link__Purpose".into(), LINK_PURPOSE.into()),
     ];
+    if uses_policies {
+        blocks.push(("policy__Policy".into(), "scalar policy__Policy\n".into()));
+    }
+    if uses_scopes {
+        blocks.push((
+            "requiresScopes__Scope".into(),
+            "scalar requiresScopes__Scope\n".into(),
+        ));
+    }
     for ty in supergraph.types.values() {
         let mut block = String::new();
         write_type(&mut block, supergraph, ty);
@@ -133,8 +186,62 @@ fn description(out: &mut String, description: &Option<Node<str>>, indent: &str) 
     }
 }
 
-/// `@inaccessible`, `@tag(...)` and the directives kept as written.
+/// Every element's [`Common`]: types, fields, arguments, enum values, input fields.
+fn commons(supergraph: &Supergraph) -> Vec<&Common> {
+    let mut out = Vec::new();
+    for ty in supergraph.types.values() {
+        out.push(&ty.common);
+        for field in ty.fields.values() {
+            out.push(&field.common);
+            out.extend(field.arguments.values().map(|a| &a.common));
+        }
+        out.extend(ty.values.values().map(|v| &v.common));
+        out.extend(ty.input_fields.values().map(|f| &f.common));
+    }
+    out
+}
+
+/// `@authenticated`, `@cost`, `@listSize`, `@policy` and `@requiresScopes`, under their spec
+/// names.
+fn carried_directives(carried: &Carried) -> String {
+    let mut out = String::new();
+    let requirements = |alternatives: &Vec<Vec<String>>| {
+        let lists: Vec<String> = alternatives
+            .iter()
+            .map(|all| {
+                let names: Vec<String> = all.iter().map(|n| string(n)).collect();
+                format!("[{}]", names.join(", "))
+            })
+            .collect();
+        format!("[{}]", lists.join(", "))
+    };
+    if carried.authenticated {
+        out.push_str(" @authenticated");
+    }
+    if let Some(weight) = carried.cost {
+        let _ = write!(out, " @cost(weight: {weight})");
+    }
+    if let Some(list_size) = &carried.list_size {
+        let _ = write!(out, " {}", directive_text(list_size));
+    }
+    if let Some(policies) = &carried.policies {
+        let _ = write!(out, " @policy(policies: {})", requirements(policies));
+    }
+    if let Some(scopes) = &carried.scopes {
+        let _ = write!(out, " @requiresScopes(scopes: {})", requirements(scopes));
+    }
+    out
+}
+
+/// `@inaccessible`, `@tag(...)` and the directives kept as written, then the carried ones
+/// (for a field, those follow its `@join__field`s instead, as Apollo's composition writes).
 fn common_directives(common: &Common) -> String {
+    let mut out = element_directives(common);
+    out.push_str(&carried_directives(&common.carried));
+    out
+}
+
+fn element_directives(common: &Common) -> String {
     let mut out = String::new();
     if common.inaccessible {
         out.push_str(" @inaccessible");
@@ -327,10 +434,11 @@ fn write_field(out: &mut String, supergraph: &Supergraph, ty: &Type, field: &Fie
             let _ = write!(out, "({})", arguments.join(", "));
         }
     }
-    let _ = write!(out, ": {}{}", field.ty, common_directives(&field.common));
+    let _ = write!(out, ": {}{}", field.ty, element_directives(&field.common));
     for join in join_fields(supergraph, ty, field) {
         let _ = write!(out, " {join}");
     }
+    out.push_str(&carried_directives(&field.common.carried));
     out.push('\n');
 }
 

@@ -15,7 +15,7 @@ use indexmap::IndexMap;
 use super::error::CompositionError;
 use super::model::{
     Argument, Common, EnumValue, Field, FieldSource, InputField, KeySource, Kind, Origin,
-    SubgraphIndex, Supergraph, Type, TypeSource,
+    SubgraphIndex, Supergraph, Type, TypeSource, and_requirements,
 };
 use super::subgraph::Subgraph;
 
@@ -813,6 +813,42 @@ fn merge_common(
     }
     let inaccessible = subgraph.names.directive("inaccessible");
     let tag = subgraph.names.directive("tag");
+    let named = |spec: &str| {
+        let local = subgraph.names.directive(spec);
+        move |directive: &Node<ast::Directive>| !local.is_empty() && directive.name == local
+    };
+    let (authenticated, requires_scopes, policy, cost, list_size) = (
+        named("authenticated"),
+        named("requiresScopes"),
+        named("policy"),
+        named("cost"),
+        named("listSize"),
+    );
+    let carried = &mut common.carried;
+    for directive in directives {
+        if authenticated(directive) {
+            carried.authenticated = true;
+        } else if requires_scopes(directive) {
+            let scopes = nested_strings(directive.specified_argument_by_name("scopes"));
+            carried.scopes = Some(and_requirements(&carried.scopes, scopes));
+        } else if policy(directive) {
+            let policies = nested_strings(directive.specified_argument_by_name("policies"));
+            carried.policies = Some(and_requirements(&carried.policies, policies));
+        } else if cost(directive) {
+            if let Some(weight) = directive
+                .specified_argument_by_name("weight")
+                .and_then(|v| v.to_i32())
+            {
+                carried.cost = Some(carried.cost.map_or(weight.into(), |c| c.max(weight.into())));
+            }
+        } else if list_size(directive) {
+            if carried.list_size.is_none() {
+                let mut canonical = (**directive).clone();
+                canonical.name = Name::new_static("listSize").expect("a name");
+                carried.list_size = Some(Node::new(canonical));
+            }
+        }
+    }
     for directive in directives {
         if directive.name == inaccessible {
             common.inaccessible = true;
@@ -920,4 +956,22 @@ pub fn quoted(names: &[&str]) -> String {
         .map(|n| format!("\"{n}\""))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `[["a", "b"], ["c"]]` as lists of strings; a single string stands for a list of one.
+fn nested_strings(value: Option<&Node<ast::Value>>) -> Vec<Vec<String>> {
+    let Some(ast::Value::List(alternatives)) = value.map(|v| v.as_ref()) else {
+        return Vec::new();
+    };
+    alternatives
+        .iter()
+        .map(|alternative| match alternative.as_ref() {
+            ast::Value::List(all) => all
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            ast::Value::String(one) => vec![one.clone()],
+            _ => Vec::new(),
+        })
+        .collect()
 }

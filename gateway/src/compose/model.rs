@@ -90,6 +90,62 @@ pub struct Common {
     pub tags: Vec<String>,
     /// `@deprecated`, `@specifiedBy` and the like, kept as written.
     pub directives: Vec<Node<Directive>>,
+    pub carried: Carried,
+}
+
+/// The access-control and demand-control directives an element carries into the supergraph,
+/// merged over the subgraphs that apply them (under their spec names, whatever a subgraph
+/// imported them as).
+#[derive(Debug, Clone, Default)]
+pub struct Carried {
+    /// `@authenticated` in some subgraph.
+    pub authenticated: bool,
+    /// `@requiresScopes`: alternatives (any one), each a set of scopes (all of them). Several
+    /// subgraphs' requirements all hold, so they are combined into one such list.
+    pub scopes: Option<Vec<Vec<String>>>,
+    /// `@policy`, the same with policy names.
+    pub policies: Option<Vec<Vec<String>>>,
+    /// `@cost(weight:)`, the highest any subgraph gives.
+    pub cost: Option<i64>,
+    /// `@listSize(...)`, as the first subgraph applying it writes it.
+    pub list_size: Option<Node<Directive>>,
+}
+
+/// `a AND b` for requirements in disjunctive normal form: every alternative of one joined
+/// with every alternative of the other.
+pub fn and_requirements(a: &Option<Vec<Vec<String>>>, b: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    let normal = |mut set: Vec<String>| {
+        set.sort();
+        set.dedup();
+        set
+    };
+    let mut out: Vec<Vec<String>> = match a {
+        None => b.into_iter().map(normal).collect(),
+        Some(a) => a
+            .iter()
+            .flat_map(|x| {
+                b.iter()
+                    .map(move |y| normal(x.iter().chain(y.iter()).cloned().collect()))
+            })
+            .collect(),
+    };
+    out.dedup();
+    let mut unique = Vec::new();
+    for set in out {
+        if !unique.contains(&set) {
+            unique.push(set);
+        }
+    }
+    unique
+}
+
+/// Whether requirements `held` (DNF) guarantee `needed` (DNF): each alternative of `held`
+/// contains some alternative of `needed`.
+pub fn implies(held: &Option<Vec<Vec<String>>>, needed: &Option<Vec<Vec<String>>>) -> bool {
+    let Some(needed) = needed else { return true };
+    let Some(held) = held else { return false };
+    held.iter()
+        .all(|h| needed.iter().any(|n| n.iter().all(|x| h.contains(x))))
 }
 
 #[derive(Debug, Clone)]
