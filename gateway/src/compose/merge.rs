@@ -841,12 +841,10 @@ fn merge_common(
             {
                 carried.cost = Some(carried.cost.map_or(weight.into(), |c| c.max(weight.into())));
             }
-        } else if list_size(directive) {
-            if carried.list_size.is_none() {
-                let mut canonical = (**directive).clone();
-                canonical.name = Name::new_static("listSize").expect("a name");
-                carried.list_size = Some(Node::new(canonical));
-            }
+        } else if list_size(directive) && carried.list_size.is_none() {
+            let mut canonical = (**directive).clone();
+            canonical.name = Name::new_static("listSize").expect("a name");
+            carried.list_size = Some(Node::new(canonical));
         }
     }
     for directive in directives {
