@@ -49,7 +49,18 @@ pub fn emit(supergraph: &Supergraph) -> String {
     let uses_list_size = uses(&|c| c.list_size.is_some());
     let mut out = String::new();
     out.push_str("schema\n  @link(url: \"https://specs.apollo.dev/link/v1.0\")\n");
-    out.push_str("  @link(url: \"https://specs.apollo.dev/join/v0.3\", for: EXECUTION)\n");
+    // Progressive override labels need join v0.4's `overrideLabel`; without them join v0.3,
+    // what every gateway reads.
+    let uses_labels = supergraph.types.values().any(|t| {
+        t.fields
+            .values()
+            .any(|f| f.sources.iter().any(|s| s.override_label.is_some()))
+    });
+    let join_version = if uses_labels { "v0.4" } else { "v0.3" };
+    let _ = writeln!(
+        out,
+        "  @link(url: \"https://specs.apollo.dev/join/{join_version}\", for: EXECUTION)"
+    );
     if uses_inaccessible {
         out.push_str(
             "  @link(url: \"https://specs.apollo.dev/inaccessible/v0.2\", for: SECURITY)\n",
@@ -101,7 +112,15 @@ pub fn emit(supergraph: &Supergraph) -> String {
         out.push_str("directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION\n\n");
     }
     out.push_str("directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE\n\n");
-    out.push_str("directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION\n\n");
+    let override_label = if uses_labels {
+        ", overrideLabel: String"
+    } else {
+        ""
+    };
+    let _ = write!(
+        out,
+        "directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean{override_label}) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION\n\n"
+    );
     out.push_str("directive @join__graph(name: String!, url: String!) on ENUM_VALUE\n\n");
     out.push_str("directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE\n\n");
     out.push_str("directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR\n\n");
@@ -459,6 +478,7 @@ fn join_fields(supergraph: &Supergraph, ty: &Type, field: &Field) -> Vec<String>
                 || s.requires.is_some()
                 || s.provides.is_some()
                 || s.override_from.is_some()
+                || s.override_label.is_some()
                 || s.used_overridden
         });
     if !needed {
@@ -487,6 +507,9 @@ fn join_fields(supergraph: &Supergraph, ty: &Type, field: &Field) -> Vec<String>
             }
             if source.used_overridden {
                 text.push_str(", usedOverridden: true");
+            }
+            if let Some(label) = &source.override_label {
+                let _ = write!(text, ", overrideLabel: {}", string(label));
             }
             text.push(')');
             text

@@ -287,7 +287,12 @@ impl Merger<'_> {
         let key_fields = key_field_names(subgraph, ty);
         let key_selected = key_selections(subgraph);
         let type_external = subgraph.has_type_directive(ty, "external");
-        let type_shareable = subgraph.has_type_directive(ty, "shareable");
+        // `@shareable` on a type covers the fields of the definition or extension block it is
+        // written on, not those another block of the same subgraph adds.
+        let shareable_blocks: Vec<&ComponentOrigin> = subgraph
+            .type_directives(ty, "shareable")
+            .map(|directive| &directive.origin)
+            .collect();
         let extension = subgraph.has_type_directive(ty, "extends")
             || ty
                 .iter_origins()
@@ -319,7 +324,7 @@ impl Merger<'_> {
                 ty: standard_type(subgraph, &field.ty),
                 external,
                 shareable: subgraph.fed1
-                    || type_shareable
+                    || shareable_blocks.contains(&&field.origin)
                     || key_selected.contains(&(ty.name().clone(), field_name.clone()))
                     || subgraph.has(&field.directives, "shareable"),
                 requires: fields_arg("requires"),
@@ -327,6 +332,11 @@ impl Merger<'_> {
                 override_from: subgraph
                     .get(&field.directives, "override")
                     .and_then(|d| d.specified_argument_by_name("from"))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                override_label: subgraph
+                    .get(&field.directives, "override")
+                    .and_then(|d| d.specified_argument_by_name("label"))
                     .and_then(|v| v.as_str())
                     .map(str::to_string),
                 used_overridden: false,

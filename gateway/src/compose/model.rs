@@ -69,6 +69,9 @@ pub struct FieldSource {
     pub provides: Option<String>,
     /// `@override(from:)`.
     pub override_from: Option<String>,
+    /// `@override(label:)` on the overriding side, and on the overridden side the label under
+    /// which it gives the field up (progressive override: both keep resolving it).
+    pub override_label: Option<String>,
     /// Overridden by another subgraph but used by this one's keys or requires.
     pub used_overridden: bool,
     /// Overridden by another subgraph and unused here: the subgraph no longer resolves it.

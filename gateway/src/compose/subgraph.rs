@@ -162,6 +162,21 @@ impl Subgraph {
         ty.directives().get_all(self.names.directive(spec_name))
     }
 
+    /// Where the subgraph links the federation spec, for errors about its imports.
+    pub fn federation_link_span(&self) -> Option<apollo_compiler::parser::SourceSpan> {
+        self.schema
+            .schema_definition
+            .directives
+            .iter()
+            .find(|d| {
+                d.name == "link"
+                    && d.specified_argument_by_name("url")
+                        .and_then(|v| v.as_str())
+                        .is_some_and(|url| url.starts_with(FEDERATION_SPEC))
+            })
+            .and_then(|d| d.location())
+    }
+
     /// The root operation type names, mapped to the standard names (`Query`, ...).
     pub fn root_name(&self, type_name: &str) -> Option<&'static str> {
         let def = &self.schema.schema_definition;
