@@ -426,6 +426,18 @@ impl Checker<'_> {
         };
         for ty in subgraph.types() {
             for key in subgraph.type_directives(ty, "key") {
+                if !fields_is_string(key) {
+                    self.error(
+                        "KEY_INVALID_FIELDS_TYPE",
+                        format!(
+                            "@key on \"{}\" in subgraph \"{}\": `fields` must be a string (a selection such as \"id\")",
+                            ty.name(),
+                            subgraph.name
+                        ),
+                        &[origin(key.location())],
+                    );
+                    continue;
+                }
                 let text = key
                     .specified_argument_by_name("fields")
                     .and_then(|v| v.as_str())
@@ -488,6 +500,17 @@ impl Checker<'_> {
             for field in fields.values() {
                 let coordinate = format!("{}.{}", ty.name(), field.name);
                 if let Some(requires) = subgraph.get(&field.directives, "requires") {
+                    if !fields_is_string(requires) {
+                        self.error(
+                            "REQUIRES_INVALID_FIELDS_TYPE",
+                            format!(
+                                "@requires on \"{coordinate}\" in subgraph \"{}\": `fields` must be a string",
+                                subgraph.name
+                            ),
+                            &[origin(requires.location())],
+                        );
+                        continue;
+                    }
                     let text = requires
                         .specified_argument_by_name("fields")
                         .and_then(|v| v.as_str())
@@ -517,6 +540,17 @@ impl Checker<'_> {
                     }
                 }
                 if let Some(provides) = subgraph.get(&field.directives, "provides") {
+                    if !fields_is_string(provides) {
+                        self.error(
+                            "PROVIDES_INVALID_FIELDS_TYPE",
+                            format!(
+                                "@provides on \"{coordinate}\" in subgraph \"{}\": `fields` must be a string",
+                                subgraph.name
+                            ),
+                            &[origin(provides.location())],
+                        );
+                        continue;
+                    }
                     let text = provides
                         .specified_argument_by_name("fields")
                         .and_then(|v| v.as_str())
@@ -1214,4 +1248,12 @@ fn valid_override_label(label: &str) -> bool {
         && label
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.'))
+}
+
+/// Whether a `@key`/`@requires`/`@provides` has its `fields` as a string (a redefinition of
+/// the directive may let another type through validation).
+fn fields_is_string(directive: &apollo_compiler::ast::Directive) -> bool {
+    directive
+        .specified_argument_by_name("fields")
+        .is_none_or(|v| v.as_str().is_some())
 }

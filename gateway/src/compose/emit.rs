@@ -48,6 +48,7 @@ pub fn emit(supergraph: &Supergraph) -> String {
     let uses_cost = uses(&|c| c.cost.is_some());
     let uses_list_size = uses(&|c| c.list_size.is_some());
     let mut out = String::new();
+    description(&mut out, &supergraph.description, "");
     out.push_str("schema\n  @link(url: \"https://specs.apollo.dev/link/v1.0\")\n");
     // Progressive override labels need join v0.4's `overrideLabel`; without them join v0.3,
     // what every gateway reads.
@@ -100,43 +101,71 @@ pub fn emit(supergraph: &Supergraph) -> String {
         }
     }
     out.push_str("}\n\n");
+    let mut defs = String::new();
     if uses_authenticated {
-        out.push_str(
+        defs.push_str(
             "directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM\n\n",
         );
     }
     if uses_cost || uses_list_size {
-        out.push_str("directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR\n\n");
+        defs.push_str("directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR\n\n");
     }
     if uses_inaccessible {
-        out.push_str("directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION\n\n");
+        defs.push_str("directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION\n\n");
     }
-    out.push_str("directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE\n\n");
+    defs.push_str("directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE\n\n");
     let override_label = if uses_labels {
         ", overrideLabel: String"
     } else {
         ""
     };
     let _ = write!(
-        out,
+        defs,
         "directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean{override_label}) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION\n\n"
     );
-    out.push_str("directive @join__graph(name: String!, url: String!) on ENUM_VALUE\n\n");
-    out.push_str("directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE\n\n");
-    out.push_str("directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR\n\n");
-    out.push_str("directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION\n\n");
-    out.push_str("directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA\n\n");
+    defs.push_str("directive @join__graph(name: String!, url: String!) on ENUM_VALUE\n\n");
+    defs.push_str("directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE\n\n");
+    defs.push_str("directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR\n\n");
+    defs.push_str("directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION\n\n");
+    defs.push_str("directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA\n\n");
     if uses_cost || uses_list_size {
-        out.push_str("directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION\n\n");
+        defs.push_str("directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION\n\n");
     }
     if uses_policies {
-        out.push_str("directive @policy(policies: [[policy__Policy!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM\n\n");
+        defs.push_str("directive @policy(policies: [[policy__Policy!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM\n\n");
     }
     if uses_scopes {
-        out.push_str("directive @requiresScopes(scopes: [[requiresScopes__Scope!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM\n\n");
+        defs.push_str("directive @requiresScopes(scopes: [[requiresScopes__Scope!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM\n\n");
     }
     if uses_tags {
-        out.push_str("directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION | SCHEMA\n\n");
+        defs.push_str("directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION | SCHEMA\n\n");
+    }
+    // Directive definitions in name order, the executable directives every subgraph defines
+    // among them.
+    let mut definitions: Vec<String> = defs
+        .split("\n\n")
+        .filter(|d| !d.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    definitions.extend(
+        supergraph
+            .executable_directives
+            .iter()
+            .map(|d| d.to_string().trim_end().to_string()),
+    );
+    let directive_name = |definition: &str| -> String {
+        definition
+            .trim_start_matches(|c: char| c != '@')
+            .trim_start_matches('@')
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    definitions.sort_by_key(|d| directive_name(d));
+    for definition in definitions {
+        out.push_str(&definition);
+        out.push_str("\n\n");
     }
     // Machinery and user types sorted together, ignoring case, as composition tools print them.
     let mut graph_enum = String::from("enum join__Graph {\n");

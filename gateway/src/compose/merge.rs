@@ -38,9 +38,15 @@ pub fn merge(
     merger.merge_enums();
     merger.merge_input_objects();
     merger.add_interface_object_fields();
+    let executable_directives = merger.executable_directives();
     Supergraph {
         subgraphs: Vec::new(),
         types: merger.types,
+        description: subgraphs
+            .iter()
+            .find_map(|s| s.schema.schema_definition.description.clone())
+            .filter(|d| !d.trim().is_empty()),
+        executable_directives,
     }
 }
 
@@ -703,6 +709,72 @@ impl Merger<'_> {
                 );
             }
         }
+    }
+
+    /// Executable directive definitions: kept when every subgraph defines the directive, with
+    /// the locations they all accept (a hint names one some subgraphs lack).
+    fn executable_directives(&mut self) -> Vec<Node<ast::DirectiveDefinition>> {
+        let mut kept: IndexMap<Name, Node<ast::DirectiveDefinition>> = IndexMap::new();
+        let mut seen: IndexMap<Name, Vec<SubgraphIndex>> = IndexMap::new();
+        for (index, subgraph) in self.subgraphs.iter().enumerate() {
+            for (name, definition) in &subgraph.schema.directive_definitions {
+                let executable = !definition.locations.is_empty()
+                    && definition.locations.iter().all(|l| {
+                        use ast::DirectiveLocation as L;
+                        matches!(
+                            l,
+                            L::Query
+                                | L::Mutation
+                                | L::Subscription
+                                | L::Field
+                                | L::FragmentDefinition
+                                | L::FragmentSpread
+                                | L::InlineFragment
+                                | L::VariableDefinition
+                        )
+                    });
+                if !executable || matches!(name.as_str(), "skip" | "include" | "defer" | "stream") {
+                    continue;
+                }
+                seen.entry(name.clone()).or_default().push(index);
+                match kept.get_mut(name) {
+                    None => {
+                        let mut definition = (**definition).clone();
+                        definition.description = None;
+                        kept.insert(name.clone(), Node::new(definition));
+                    }
+                    Some(merged) => {
+                        let merged = merged.make_mut();
+                        merged
+                            .locations
+                            .retain(|l| definition.locations.contains(l));
+                        merged.repeatable &= definition.repeatable;
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (name, definition) in kept {
+            let declaring = &seen[&name];
+            if declaring.len() == self.subgraphs.len() && !definition.locations.is_empty() {
+                out.push(definition);
+            } else {
+                let origin = declaring[0];
+                self.hints.push(
+                    CompositionError::new(
+                        "INCONSISTENT_EXECUTABLE_DIRECTIVE_PRESENCE",
+                        format!(
+                            "executable directive \"@{name}\" is not defined in every subgraph: it is left out of the supergraph"
+                        ),
+                    )
+                    .at(
+                        &self.subgraphs[origin].name,
+                        self.subgraphs[origin].schema.directive_definitions[&name].location(),
+                    ),
+                );
+            }
+        }
+        out
     }
 
     /// A field an `@interfaceObject` adds to an interface exists on every implementation in

@@ -232,4 +232,9 @@ pub struct SubgraphEntry {
 pub struct Supergraph {
     pub subgraphs: Vec<SubgraphEntry>,
     pub types: IndexMap<Name, Type>,
+    /// The schema's description, from the first subgraph that gives one.
+    pub description: Option<Node<str>>,
+    /// Executable directives (`on QUERY | FIELD ...`) every subgraph defines: clients may
+    /// send them and every subgraph understands them.
+    pub executable_directives: Vec<Node<apollo_compiler::ast::DirectiveDefinition>>,
 }

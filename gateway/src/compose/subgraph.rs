@@ -16,6 +16,18 @@ use apollo_compiler::{Name, Node, Schema};
 use super::error::CompositionError;
 
 const FEDERATION_SPEC: &str = "https://specs.apollo.dev/federation/";
+const SPECS: &str = "https://specs.apollo.dev/";
+/// Specs whose directives the federation spec re-exports.
+const OWNED_BY_FEDERATION: &[&str] = &[
+    "tag",
+    "inaccessible",
+    "authenticated",
+    "requiresScopes",
+    "policy",
+    "cost",
+    "context",
+    "join",
+];
 /// The newest federation spec version this composer knows (`v2.x`).
 const LATEST_MINOR: u32 = 14;
 
@@ -310,7 +322,31 @@ fn federation_names(
         Definition::SchemaExtension(ext) => ext.directives.iter().collect(),
         _ => Vec::new(),
     });
-    for link in links.filter(|d| d.name == "link") {
+    let links: Vec<&Node<ast::Directive>> = links.filter(|d| d.name == "link").collect();
+    // Specs whose directives federation itself provides are imported from federation: linked
+    // on their own they would be read twice, or not at all.
+    for link in &links {
+        let url = link
+            .specified_argument_by_name("url")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        let spec = url
+            .strip_prefix(SPECS)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or("");
+        if OWNED_BY_FEDERATION.contains(&spec) {
+            return Err(vec![
+                CompositionError::new(
+                    "INVALID_LINK_DIRECTIVE_USAGE",
+                    format!(
+                        "subgraph \"{subgraph}\" links {url} directly: import its directives from https://specs.apollo.dev/federation instead"
+                    ),
+                )
+                .at(subgraph, link.location()),
+            ]);
+        }
+    }
+    for link in links {
         let Some(url) = link
             .specified_argument_by_name("url")
             .and_then(|v| v.as_str())
