@@ -90,6 +90,25 @@ pub fn emit(supergraph: &Supergraph) -> String {
     } else if uses_cost {
         out.push_str("  @link(url: \"https://specs.apollo.dev/cost/v0.1\")\n");
     }
+    // `@composeDirective`d specs, as the subgraphs link them.
+    let mut linked_urls: Vec<&str> = Vec::new();
+    for (url, _) in &supergraph.composed_directives {
+        if !linked_urls.contains(&url.as_str()) {
+            linked_urls.push(url);
+            let imports: Vec<String> = supergraph
+                .composed_directives
+                .iter()
+                .filter(|(other, _)| other == url)
+                .map(|(_, d)| string(&format!("@{}", d.name)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  @link(url: {}, import: [{}])",
+                string(url),
+                imports.join(", ")
+            );
+        }
+    }
     out.push_str("{\n");
     for (root, field) in [
         ("Query", "query"),
@@ -151,6 +170,7 @@ pub fn emit(supergraph: &Supergraph) -> String {
         supergraph
             .executable_directives
             .iter()
+            .chain(supergraph.composed_directives.iter().map(|(_, d)| d))
             .map(|d| d.to_string().trim_end().to_string()),
     );
     let directive_name = |definition: &str| -> String {
@@ -297,7 +317,7 @@ fn element_directives(common: &Common) -> String {
     for tag in &common.tags {
         let _ = write!(out, " @tag(name: {})", string(tag));
     }
-    for directive in &common.directives {
+    for directive in common.directives.iter().chain(&common.composed) {
         let _ = write!(out, " {}", directive_text(directive));
     }
     out

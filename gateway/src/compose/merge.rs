@@ -47,6 +47,15 @@ pub fn merge(
             .find_map(|s| s.schema.schema_definition.description.clone())
             .filter(|d| !d.trim().is_empty()),
         executable_directives,
+        composed_directives: {
+            let mut composed: Vec<(String, Node<ast::DirectiveDefinition>)> = Vec::new();
+            for directive in subgraphs.iter().flat_map(|s| &s.composed) {
+                if !composed.iter().any(|(_, d)| d.name == directive.name) {
+                    composed.push((directive.url.clone(), directive.definition.clone()));
+                }
+            }
+            composed
+        },
     }
 }
 
@@ -906,6 +915,13 @@ fn merge_common(
         named("cost"),
         named("listSize"),
     );
+    for directive in directives {
+        if subgraph.composed.iter().any(|c| c.name == directive.name)
+            && !common.composed.contains(directive)
+        {
+            common.composed.push(directive.clone());
+        }
+    }
     let carried = &mut common.carried;
     for directive in directives {
         if authenticated(directive) {

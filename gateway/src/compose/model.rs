@@ -94,6 +94,8 @@ pub struct Common {
     /// `@deprecated`, `@specifiedBy` and the like, kept as written.
     pub directives: Vec<Node<Directive>>,
     pub carried: Carried,
+    /// Applications of `@composeDirective`d custom directives, each distinct one once.
+    pub composed: Vec<Node<Directive>>,
 }
 
 /// The access-control and demand-control directives an element carries into the supergraph,
@@ -237,4 +239,6 @@ pub struct Supergraph {
     /// Executable directives (`on QUERY | FIELD ...`) every subgraph defines: clients may
     /// send them and every subgraph understands them.
     pub executable_directives: Vec<Node<apollo_compiler::ast::DirectiveDefinition>>,
+    /// `@composeDirective`d custom directives: `(spec URL, definition)`, one per name.
+    pub composed_directives: Vec<(String, Node<apollo_compiler::ast::DirectiveDefinition>)>,
 }
