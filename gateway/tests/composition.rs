@@ -143,7 +143,16 @@ fn every_case_answers_as_apollo_does_or_is_a_known_gap() {
             .iter()
             .map(|h| h.code.to_string())
             .collect();
-        hints_ok += usize::from(our_hints == expected.hints);
+        // Apollo's composition reports hints with a supergraph only.
+        if expected.composes {
+            if our_hints != expected.hints && std::env::var_os("SHOW_HINTS").is_some() {
+                println!(
+                    "hints {case}: ours {our_hints:?}, Apollo {:?}",
+                    expected.hints
+                );
+            }
+            hints_ok += usize::from(our_hints == expected.hints);
+        }
         let wrong = mismatch(&expected, &composition);
         if expected.composes {
             valid += 1;
@@ -172,8 +181,7 @@ fn every_case_answers_as_apollo_does_or_is_a_known_gap() {
     }
     println!(
         "invalid cases rejected with Apollo's code: {invalid_ok}/{invalid}; \
-         valid cases composed: {valid_ok}/{valid}; hint codes as Apollo's: {hints_ok}/{}",
-        valid + invalid
+         valid cases composed: {valid_ok}/{valid}; hint codes as Apollo's: {hints_ok}/{valid}"
     );
     let found: BTreeSet<String> = gaps.iter().map(|(case, _)| case.clone()).collect();
     if updating() {

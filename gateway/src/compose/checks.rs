@@ -265,6 +265,13 @@ impl Checker<'_> {
                         source.used_overridden = true;
                     } else {
                         source.overridden = true;
+                        hints.push(
+                            CompositionError::new(
+                                "OVERRIDDEN_FIELD_CAN_BE_REMOVED",
+                                format!("field \"{coordinate}\" in subgraph \"{from}\" is overridden by subgraph \"{here}\" and used by nothing there: it can be removed from subgraph \"{from}\""),
+                            )
+                            .at(&from, source.origin.span),
+                        );
                     }
                 }
             }
@@ -699,6 +706,7 @@ impl Checker<'_> {
             }
         };
         let mut errors = Vec::new();
+        let mut hints = Vec::new();
         for ty in supergraph.types.values().filter(|t| t.kind == Kind::Object) {
             for field in ty.fields.values() {
                 let resolving: Vec<_> = field.sources.iter().filter(|s| s.resolves()).collect();
@@ -732,10 +740,41 @@ impl Checker<'_> {
                         error = error.at(self.name(source.origin), source.origin.span);
                     }
                     errors.push(error);
+                } else if sets.iter().any(|set| set.len() != common.len()) {
+                    let first = resolving[0].origin;
+                    hints.push(
+                        CompositionError::new(
+                            "INCONSISTENT_RUNTIME_TYPES_FOR_SHAREABLE_RETURN",
+                            format!(
+                                "field \"{}.{}\" may return different object types depending on the subgraph that resolves it",
+                                ty.name, field.name
+                            ),
+                        )
+                        .at(self.name(first), first.span),
+                    );
+                }
+            }
+        }
+        for ty in supergraph.types.values().filter(|t| t.kind == Kind::Union) {
+            let declaring: HashSet<usize> = ty.sources.iter().map(|s| s.origin.subgraph).collect();
+            for (member, subgraphs) in &ty.members {
+                if subgraphs.iter().collect::<HashSet<_>>().len() < declaring.len() {
+                    let origin = ty.sources[0].origin;
+                    hints.push(
+                        CompositionError::new(
+                            "INCONSISTENT_UNION_MEMBER",
+                            format!(
+                                "union \"{}\" has member \"{member}\" in some of the subgraphs declaring it only",
+                                ty.name
+                            ),
+                        )
+                        .at(self.name(origin), origin.span),
+                    );
                 }
             }
         }
         self.errors.extend(errors);
+        self.hints.extend(hints);
     }
 
     /// A Federation 2 type declared only with `extend type` everywhere extends nothing.

@@ -236,6 +236,21 @@ impl Merger<'_> {
                                     common: Common::default(),
                                     origins: Vec::new(),
                                 });
+                        if !merged.origins.is_empty()
+                            && merged.ty != *field.ty
+                            && merge_input_type(&mut merged.ty.clone(), &field.ty)
+                        {
+                            self.hints.push(
+                                CompositionError::new(
+                                    "INCONSISTENT_BUT_COMPATIBLE_FIELD_TYPE",
+                                    format!(
+                                        "input field \"{name}.{field_name}\" has different but compatible types across subgraphs: \"{}\" in subgraph \"{}\"",
+                                        field.ty, subgraph.name
+                                    ),
+                                )
+                                .at(&subgraph.name, field.location()),
+                            );
+                        }
                         if !merge_input_type(&mut merged.ty, &field.ty) {
                             let first = merged.origins[0];
                             self.errors.push(
@@ -476,10 +491,15 @@ impl Merger<'_> {
             let type_name = ty.name.clone();
             for field in ty.fields.values_mut() {
                 let mut merged = field.sources[0].ty.clone();
+                let mut differs = field.sources[1..]
+                    .iter()
+                    .any(|s| s.ty != field.sources[0].ty);
                 for source in &field.sources[1..] {
                     match merge_output_type(&merged, &source.ty, &is_subtype) {
                         Some(ty) => merged = ty,
                         None => {
+                            // Reported as an error, not also as a compatible difference.
+                            differs = false;
                             let first = &field.sources[0];
                             self.errors.push(
                                 CompositionError::new(
@@ -502,6 +522,19 @@ impl Merger<'_> {
                             );
                         }
                     }
+                }
+                if differs && field.sources.len() > 1 {
+                    let first = field.sources[0].origin;
+                    self.hints.push(
+                        CompositionError::new(
+                            "INCONSISTENT_BUT_COMPATIBLE_FIELD_TYPE",
+                            format!(
+                                "field \"{type_name}.{}\" has different but compatible types across subgraphs: the supergraph uses \"{merged}\"",
+                                field.name
+                            ),
+                        )
+                        .at(&self.subgraphs[first.subgraph].name, first.span),
+                    );
                 }
                 field.ty = merged;
                 let declaring: HashSet<SubgraphIndex> =
