@@ -655,7 +655,24 @@ impl Merger<'_> {
                     )
                     .at(&self.subgraphs[value.origins[0].subgraph].name, value.origins[0].span),
                 );
-            } else if input {
+            } else if !input {
+                // Returned only: the union of the values, noted.
+                let hints: Vec<CompositionError> = partial
+                    .iter()
+                    .map(|value| {
+                        let origin = value.origins[0];
+                        CompositionError::new(
+                            "INCONSISTENT_ENUM_VALUE_FOR_OUTPUT_ENUM",
+                            format!(
+                                "value \"{name}.{}\" is not in every subgraph declaring the output enum: it is kept, and those subgraphs never return it",
+                                value.name
+                            ),
+                        )
+                        .at(&self.subgraphs[origin.subgraph].name, origin.span)
+                    })
+                    .collect();
+                self.hints.extend(hints);
+            } else {
                 let dropped: Vec<Name> = partial.iter().map(|v| v.name.clone()).collect();
                 let ty = self.types.get_mut(&name).expect("enum exists");
                 for value in &dropped {
