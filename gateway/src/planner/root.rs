@@ -2,6 +2,8 @@
 //! A root field shared by several subgraphs may be fetched from more than one of them when no
 //! single one resolves its whole selection (there is no key to jump by at the root).
 
+use std::collections::HashMap;
+
 use apollo_compiler::Name;
 use indexmap::IndexMap;
 
@@ -34,10 +36,20 @@ pub(super) fn plan_query_root(
     let mut fetches = Vec::new();
     while !pending.is_empty() {
         let mut groups: IndexMap<SubgraphId, SelectionSet> = IndexMap::new();
+        // The subgraphs each field (by response key) was already sent to: a leftover is
+        // retried on the others. Only the field's own history counts: a subgraph that a
+        // sibling root field uses may well serve the rest of this one.
+        let mut tried: HashMap<Name, Vec<SubgraphId>> = HashMap::new();
         for (field, excluded) in pending.drain(..) {
             let subgraph = choose_subgraph(walker, root_type, &field, &excluded, |s| {
                 groups.contains_key(&s)
             })?;
+            let mut history = excluded;
+            history.push(subgraph);
+            tried
+                .entry(field.response_key().clone())
+                .or_default()
+                .extend(history);
             groups
                 .entry(subgraph)
                 .or_default()
@@ -48,13 +60,12 @@ pub(super) fn plan_query_root(
             let located = walker.plan_at(subgraph, root_type, &selection, None);
             for item in located.leftover.items {
                 if let Selection::Field(field) = item {
-                    // Retry what this subgraph could not resolve on the others.
-                    let mut excluded: Vec<SubgraphId> = fetches
-                        .iter()
-                        .map(|f: &RootFetch| f.subgraph)
-                        .filter(|s| walker.sg.resolves_field(root_type, &field.name, *s))
-                        .collect();
-                    excluded.push(subgraph);
+                    // Retry what this subgraph could not resolve on the others; each round
+                    // excludes one more subgraph, so this ends.
+                    let mut excluded = tried.get(field.response_key()).cloned().unwrap_or_default();
+                    if !excluded.contains(&subgraph) {
+                        excluded.push(subgraph);
+                    }
                     next.push((field, excluded));
                 }
             }
