@@ -466,3 +466,38 @@ async fn typename_and_introspection_are_answered_by_the_gateway() {
     assert_eq!(fields, ["id", "buyer", "items"]);
     assert!(fetcher.seen.lock().unwrap().is_empty());
 }
+
+/// An `@interfaceObject` subgraph cannot tell an object's concrete type: when the fetch that
+/// would (from a subgraph that knows the implementations) fails for an object, the object is
+/// null, never answered with the interface's name as `__typename`.
+#[tokio::test]
+async fn an_interface_object_entity_whose_type_is_unknown_is_null() {
+    let (gateway, _) = setup("interface_object", |request| {
+        match &*request.subgraph_name {
+            "ratings" => data(json!({ "topRated": [
+                { "id": "b1", "rating": 4.5 },
+                { "id": "x9", "rating": 1.0 },
+            ] })),
+            // The second item is unknown here: null, with or without an error saying so.
+            "inventory" => data(json!({ "_entities": [
+                { "__typename": "Book", "pages": 412 },
+                null,
+            ] })),
+            other => panic!("unexpected subgraph {other}"),
+        }
+    });
+    let (_, response) = run(
+        &gateway,
+        "{ topRated { __typename rating ... on Book { pages } } }",
+    )
+    .await;
+    // `topRated: [Item!]!`: the null item nulls the list, and the list the whole data.
+    assert_eq!(response["data"], Value::Null, "{response}");
+    let errors = response["errors"].as_array().expect("errors");
+    assert!(
+        errors.iter().any(|e| e["path"] == json!(["topRated", 1])
+            && e["message"].as_str().unwrap().contains("runtime type")),
+        "{response}"
+    );
+    assert!(!response.to_string().contains(r#""__typename":"Item""#));
+}

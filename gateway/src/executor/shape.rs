@@ -42,6 +42,8 @@ struct ObjectShape {
     by_type: HashMap<Name, Vec<FieldShape>>,
     /// Types clients cannot know (`@inaccessible`): such objects are null.
     hidden: bool,
+    /// The static type, for errors.
+    type_name: Name,
 }
 
 #[derive(Debug)]
@@ -117,12 +119,14 @@ impl Builder<'_> {
                 fields: self.fields(type_name, None, selections, root),
                 by_type,
                 hidden: false,
+                type_name: type_name.clone(),
             }
         } else {
             ObjectShape {
                 fields: self.fields(type_name, Some(type_name), selections, root),
                 by_type: HashMap::new(),
                 hidden: !self.schema.schema().types.contains_key(type_name),
+                type_name: type_name.clone(),
             }
         }
     }
@@ -293,7 +297,14 @@ impl<'o, 'a> Writer<'o, 'a> {
                     // An object of an `@inaccessible` type: clients cannot know it.
                     None => return Err(PropagateNull),
                 },
-                None => &shape.fields,
+                // The planner selects `__typename` under every abstract type; without it the
+                // object's runtime type is unknown (the entity fetch that knows it failed, say:
+                // an `@interfaceObject` subgraph cannot tell). Writing the abstract type's
+                // name would answer a type no object has: the object is null, as peers answer.
+                None => {
+                    self.unknown_type_error(shape);
+                    return Err(PropagateNull);
+                }
             }
         };
         self.out.push(b'{');
@@ -455,15 +466,34 @@ impl<'o, 'a> Writer<'o, 'a> {
             .collect()
     }
 
-    /// Records a non-null violation, unless an error at or below this path already explains it.
-    fn null_error(&mut self, field: &FieldShape) {
+    /// Records that an object of an abstract type came without its runtime type, unless an
+    /// error at or below this path already explains why (the failed fetch's, usually).
+    fn unknown_type_error(&mut self, shape: &ObjectShape) {
         let path = self.owned_path();
-        let explained = self.errors.iter().any(|e| {
+        if !self.explained(&path) {
+            self.errors.push(
+                GraphQLError::new(format!(
+                    "Could not determine the runtime type of a value of abstract type {}",
+                    shape.type_name
+                ))
+                .with_path(path),
+            );
+        }
+    }
+
+    /// Whether an error at or below `path` is already recorded.
+    fn explained(&self, path: &[PathElement]) -> bool {
+        self.errors.iter().any(|e| {
             e.path
                 .as_ref()
                 .is_some_and(|p| p.len() >= path.len() && p[..path.len()] == *path)
-        });
-        if !explained {
+        })
+    }
+
+    /// Records a non-null violation, unless an error at or below this path already explains it.
+    fn null_error(&mut self, field: &FieldShape) {
+        let path = self.owned_path();
+        if !self.explained(&path) {
             self.errors.push(
                 GraphQLError::new(format!(
                     "Cannot return null for non-nullable field {}.{}",
