@@ -501,3 +501,28 @@ async fn an_interface_object_entity_whose_type_is_unknown_is_null() {
     );
     assert!(!response.to_string().contains(r#""__typename":"Item""#));
 }
+
+/// A root field no subgraph can resolve is null with an error at its path; the other root
+/// fields are fetched and answered. A non-null one nulls the whole data.
+#[tokio::test]
+async fn an_unplannable_root_field_is_null_and_the_others_answer() {
+    let (gateway, fetcher) = setup("unresolvable", |request| match &*request.subgraph_name {
+        "catalog" => data(json!({ "count": 3 })),
+        "tags" => data(json!({ "tagged": { "label": "sea" } })),
+        other => panic!("unexpected subgraph {other}"),
+    });
+    let (_, response) = run(&gateway, "{ asset { id label } count tagged { label } }").await;
+    assert_eq!(
+        response["data"],
+        json!({ "asset": null, "count": 3, "tagged": { "label": "sea" } })
+    );
+    let errors = response["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{response}");
+    assert_eq!(errors[0]["path"], json!(["asset"]));
+    assert_eq!(errors[0]["extensions"]["code"], "QUERY_PLANNING_FAILED");
+    assert_eq!(fetcher.seen.lock().unwrap().len(), 2);
+
+    let (_, response) = run(&gateway, "{ count cover { label } }").await;
+    assert_eq!(response["data"], Value::Null, "{response}");
+    assert_eq!(response["errors"][0]["path"], json!(["cover"]));
+}

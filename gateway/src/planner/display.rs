@@ -12,6 +12,10 @@ impl fmt::Display for QueryPlan {
         if let Some(root) = &self.root {
             write_node(f, root, 1)?;
         }
+        for (key, reason) in &self.unplannable {
+            indent(f, 1)?;
+            writeln!(f, "Unplannable(field: \"{key}\") {{ {reason} }},")?;
+        }
         write!(f, "}}")
     }
 }

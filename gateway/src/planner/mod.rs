@@ -129,9 +129,17 @@ impl QueryPlanner {
             OperationType::Subscription => return Err(PlanError::SubscriptionUnsupported),
         };
         let walker = Walker::new(sg, self.location_budget);
+        let mut unplannable = Vec::new();
         let roots = match kind {
             OperationKind::Query => {
-                root::plan_query_root(&walker, &operation.root_type, &operation.selection_set)
+                let roots =
+                    root::plan_query_root(&walker, &operation.root_type, &operation.selection_set);
+                match roots {
+                    Err(error @ PlanError::Unsatisfiable { .. }) if !walker.exhausted() => {
+                        self.plan_plannable_roots(&walker, operation, error, &mut unplannable)
+                    }
+                    roots => roots,
+                }
             }
             OperationKind::Mutation => {
                 root::plan_mutation_root(&walker, &operation.root_type, &operation.selection_set)
@@ -205,6 +213,48 @@ impl QueryPlanner {
             })
             .collect();
         let root = tree::build_tree(&deps, &mut |i| nodes[i].take().expect("each step once"));
-        Ok(QueryPlan { root, fetch_count })
+        Ok(QueryPlan {
+            root,
+            fetch_count,
+            unplannable,
+        })
+    }
+
+    /// After a query failed to plan: the root fields that plan on their own are planned
+    /// together, the others recorded in `unplannable` (they answer null with an error, as
+    /// peers answer, rather than failing the whole query). When none plans, the query fails
+    /// with `error`.
+    fn plan_plannable_roots(
+        &self,
+        walker: &Walker,
+        operation: &NormalizedOperation,
+        error: PlanError,
+        unplannable: &mut Vec<(Name, String)>,
+    ) -> Result<Vec<root::RootFetch>, PlanError> {
+        let root_type = &operation.root_type;
+        let mut plannable = SelectionSet::default();
+        for item in &operation.selection_set.items {
+            let Selection::Field(field) = item else {
+                continue;
+            };
+            if root::is_meta_field(field) {
+                continue;
+            }
+            let single = SelectionSet {
+                items: vec![item.clone()],
+            };
+            match root::plan_query_root(walker, root_type, &single) {
+                Ok(_) => plannable.items.push(item.clone()),
+                Err(e) => unplannable.push((field.response_key().clone(), e.to_string())),
+            }
+            if walker.exhausted() {
+                return Err(PlanError::TooComplex);
+            }
+        }
+        if plannable.is_empty() {
+            unplannable.clear();
+            return Err(error);
+        }
+        root::plan_query_root(walker, root_type, &plannable)
     }
 }

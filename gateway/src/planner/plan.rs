@@ -16,6 +16,9 @@ pub struct QueryPlan {
     pub root: Option<PlanNode>,
     /// Number of fetch nodes, for diagnostics and metrics.
     pub fetch_count: usize,
+    /// Root fields of a query that no subgraph can resolve in full, by response key, with
+    /// why: the rest of the query is planned and they answer null with an error.
+    pub unplannable: Vec<(Name, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +106,7 @@ impl QueryPlan {
         Self {
             root: None,
             fetch_count: 0,
+            unplannable: Vec::new(),
         }
     }
 }

@@ -18,7 +18,7 @@ pub(super) struct RootFetch {
 }
 
 /// Root fields the gateway answers itself.
-fn is_meta_field(field: &Field) -> bool {
+pub(super) fn is_meta_field(field: &Field) -> bool {
     matches!(field.name.as_str(), "__typename" | "__schema" | "__type")
 }
 
