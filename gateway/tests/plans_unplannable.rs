@@ -16,7 +16,7 @@ fn plans_the_other_root_fields() {
           count
         }
       },
-      Unplannable(field: "asset") { no subgraph can resolve `Query.asset` for this query },
+      Unplannable(field: "asset") { no subgraph can resolve `Asset.label` under `asset`: the subgraphs that have it cannot be reached by an entity key },
     }
     "#);
 }
@@ -39,7 +39,7 @@ fn a_non_null_unplannable_root_field_is_listed_too() {
           }
         },
       },
-      Unplannable(field: "cover") { no subgraph can resolve `Query.cover` for this query },
+      Unplannable(field: "cover") { no subgraph can resolve `Asset.label` under `cover`: the subgraphs that have it cannot be reached by an entity key },
     }
     "#);
 }
@@ -58,7 +58,7 @@ fn a_query_with_nothing_plannable_fails() {
         Some("QUERY_PLANNING_FAILED")
     );
     assert!(
-        errors[0].message.contains("Query.asset"),
+        errors[0].message.contains("Asset.label"),
         "{}",
         errors[0].message
     );

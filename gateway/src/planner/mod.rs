@@ -37,6 +37,16 @@ use walk::Walker;
 pub enum PlanError {
     #[error("no subgraph can resolve `{type_name}.{field}` for this query")]
     Unsatisfiable { type_name: String, field: String },
+    /// What the query asks for under `root` includes a field that only subgraphs with no
+    /// resolvable key for its type serve: nothing can be fetched from where it is reached.
+    #[error(
+        "no subgraph can resolve `{type_name}.{field}` under `{root}`: the subgraphs that have it cannot be reached by an entity key"
+    )]
+    UnreachableField {
+        root: String,
+        type_name: String,
+        field: String,
+    },
     #[error("the schema has no {0} type")]
     MissingRootType(&'static str),
     #[error("subscriptions are not supported")]
@@ -135,7 +145,7 @@ impl QueryPlanner {
                 let roots =
                     root::plan_query_root(&walker, &operation.root_type, &operation.selection_set);
                 match roots {
-                    Err(error @ PlanError::Unsatisfiable { .. }) if !walker.exhausted() => {
+                    Err(error @ PlanError::UnreachableField { .. }) if !walker.exhausted() => {
                         self.plan_plannable_roots(&walker, operation, error, &mut unplannable)
                     }
                     roots => roots,
@@ -220,10 +230,13 @@ impl QueryPlanner {
         })
     }
 
-    /// After a query failed to plan: the root fields that plan on their own are planned
-    /// together, the others recorded in `unplannable` (they answer null with an error, as
-    /// peers answer, rather than failing the whole query). When none plans, the query fails
-    /// with `error`.
+    /// After a query failed to plan because a field cannot be reached at all: the root fields
+    /// that plan on their own are planned together, those that cannot reach a field are
+    /// recorded in `unplannable` (they answer null with an error, as peers answer, rather
+    /// than failing the whole query). When none plans, or a root field fails for another
+    /// reason (e.g. an interface field that no one subgraph resolves for every
+    /// implementation, which fails the query, as the federation audit pins down), the query
+    /// fails.
     fn plan_plannable_roots(
         &self,
         walker: &Walker,
@@ -245,7 +258,13 @@ impl QueryPlanner {
             };
             match root::plan_query_root(walker, root_type, &single) {
                 Ok(_) => plannable.items.push(item.clone()),
-                Err(e) => unplannable.push((field.response_key().clone(), e.to_string())),
+                Err(e @ PlanError::UnreachableField { .. }) => {
+                    unplannable.push((field.response_key().clone(), e.to_string()))
+                }
+                Err(other) => {
+                    unplannable.clear();
+                    return Err(other);
+                }
             }
             if walker.exhausted() {
                 return Err(PlanError::TooComplex);
