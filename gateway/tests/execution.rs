@@ -526,3 +526,76 @@ async fn an_unplannable_root_field_is_null_and_the_others_answer() {
     assert_eq!(response["data"], Value::Null, "{response}");
     assert_eq!(response["errors"][0]["path"], json!(["cover"]));
 }
+
+async fn run_with(gateway: &Gateway, query: &str, variables: Value) -> Value {
+    let request = GraphQLRequest {
+        query: Some(query.into()),
+        variables: Some(variables.as_object().expect("variables object").clone()),
+        ..Default::default()
+    };
+    let (_, response) = gateway
+        .execute(request, Transport::Post, Default::default())
+        .await;
+    serde_json::to_value(response).unwrap()
+}
+
+/// `@skip`/`@include` end to end: a selection emptied by its conditions answers `{}`, a
+/// skipped root field or entity field is not fetched at all, and a skipped `@requires` input
+/// is still sent in the representation but not answered.
+#[tokio::test]
+async fn skip_and_include_shape_the_answer_and_the_fetches() {
+    let (gateway, fetcher) = setup("entities", |request| match &*request.subgraph_name {
+        "users" => data(json!({ "me": { "__typename": "User" } })),
+        other => panic!("unexpected subgraph {other}"),
+    });
+    let response = run_with(
+        &gateway,
+        "query ($c: Boolean!) { me { name @include(if: $c) } order(id: 1) @skip(if: true) { id } }",
+        json!({ "c": false }),
+    )
+    .await;
+    assert_eq!(response, json!({ "data": { "me": {} } }));
+    assert_eq!(fetcher.seen.lock().unwrap().len(), 1);
+
+    let (gateway, fetcher) = setup("interface_object", |request| {
+        match &*request.subgraph_name {
+            "inventory" => {
+                data(json!({ "items": [{ "__typename": "Book", "id": "b1", "name": "Dune" }] }))
+            }
+            other => panic!("unexpected subgraph {other}"),
+        }
+    });
+    let response = run_with(
+        &gateway,
+        "query ($c: Boolean!) { items { name rating @skip(if: $c) } }",
+        json!({ "c": true }),
+    )
+    .await;
+    assert_eq!(
+        response,
+        json!({ "data": { "items": [{ "name": "Dune" }] } })
+    );
+    assert_eq!(fetcher.seen.lock().unwrap().len(), 1, "no ratings fetch");
+
+    let (gateway, fetcher) = setup("requires", |request| match &*request.subgraph_name {
+        "products" => data(json!({ "products": [
+            { "upc": "p1", "weight": 3, "price__b8a9b483": 10 },
+        ] })),
+        "shipping" => data(json!({ "_entities": [{ "shippingCost": 13 }] })),
+        other => panic!("unexpected subgraph {other}"),
+    });
+    let response = run_with(
+        &gateway,
+        "query ($c: Boolean!) { products { weight @include(if: $c) shippingCost } }",
+        json!({ "c": false }),
+    )
+    .await;
+    assert_eq!(
+        response,
+        json!({ "data": { "products": [{ "shippingCost": 13 }] } })
+    );
+    assert_eq!(
+        representations(&fetcher.request_to("shipping")),
+        vec![json!({ "__typename": "Product", "upc": "p1", "weight": 3, "price": 10 })]
+    );
+}
