@@ -599,3 +599,101 @@ async fn skip_and_include_shape_the_answer_and_the_fetches() {
         vec![json!({ "__typename": "Product", "upc": "p1", "weight": 3, "price": 10 })]
     );
 }
+
+/// A merged entity fetch: the reviews of `users`, of `topProducts` and of each product's
+/// `addedBy` user go to reviews as one request, each representation once (u1 and u2 are both
+/// users and adders); each object gets its own entity's answer, and an error about one
+/// entity lands at every path that sent it.
+#[tokio::test]
+async fn a_merged_entity_fetch_splits_its_answer_back_by_path() {
+    let (gateway, fetcher) = setup("merging", |request| match &*request.subgraph_name {
+        "accounts" if request.entities.is_some() => {
+            let entities: Vec<Value> = representations(request)
+                .iter()
+                .map(|r| json!({ "name": format!("name of {}", r["id"].as_str().unwrap()) }))
+                .collect();
+            data(json!({ "_entities": entities }))
+        }
+        "accounts" => data(json!({ "users": [{ "id": "u1" }, { "id": "u2" }] })),
+        "catalog" => data(json!({ "topProducts": [
+            { "name": "Lamp", "upc": "p1", "addedBy": { "id": "u2" } },
+            { "name": "Desk", "upc": "p2", "addedBy": { "id": "u1" } },
+        ] })),
+        "reviews" => {
+            let mut errors = Vec::new();
+            let entities: Vec<Value> = representations(request)
+                .iter()
+                .enumerate()
+                .map(|(i, r)| match (r["__typename"].as_str().unwrap(), r.get("id")) {
+                    (_, Some(id)) if id == "u2" => {
+                        errors.push(
+                            serde_json::from_value::<GraphQLError>(json!({
+                                "message": "reviews of u2 are unavailable",
+                                "path": ["_entities", i, "reviews"],
+                            }))
+                            .unwrap(),
+                        );
+                        json!({ "reviews": null })
+                    }
+                    ("User", Some(id)) => json!({ "reviews": [{ "body": format!("by {}", id.as_str().unwrap()) }] }),
+                    ("Product", _) => json!({ "reviews": [{ "stars": if r["upc"] == "p1" { 5 } else { 3 } }] }),
+                    other => panic!("unexpected representation {other:?}"),
+                })
+                .collect();
+            Ok(SubgraphResponse {
+                data: Some(json!({ "_entities": entities }).into()),
+                errors,
+                ..Default::default()
+            })
+        }
+        other => panic!("unexpected subgraph {other}"),
+    });
+    let (_, response) = run(
+        &gateway,
+        "{ users { id reviews { body } } topProducts { name reviews { stars } addedBy { name reviews { body } } } }",
+    )
+    .await;
+    assert_eq!(
+        response["data"],
+        json!({
+            "users": [
+                { "id": "u1", "reviews": [{ "body": "by u1" }] },
+                { "id": "u2", "reviews": null },
+            ],
+            "topProducts": [
+                { "name": "Lamp", "reviews": [{ "stars": 5 }], "addedBy": { "name": "name of u2", "reviews": null } },
+                { "name": "Desk", "reviews": [{ "stars": 3 }], "addedBy": { "name": "name of u1", "reviews": [{ "body": "by u1" }] } },
+            ],
+        }),
+        "{response}"
+    );
+    let mut paths: Vec<String> = response["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["path"].to_string())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        vec![
+            r#"["topProducts",0,"addedBy","reviews"]"#,
+            r#"["users",1,"reviews"]"#
+        ]
+    );
+    let seen = fetcher.seen.lock().unwrap();
+    let to_reviews: Vec<&FetchRequest> = seen
+        .iter()
+        .filter(|r| &*r.subgraph_name == "reviews")
+        .collect();
+    assert_eq!(to_reviews.len(), 1, "one merged request to reviews");
+    assert_eq!(
+        representations(to_reviews[0]),
+        vec![
+            json!({ "__typename": "User", "id": "u1" }),
+            json!({ "__typename": "User", "id": "u2" }),
+            json!({ "__typename": "Product", "upc": "p1" }),
+            json!({ "__typename": "Product", "upc": "p2" }),
+        ]
+    );
+}

@@ -10,6 +10,7 @@ mod aliases;
 mod display;
 mod fetch_graph;
 mod field_set;
+mod merge_fetches;
 mod operation_text;
 pub mod plan;
 mod root;
@@ -23,7 +24,8 @@ use apollo_compiler::ast::OperationType;
 
 pub use display::PathDisplay;
 pub use plan::{
-    EntityFetch, EntityPart, FetchNode, KeyRename, OperationKind, PathSegment, PlanNode, QueryPlan,
+    EntityFetch, EntityInput, EntityPart, FetchNode, KeyRename, OperationKind, PathSegment,
+    PlanNode, QueryPlan,
 };
 pub use walk::DEFAULT_LOCATION_BUDGET;
 
@@ -204,7 +206,10 @@ impl QueryPlanner {
                     operation: text.into(),
                     operation_name,
                     variable_usages,
-                    entity: step.entity.map(|parts| EntityFetch { parts }),
+                    entity: step.entity.map(|parts| EntityFetch {
+                        parts,
+                        more: step.more,
+                    }),
                     output_renames,
                     // Not the operation text: its name follows the client's operation name.
                     selection_hash: xxhash_rust::xxh3::xxh3_64(
