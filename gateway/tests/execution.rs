@@ -697,3 +697,66 @@ async fn a_merged_entity_fetch_splits_its_answer_back_by_path() {
         ]
     );
 }
+
+/// Null propagation through a merged entity fetch: a product whose non-null `reviews` comes
+/// back null is itself null (`topProducts: [Product]!`), with the error at its own path,
+/// while the users' part of the same request is merged as usual.
+#[tokio::test]
+async fn a_null_from_a_merged_entity_fetch_propagates_at_its_own_path() {
+    let (gateway, _) = setup("merging", |request| match &*request.subgraph_name {
+        "accounts" => data(json!({ "users": [{ "id": "u1" }] })),
+        "catalog" => data(json!({ "topProducts": [
+            { "name": "Lamp", "upc": "p1" },
+            { "name": "Desk", "upc": "p2" },
+        ] })),
+        "reviews" => {
+            let mut errors = Vec::new();
+            let entities: Vec<Value> = representations(request)
+                .iter()
+                .enumerate()
+                .map(|(i, r)| match r["__typename"].as_str().unwrap() {
+                    "User" => json!({ "reviews": [{ "body": "fine" }] }),
+                    _ if r["upc"] == "p2" => {
+                        errors.push(
+                            serde_json::from_value::<GraphQLError>(json!({
+                                "message": "no reviews for p2",
+                                "path": ["_entities", i, "reviews"],
+                            }))
+                            .unwrap(),
+                        );
+                        json!({ "reviews": null })
+                    }
+                    _ => json!({ "reviews": [{ "stars": 4 }] }),
+                })
+                .collect();
+            Ok(SubgraphResponse {
+                data: Some(json!({ "_entities": entities }).into()),
+                errors,
+                ..Default::default()
+            })
+        }
+        other => panic!("unexpected subgraph {other}"),
+    });
+    let (_, response) = run(
+        &gateway,
+        "{ users { id reviews { body } } topProducts { name reviews { stars } } }",
+    )
+    .await;
+    assert_eq!(
+        response["data"],
+        json!({
+            "users": [{ "id": "u1", "reviews": [{ "body": "fine" }] }],
+            "topProducts": [{ "name": "Lamp", "reviews": [{ "stars": 4 }] }, null],
+        }),
+        "{response}"
+    );
+    assert_eq!(
+        response["errors"].as_array().unwrap().len(),
+        1,
+        "{response}"
+    );
+    assert_eq!(
+        response["errors"][0]["path"],
+        json!(["topProducts", 1, "reviews"])
+    );
+}
