@@ -333,3 +333,44 @@ async fn the_invalidation_endpoint_needs_the_secret() {
     );
     assert!(metrics.contains(r#"result="hit_l1""#), "{metrics}");
 }
+
+/// A merged entity fetch (the reviews of `users` and of `topProducts` go to reviews as one
+/// request) is cached entity by entity like any other: warm, nothing is fetched; a review the
+/// service adds (an event for its author and its product) shows up under both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_entity_fetch_is_cached_and_refreshed_per_entity() {
+    let redis = RedisServer::start();
+    let subgraphs = Subgraphs::start(redis_publisher(&redis)).await;
+    let a = gateway(&subgraphs, cached(Some(&redis))).await;
+    let query = "{ users(first: 2) { id reviews { body } } \
+                 topProducts(first: 2) { upc reviews { body } } }";
+    let (first, _, fetched) = read(&a, query).await;
+    assert!(fetched > 0, "a cold cache fetches");
+    let (again, hits, fetched) = read(&a, query).await;
+    assert_eq!(
+        (again.clone(), fetched),
+        (first.clone(), 0),
+        "warm: nothing fetched"
+    );
+    assert!(hits > 0);
+    let author = first["users"][0]["id"].as_str().unwrap().to_string();
+    let upc = first["topProducts"][0]["upc"].as_str().unwrap().to_string();
+    subgraphs
+        .request(
+            "reviews",
+            &format!(
+                r#"mutation {{ addReview(productUpc: "{upc}", authorId: "{author}", body: "Merged and fresh.", rating: 5) {{ id }} }}"#
+            ),
+        )
+        .await;
+    let fresh = eventually(&a, query, |d| {
+        d.to_string().matches("Merged and fresh.").count() == 2
+    })
+    .await;
+    let last = |v: &Value| v["reviews"].as_array().unwrap().last().cloned().unwrap();
+    assert_eq!(last(&fresh["users"][0])["body"], "Merged and fresh.");
+    assert_eq!(last(&fresh["topProducts"][0])["body"], "Merged and fresh.");
+    // The other user and product were not touched: still the cached answers.
+    assert_eq!(fresh["users"][1], first["users"][1]);
+    assert_eq!(fresh["topProducts"][1], first["topProducts"][1]);
+}

@@ -210,3 +210,88 @@ async fn an_object_whose_every_field_is_skipped_is_an_empty_object() {
         "{response}"
     );
 }
+
+/// Fetch merging over the real services: the reviews of `users` and of `topProducts` go to
+/// reviews as one request, and every user and product still gets its own reviews (checked
+/// against the seed data). Counted with every service behind a recording proxy: 4 requests
+/// for this query (5 without merging), 5 for the load benchmark's `deep` query.
+#[tokio::test]
+async fn fetches_to_one_service_at_one_depth_go_as_one_request() {
+    use e2e::recording_proxy::RecordingProxy;
+    use gateway::config::SubgraphConfig;
+
+    let mut proxies = Vec::new();
+    for service in subgraphs::Service::ALL {
+        proxies.push((service.name().to_string(), RecordingProxy::start().await));
+    }
+    let stack = Stack::demo_with(|config| {
+        for (name, proxy) in &proxies {
+            let real = config.subgraphs[name].url.clone().unwrap();
+            proxy.forward_to(&real);
+            config.subgraphs.insert(
+                name.clone(),
+                SubgraphConfig {
+                    url: Some(proxy.url.clone()),
+                    ..Default::default()
+                },
+            );
+        }
+    })
+    .await;
+    let count = |name: &str| {
+        proxies
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0, |(_, p)| p.recorded().len())
+    };
+    let total = || {
+        proxies
+            .iter()
+            .map(|(_, p)| p.recorded().len())
+            .sum::<usize>()
+    };
+
+    let response = stack
+        .query(
+            "{ users(first: 4) { id reviews { id } } \
+               topProducts(first: 3) { upc name reviews { id author { id name } } } }",
+        )
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let reviews = seed::reviews();
+    for user in response["data"]["users"].as_array().unwrap() {
+        let id = user["id"].as_str().unwrap();
+        let expected: Vec<Value> = reviews
+            .iter()
+            .filter(|r| r.author_id == id)
+            .map(|r| json!({ "id": r.id }))
+            .collect();
+        assert_eq!(user["reviews"], json!(expected), "reviews of user {id}");
+    }
+    for product in response["data"]["topProducts"].as_array().unwrap() {
+        let upc = product["upc"].as_str().unwrap();
+        let expected: Vec<Value> = reviews
+            .iter()
+            .filter(|r| r.product_upc == upc)
+            .map(|r| json!({ "id": r.id, "author": { "id": r.author_id, "name": user(r.author_id).name } }))
+            .collect();
+        assert_eq!(
+            product["reviews"],
+            json!(expected),
+            "reviews of product {upc}"
+        );
+    }
+    assert_eq!(count("reviews"), 1, "one merged request to reviews");
+    // accounts: users, then the authors; products: topProducts.
+    assert_eq!(total(), 4);
+
+    let before = total();
+    let response = stack
+        .query(
+            "{ users { id name reviews { id body product { upc name price shippingEstimate \
+               reviews { id body author { id name username } } } } } }",
+        )
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(total() - before, 5, "the deep query");
+}

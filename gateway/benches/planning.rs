@@ -62,6 +62,10 @@ const FIXTURE_QUERIES: &[(&str, &str)] = &[
     ),
     ("inaccessible", "{ users { id name role lastLogin } }"),
     (
+        "merging",
+        "{ users { id reviews { body } } topProducts { name reviews { stars } addedBy { name reviews { body } } } }",
+    ),
+    (
         "interface_object",
         "{ topRated { __typename rating ... on Book { pages } } }",
     ),

@@ -521,7 +521,7 @@ impl Gateway {
                 };
                 self.planner.plan(&operation).map(|plan| {
                     Arc::new(PlannedOperation {
-                        shape,
+                        shape: shape.with_unplannable(&plan.unplannable),
                         operation,
                         plan,
                         unauthorized,

@@ -466,3 +466,297 @@ async fn typename_and_introspection_are_answered_by_the_gateway() {
     assert_eq!(fields, ["id", "buyer", "items"]);
     assert!(fetcher.seen.lock().unwrap().is_empty());
 }
+
+/// An `@interfaceObject` subgraph cannot tell an object's concrete type: when the fetch that
+/// would (from a subgraph that knows the implementations) fails for an object, the object is
+/// null, never answered with the interface's name as `__typename`.
+#[tokio::test]
+async fn an_interface_object_entity_whose_type_is_unknown_is_null() {
+    let (gateway, _) = setup("interface_object", |request| {
+        match &*request.subgraph_name {
+            "ratings" => data(json!({ "topRated": [
+                { "id": "b1", "rating": 4.5 },
+                { "id": "x9", "rating": 1.0 },
+            ] })),
+            // The second item is unknown here: null, with or without an error saying so.
+            "inventory" => data(json!({ "_entities": [
+                { "__typename": "Book", "pages": 412 },
+                null,
+            ] })),
+            other => panic!("unexpected subgraph {other}"),
+        }
+    });
+    let (_, response) = run(
+        &gateway,
+        "{ topRated { __typename rating ... on Book { pages } } }",
+    )
+    .await;
+    // `topRated: [Item!]!`: the null item nulls the list, and the list the whole data.
+    assert_eq!(response["data"], Value::Null, "{response}");
+    let errors = response["errors"].as_array().expect("errors");
+    assert!(
+        errors.iter().any(|e| e["path"] == json!(["topRated", 1])
+            && e["message"].as_str().unwrap().contains("runtime type")),
+        "{response}"
+    );
+    assert!(!response.to_string().contains(r#""__typename":"Item""#));
+}
+
+/// A root field no subgraph can resolve is null with an error at its path; the other root
+/// fields are fetched and answered. A non-null one nulls the whole data.
+#[tokio::test]
+async fn an_unplannable_root_field_is_null_and_the_others_answer() {
+    let (gateway, fetcher) = setup("unresolvable", |request| match &*request.subgraph_name {
+        "catalog" => data(json!({ "count": 3 })),
+        "tags" => data(json!({ "tagged": { "label": "sea" } })),
+        other => panic!("unexpected subgraph {other}"),
+    });
+    let (_, response) = run(&gateway, "{ asset { id label } count tagged { label } }").await;
+    assert_eq!(
+        response["data"],
+        json!({ "asset": null, "count": 3, "tagged": { "label": "sea" } })
+    );
+    let errors = response["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{response}");
+    assert_eq!(errors[0]["path"], json!(["asset"]));
+    assert_eq!(errors[0]["extensions"]["code"], "QUERY_PLANNING_FAILED");
+    assert_eq!(fetcher.seen.lock().unwrap().len(), 2);
+
+    let (_, response) = run(&gateway, "{ count cover { label } }").await;
+    assert_eq!(response["data"], Value::Null, "{response}");
+    assert_eq!(response["errors"][0]["path"], json!(["cover"]));
+}
+
+async fn run_with(gateway: &Gateway, query: &str, variables: Value) -> Value {
+    let request = GraphQLRequest {
+        query: Some(query.into()),
+        variables: Some(variables.as_object().expect("variables object").clone()),
+        ..Default::default()
+    };
+    let (_, response) = gateway
+        .execute(request, Transport::Post, Default::default())
+        .await;
+    serde_json::to_value(response).unwrap()
+}
+
+/// `@skip`/`@include` end to end: a selection emptied by its conditions answers `{}`, a
+/// skipped root field or entity field is not fetched at all, and a skipped `@requires` input
+/// is still sent in the representation but not answered.
+#[tokio::test]
+async fn skip_and_include_shape_the_answer_and_the_fetches() {
+    let (gateway, fetcher) = setup("entities", |request| match &*request.subgraph_name {
+        "users" => data(json!({ "me": { "__typename": "User" } })),
+        other => panic!("unexpected subgraph {other}"),
+    });
+    let response = run_with(
+        &gateway,
+        "query ($c: Boolean!) { me { name @include(if: $c) } order(id: 1) @skip(if: true) { id } }",
+        json!({ "c": false }),
+    )
+    .await;
+    assert_eq!(response, json!({ "data": { "me": {} } }));
+    assert_eq!(fetcher.seen.lock().unwrap().len(), 1);
+
+    let (gateway, fetcher) = setup("interface_object", |request| {
+        match &*request.subgraph_name {
+            "inventory" => {
+                data(json!({ "items": [{ "__typename": "Book", "id": "b1", "name": "Dune" }] }))
+            }
+            other => panic!("unexpected subgraph {other}"),
+        }
+    });
+    let response = run_with(
+        &gateway,
+        "query ($c: Boolean!) { items { name rating @skip(if: $c) } }",
+        json!({ "c": true }),
+    )
+    .await;
+    assert_eq!(
+        response,
+        json!({ "data": { "items": [{ "name": "Dune" }] } })
+    );
+    assert_eq!(fetcher.seen.lock().unwrap().len(), 1, "no ratings fetch");
+
+    let (gateway, fetcher) = setup("requires", |request| match &*request.subgraph_name {
+        "products" => data(json!({ "products": [
+            { "upc": "p1", "weight": 3, "price__b8a9b483": 10 },
+        ] })),
+        "shipping" => data(json!({ "_entities": [{ "shippingCost": 13 }] })),
+        other => panic!("unexpected subgraph {other}"),
+    });
+    let response = run_with(
+        &gateway,
+        "query ($c: Boolean!) { products { weight @include(if: $c) shippingCost } }",
+        json!({ "c": false }),
+    )
+    .await;
+    assert_eq!(
+        response,
+        json!({ "data": { "products": [{ "shippingCost": 13 }] } })
+    );
+    assert_eq!(
+        representations(&fetcher.request_to("shipping")),
+        vec![json!({ "__typename": "Product", "upc": "p1", "weight": 3, "price": 10 })]
+    );
+}
+
+/// A merged entity fetch: the reviews of `users`, of `topProducts` and of each product's
+/// `addedBy` user go to reviews as one request, each representation once (u1 and u2 are both
+/// users and adders); each object gets its own entity's answer, and an error about one
+/// entity lands at every path that sent it.
+#[tokio::test]
+async fn a_merged_entity_fetch_splits_its_answer_back_by_path() {
+    let (gateway, fetcher) = setup("merging", |request| match &*request.subgraph_name {
+        "accounts" if request.entities.is_some() => {
+            let entities: Vec<Value> = representations(request)
+                .iter()
+                .map(|r| json!({ "name": format!("name of {}", r["id"].as_str().unwrap()) }))
+                .collect();
+            data(json!({ "_entities": entities }))
+        }
+        "accounts" => data(json!({ "users": [{ "id": "u1" }, { "id": "u2" }] })),
+        "catalog" => data(json!({ "topProducts": [
+            { "name": "Lamp", "upc": "p1", "addedBy": { "id": "u2" } },
+            { "name": "Desk", "upc": "p2", "addedBy": { "id": "u1" } },
+        ] })),
+        "reviews" => {
+            let mut errors = Vec::new();
+            let entities: Vec<Value> = representations(request)
+                .iter()
+                .enumerate()
+                .map(|(i, r)| match (r["__typename"].as_str().unwrap(), r.get("id")) {
+                    (_, Some(id)) if id == "u2" => {
+                        errors.push(
+                            serde_json::from_value::<GraphQLError>(json!({
+                                "message": "reviews of u2 are unavailable",
+                                "path": ["_entities", i, "reviews"],
+                            }))
+                            .unwrap(),
+                        );
+                        json!({ "reviews": null })
+                    }
+                    ("User", Some(id)) => json!({ "reviews": [{ "body": format!("by {}", id.as_str().unwrap()) }] }),
+                    ("Product", _) => json!({ "reviews": [{ "stars": if r["upc"] == "p1" { 5 } else { 3 } }] }),
+                    other => panic!("unexpected representation {other:?}"),
+                })
+                .collect();
+            Ok(SubgraphResponse {
+                data: Some(json!({ "_entities": entities }).into()),
+                errors,
+                ..Default::default()
+            })
+        }
+        other => panic!("unexpected subgraph {other}"),
+    });
+    let (_, response) = run(
+        &gateway,
+        "{ users { id reviews { body } } topProducts { name reviews { stars } addedBy { name reviews { body } } } }",
+    )
+    .await;
+    assert_eq!(
+        response["data"],
+        json!({
+            "users": [
+                { "id": "u1", "reviews": [{ "body": "by u1" }] },
+                { "id": "u2", "reviews": null },
+            ],
+            "topProducts": [
+                { "name": "Lamp", "reviews": [{ "stars": 5 }], "addedBy": { "name": "name of u2", "reviews": null } },
+                { "name": "Desk", "reviews": [{ "stars": 3 }], "addedBy": { "name": "name of u1", "reviews": [{ "body": "by u1" }] } },
+            ],
+        }),
+        "{response}"
+    );
+    let mut paths: Vec<String> = response["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["path"].to_string())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        vec![
+            r#"["topProducts",0,"addedBy","reviews"]"#,
+            r#"["users",1,"reviews"]"#
+        ]
+    );
+    let seen = fetcher.seen.lock().unwrap();
+    let to_reviews: Vec<&FetchRequest> = seen
+        .iter()
+        .filter(|r| &*r.subgraph_name == "reviews")
+        .collect();
+    assert_eq!(to_reviews.len(), 1, "one merged request to reviews");
+    assert_eq!(
+        representations(to_reviews[0]),
+        vec![
+            json!({ "__typename": "User", "id": "u1" }),
+            json!({ "__typename": "User", "id": "u2" }),
+            json!({ "__typename": "Product", "upc": "p1" }),
+            json!({ "__typename": "Product", "upc": "p2" }),
+        ]
+    );
+}
+
+/// Null propagation through a merged entity fetch: a product whose non-null `reviews` comes
+/// back null is itself null (`topProducts: [Product]!`), with the error at its own path,
+/// while the users' part of the same request is merged as usual.
+#[tokio::test]
+async fn a_null_from_a_merged_entity_fetch_propagates_at_its_own_path() {
+    let (gateway, _) = setup("merging", |request| match &*request.subgraph_name {
+        "accounts" => data(json!({ "users": [{ "id": "u1" }] })),
+        "catalog" => data(json!({ "topProducts": [
+            { "name": "Lamp", "upc": "p1" },
+            { "name": "Desk", "upc": "p2" },
+        ] })),
+        "reviews" => {
+            let mut errors = Vec::new();
+            let entities: Vec<Value> = representations(request)
+                .iter()
+                .enumerate()
+                .map(|(i, r)| match r["__typename"].as_str().unwrap() {
+                    "User" => json!({ "reviews": [{ "body": "fine" }] }),
+                    _ if r["upc"] == "p2" => {
+                        errors.push(
+                            serde_json::from_value::<GraphQLError>(json!({
+                                "message": "no reviews for p2",
+                                "path": ["_entities", i, "reviews"],
+                            }))
+                            .unwrap(),
+                        );
+                        json!({ "reviews": null })
+                    }
+                    _ => json!({ "reviews": [{ "stars": 4 }] }),
+                })
+                .collect();
+            Ok(SubgraphResponse {
+                data: Some(json!({ "_entities": entities }).into()),
+                errors,
+                ..Default::default()
+            })
+        }
+        other => panic!("unexpected subgraph {other}"),
+    });
+    let (_, response) = run(
+        &gateway,
+        "{ users { id reviews { body } } topProducts { name reviews { stars } } }",
+    )
+    .await;
+    assert_eq!(
+        response["data"],
+        json!({
+            "users": [{ "id": "u1", "reviews": [{ "body": "fine" }] }],
+            "topProducts": [{ "name": "Lamp", "reviews": [{ "stars": 4 }] }, null],
+        }),
+        "{response}"
+    );
+    assert_eq!(
+        response["errors"].as_array().unwrap().len(),
+        1,
+        "{response}"
+    );
+    assert_eq!(
+        response["errors"][0]["path"],
+        json!(["topProducts", 1, "reviews"])
+    );
+}

@@ -128,3 +128,41 @@ fn a_composite_field_whose_every_selection_is_skipped_asks_for_its_typename() {
     "#
     );
 }
+
+/// A sibling root field already fetched from `category` must not keep the rest of `product`
+/// from going there (it failed to plan: each subgraph a sibling used counted as tried). Both
+/// root fetches to `category` then go as one query (fetch merging).
+#[test]
+fn splits_a_shared_root_field_onto_a_subgraph_a_sibling_uses() {
+    insta::assert_snapshot!(
+        plan("shared_root", "{ a0: product { id } product { category { id } name { brand model } } }"),
+        @r#"
+    QueryPlan {
+      Parallel {
+        Fetch(service: "category") {
+          {
+            a0: product {
+              id
+            }
+            product {
+              category {
+                id
+              }
+            }
+          }
+        },
+        Fetch(service: "name") {
+          {
+            product {
+              name {
+                brand
+                model
+              }
+            }
+          }
+        },
+      },
+    }
+    "#
+    );
+}

@@ -181,30 +181,46 @@ impl Run<'_> {
                     return;
                 }
                 request.entities = Some(EntityRequest { representations });
-                self.entity_fetch(fetch, request, targets, path).await;
+                self.entity_fetch(fetch, request, targets).await;
             }
         }
     }
 
-    /// The objects at `path` an entity fetch fills, and the representations it sends: objects
-    /// of the same entity share one.
-    fn entity_targets(&self, entity: &EntityFetch, path: &[PathSegment]) -> (Targets, Vec<Value>) {
+    /// The objects an entity fetch fills, per path (the `Flatten`'s, then those of a merged
+    /// fetch), and the representations it sends: objects of the same entity share one,
+    /// whatever their path.
+    fn entity_targets<'p>(
+        &self,
+        entity: &'p EntityFetch,
+        path: &'p [PathSegment],
+    ) -> (Vec<Targets<'p>>, Vec<Value>) {
         let data = self.lock_data();
         // Representations come from subgraph data: a keyed hasher, but a fast one. They are
         // compared in order, which is cheap; JSON-equal ones in different orders (a key's JSON
         // scalar as the subgraph sent it, say) are merely sent twice.
         let mut sent = Representations::default();
-        let mut targets = Targets::along(path);
-        path::for_each_object(self.sg, &data, path, |position, object| {
-            for part in &entity.parts {
-                if representations::applies(self.sg, part, object)
-                    && let Some(index) = representations::intern(&mut sent, self.sg, part, object)
-                {
-                    targets.push(position, index);
+        let inputs = std::iter::once((path, &entity.parts[..])).chain(
+            entity
+                .more
+                .iter()
+                .map(|input| (&input.path[..], &input.parts[..])),
+        );
+        let mut all = Vec::with_capacity(1 + entity.more.len());
+        for (path, parts) in inputs {
+            let mut targets = Targets::along(path);
+            path::for_each_object(self.sg, &data, path, |position, object| {
+                for part in parts {
+                    if representations::applies(self.sg, part, object)
+                        && let Some(index) =
+                            representations::intern(&mut sent, self.sg, part, object)
+                    {
+                        targets.push(position, index);
+                    }
                 }
-            }
-        });
-        (targets, sent.into_iter().map(|Ordered(r)| r).collect())
+            });
+            all.push(targets);
+        }
+        (all, sent.into_iter().map(|Ordered(r)| r).collect())
     }
 
     /// Counts a fetch's answer (`None`: the fetch failed) in the response's cache policy, and
@@ -262,22 +278,24 @@ impl Run<'_> {
         &self,
         fetch: &FetchNode,
         request: FetchRequest,
-        targets: Targets,
-        path: &[PathSegment],
+        inputs: Vec<Targets<'_>>,
     ) {
         let first_path = || {
-            targets
-                .iter()
-                .next()
-                .map(|(p, _)| path::response_path(path, p))
+            inputs.iter().find_map(|targets| {
+                targets
+                    .iter()
+                    .next()
+                    .map(|(p, _)| path::response_path(targets.path, p))
+            })
         };
+        let reported_path = inputs.first().map_or(&[][..], |t| t.path);
         let sent = request
             .entities
             .as_ref()
             .map_or(0, |e| e.representations.len());
         let mut response = match self.fetcher.fetch(request).await {
             Ok(mut response) => {
-                self.report(fetch, path, &response);
+                self.report(fetch, reported_path, &response);
                 self.absorb(Some(&mut response));
                 response
             }
@@ -301,37 +319,41 @@ impl Run<'_> {
             }
         }
         {
-            // An entity shared by several objects is copied into all but the last, which
-            // takes it (when it is not shared with a cache).
+            // An entity shared by several objects (at one path or several) is copied into all
+            // but the last, which takes it (when it is not shared with a cache).
             let mut uses = vec![0usize; entities.len()];
-            for (_, index) in targets.iter() {
-                if let Some(count) = uses.get_mut(index) {
-                    *count += 1;
+            for targets in &inputs {
+                for (_, index) in targets.iter() {
+                    if let Some(count) = uses.get_mut(index) {
+                        *count += 1;
+                    }
                 }
             }
-            // Targets were found in document order, and the response only grows meanwhile (no
-            // list changes length or order), so one walk meets them in the same order: a merge
-            // join on positions. Objects that appeared since are skipped.
-            let mut pending = targets.iter().peekable();
             let mut data = self.lock_data();
-            path::for_each_object_mut(self.sg, &mut data, path, |position, object| {
-                while pending.next_if(|(at, _)| *at < position).is_some() {}
-                while let Some((_, index)) = pending.next_if(|(at, _)| *at == position) {
-                    let Some(entity) = entities.get_mut(index) else {
-                        continue;
-                    };
-                    if !entity.value().is_object() {
-                        continue;
-                    }
-                    uses[index] -= 1;
-                    match entity {
-                        FetchedEntity::Owned(value) if uses[index] == 0 => {
-                            merge::deep_merge(object, std::mem::take(value))
+            for targets in &inputs {
+                // Targets were found in document order, and the response only grows meanwhile
+                // (no list changes length or order), so one walk meets them in the same
+                // order: a merge join on positions. Objects that appeared since are skipped.
+                let mut pending = targets.iter().peekable();
+                path::for_each_object_mut(self.sg, &mut data, targets.path, |position, object| {
+                    while pending.next_if(|(at, _)| *at < position).is_some() {}
+                    while let Some((_, index)) = pending.next_if(|(at, _)| *at == position) {
+                        let Some(entity) = entities.get_mut(index) else {
+                            continue;
+                        };
+                        if !entity.value().is_object() {
+                            continue;
                         }
-                        entity => merge::deep_merge_from(object, entity.value()),
+                        uses[index] -= 1;
+                        match entity {
+                            FetchedEntity::Owned(value) if uses[index] == 0 => {
+                                merge::deep_merge(object, std::mem::take(value))
+                            }
+                            entity => merge::deep_merge_from(object, entity.value()),
+                        }
                     }
-                }
-            });
+                });
+            }
         }
         let service = &fetch.subgraph_name;
         let mut errors = Vec::new();
@@ -342,13 +364,16 @@ impl Run<'_> {
             });
             match entity_index {
                 Some(index) => {
+                    // Every object that sent this representation, at every path.
                     let rest = error.path.as_ref().map_or(&[][..], |p| &p[2..]);
-                    for (position, _) in targets.iter().filter(|(_, i)| *i == index) {
-                        let mut relocated = error.clone();
-                        let mut at = path::response_path(path, position);
-                        at.extend_from_slice(rest);
-                        relocated.path = Some(at);
-                        errors.push(subgraph_error(relocated, service));
+                    for targets in &inputs {
+                        for (position, _) in targets.iter().filter(|(_, i)| *i == index) {
+                            let mut relocated = error.clone();
+                            let mut at = path::response_path(targets.path, position);
+                            at.extend_from_slice(rest);
+                            relocated.path = Some(at);
+                            errors.push(subgraph_error(relocated, service));
+                        }
                     }
                 }
                 None => {
@@ -364,15 +389,18 @@ impl Run<'_> {
 
 /// The objects an entity fetch fills: where each is (its list indices along the plan path,
 /// stored flat) and which representation it sent.
-struct Targets {
+struct Targets<'p> {
+    /// The plan path the objects are at.
+    path: &'p [PathSegment],
     lists: usize,
     positions: Vec<u32>,
     representations: Vec<usize>,
 }
 
-impl Targets {
-    fn along(path: &[PathSegment]) -> Self {
+impl<'p> Targets<'p> {
+    fn along(path: &'p [PathSegment]) -> Self {
         Targets {
+            path,
             lists: path
                 .iter()
                 .filter(|s| matches!(s, PathSegment::List))

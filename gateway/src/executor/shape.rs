@@ -42,6 +42,12 @@ struct ObjectShape {
     by_type: HashMap<Name, Vec<FieldShape>>,
     /// Types clients cannot know (`@inaccessible`): such objects are null.
     hidden: bool,
+    /// The static type, for errors.
+    type_name: Name,
+    /// For an abstract type: whether what is written depends on the runtime type (a
+    /// `__typename`, or fields only some types have). Without `__typename` in the data, such
+    /// an object cannot be written; the others are written from `fields`.
+    needs_runtime_type: bool,
 }
 
 #[derive(Debug)]
@@ -65,7 +71,16 @@ enum ValueShape {
     Unauthorized {
         non_null: bool,
     },
+    /// A root field the planner could not plan (see `QueryPlan::unplannable`): `null` with
+    /// this error, propagated when the field is non-null.
+    Unplannable {
+        non_null: bool,
+        message: Arc<str>,
+    },
 }
+
+/// The code of the error a root field that could not be planned answers with.
+pub const UNPLANNABLE_CODE: &str = "QUERY_PLANNING_FAILED";
 
 /// The error of a field the request may not see, as Apollo Router words it.
 const UNAUTHORIZED: &str = "Unauthorized field or type";
@@ -91,6 +106,33 @@ impl ResponseShape {
     }
 }
 
+impl ResponseShape {
+    /// The shape with the given root fields (by response key) answering null with an error
+    /// (`QueryPlan::unplannable`). Called on a shape just built, before it is shared.
+    pub fn with_unplannable(mut self, fields: &[(Name, String)]) -> Self {
+        if fields.is_empty() {
+            return self;
+        }
+        let Some(root) = Arc::get_mut(&mut self.root) else {
+            return self;
+        };
+        for field in &mut root.fields {
+            let Some((_, reason)) = fields.iter().find(|(key, _)| *key == field.key) else {
+                continue;
+            };
+            let non_null = match &field.value {
+                ValueShape::Data(ty) => matches!(ty, TypeShape::NonNull(_)),
+                _ => false,
+            };
+            field.value = ValueShape::Unplannable {
+                non_null,
+                message: format!("cannot plan the field: {reason}").into(),
+            };
+        }
+        self
+    }
+}
+
 struct Builder<'a> {
     schema: &'a ApiSchema,
 }
@@ -102,7 +144,7 @@ impl Builder<'_> {
 
     fn object(&self, type_name: &Name, selections: &[&SelectionSet], root: bool) -> ObjectShape {
         if self.is_abstract(type_name) {
-            let by_type = self
+            let by_type: HashMap<Name, Vec<FieldShape>> = self
                 .schema
                 .possible_types(type_name)
                 .iter()
@@ -113,16 +155,26 @@ impl Builder<'_> {
                     )
                 })
                 .collect();
+            let fields = self.fields(type_name, None, selections, root);
+            // A runtime type's fields are those of `fields` and more.
+            let needs_runtime_type = fields
+                .iter()
+                .any(|f| matches!(f.value, ValueShape::Typename))
+                || by_type.values().any(|typed| typed.len() != fields.len());
             ObjectShape {
-                fields: self.fields(type_name, None, selections, root),
+                fields,
                 by_type,
                 hidden: false,
+                type_name: type_name.clone(),
+                needs_runtime_type,
             }
         } else {
             ObjectShape {
                 fields: self.fields(type_name, Some(type_name), selections, root),
                 by_type: HashMap::new(),
                 hidden: !self.schema.schema().types.contains_key(type_name),
+                type_name: type_name.clone(),
+                needs_runtime_type: false,
             }
         }
     }
@@ -293,6 +345,14 @@ impl<'o, 'a> Writer<'o, 'a> {
                     // An object of an `@inaccessible` type: clients cannot know it.
                     None => return Err(PropagateNull),
                 },
+                // Without `__typename` the runtime type is unknown (an `@interfaceObject`
+                // subgraph cannot tell it, and the fetch that could failed). Where the answer
+                // depends on it, writing the abstract type's name or leaving fragments out
+                // would answer a type no object has: the object is null, as peers answer.
+                None if shape.needs_runtime_type => {
+                    self.unknown_type_error(shape);
+                    return Err(PropagateNull);
+                }
                 None => &shape.fields,
             }
         };
@@ -333,6 +393,20 @@ impl<'o, 'a> Writer<'o, 'a> {
                     let written = self.value(ty, value, field);
                     self.path.pop();
                     written?;
+                }
+                ValueShape::Unplannable { non_null, message } => {
+                    self.path.push(Step::Key(field.key.as_str()));
+                    let path = self.owned_path();
+                    self.path.pop();
+                    self.errors.push(
+                        GraphQLError::new(message.to_string())
+                            .with_code(UNPLANNABLE_CODE)
+                            .with_path(path),
+                    );
+                    if *non_null {
+                        return Err(PropagateNull);
+                    }
+                    self.out.extend_from_slice(b"null");
                 }
                 ValueShape::Unauthorized { non_null } => {
                     self.path.push(Step::Key(field.key.as_str()));
@@ -455,15 +529,34 @@ impl<'o, 'a> Writer<'o, 'a> {
             .collect()
     }
 
-    /// Records a non-null violation, unless an error at or below this path already explains it.
-    fn null_error(&mut self, field: &FieldShape) {
+    /// Records that an object of an abstract type came without its runtime type, unless an
+    /// error at or below this path already explains why (the failed fetch's, usually).
+    fn unknown_type_error(&mut self, shape: &ObjectShape) {
         let path = self.owned_path();
-        let explained = self.errors.iter().any(|e| {
+        if !self.explained(&path) {
+            self.errors.push(
+                GraphQLError::new(format!(
+                    "Could not determine the runtime type of a value of abstract type {}",
+                    shape.type_name
+                ))
+                .with_path(path),
+            );
+        }
+    }
+
+    /// Whether an error at or below `path` is already recorded.
+    fn explained(&self, path: &[PathElement]) -> bool {
+        self.errors.iter().any(|e| {
             e.path
                 .as_ref()
                 .is_some_and(|p| p.len() >= path.len() && p[..path.len()] == *path)
-        });
-        if !explained {
+        })
+    }
+
+    /// Records a non-null violation, unless an error at or below this path already explains it.
+    fn null_error(&mut self, field: &FieldShape) {
+        let path = self.owned_path();
+        if !self.explained(&path) {
             self.errors.push(
                 GraphQLError::new(format!(
                     "Cannot return null for non-nullable field {}.{}",

@@ -12,6 +12,10 @@ impl fmt::Display for QueryPlan {
         if let Some(root) = &self.root {
             write_node(f, root, 1)?;
         }
+        for (key, reason) in &self.unplannable {
+            indent(f, 1)?;
+            writeln!(f, "Unplannable(field: \"{key}\") {{ {reason} }},")?;
+        }
         write!(f, "}}")
     }
 }
@@ -41,7 +45,20 @@ fn write_node(f: &mut impl Write, node: &PlanNode, level: usize) -> fmt::Result 
             f.write_str("}")?;
         }
         PlanNode::Flatten { path, node } => {
-            writeln!(f, "Flatten(path: \"{}\") {{", PathDisplay(path))?;
+            let more = match &**node {
+                PlanNode::Fetch(fetch) => fetch.entity.as_ref().map_or(&[][..], |e| &e.more[..]),
+                _ => &[],
+            };
+            if more.is_empty() {
+                writeln!(f, "Flatten(path: \"{}\") {{", PathDisplay(path))?;
+            } else {
+                // A merged fetch: one request for the objects at every path.
+                write!(f, "Flatten(paths: [\"{}\"", PathDisplay(path))?;
+                for input in more {
+                    write!(f, ", \"{}\"", PathDisplay(&input.path))?;
+                }
+                writeln!(f, "]) {{")?;
+            }
             write_node(f, node, level + 1)?;
             indent(f, level)?;
             f.write_str("}")?;
@@ -54,7 +71,18 @@ fn write_fetch(f: &mut impl Write, fetch: &FetchNode, level: usize) -> fmt::Resu
     writeln!(f, "Fetch(service: \"{}\") {{", fetch.subgraph_name)?;
     match &fetch.entity {
         Some(entity) => {
-            write_representations(f, &entity.parts, level + 1)?;
+            // Every path's parts; the same part at several paths printed once.
+            let mut parts: Vec<&EntityPart> = Vec::new();
+            for part in entity
+                .parts
+                .iter()
+                .chain(entity.more.iter().flat_map(|input| input.parts.iter()))
+            {
+                if !parts.contains(&part) {
+                    parts.push(part);
+                }
+            }
+            write_representations(f, &parts, level + 1)?;
             f.write_str(" =>\n")?;
             write_selection(f, &fetch.selection, level + 1)?;
         }
@@ -75,7 +103,7 @@ fn write_fetch(f: &mut impl Write, fetch: &FetchNode, level: usize) -> fmt::Resu
 
 /// The representations an entity fetch sends: per part, `... on Type { __typename keys }`,
 /// with `|[Types]` when only objects of some types send that part.
-fn write_representations(f: &mut impl Write, parts: &[EntityPart], level: usize) -> fmt::Result {
+fn write_representations(f: &mut impl Write, parts: &[&EntityPart], level: usize) -> fmt::Result {
     indent(f, level)?;
     f.write_str("{\n")?;
     for part in parts {

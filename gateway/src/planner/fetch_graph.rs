@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use apollo_compiler::Name;
 
-use super::plan::{EntityPart, OperationKind, PathSegment};
+use super::plan::{EntityInput, EntityPart, OperationKind, PathSegment};
 use super::root::RootFetch;
 use super::walk::{Jump, JumpId, requirements_conflict};
 use crate::operation::selection::SelectionSet;
@@ -21,6 +21,9 @@ pub(super) struct Step {
     pub merge_path: Vec<PathSegment>,
     /// For entity fetches: how each object becomes a representation.
     pub entity: Option<Vec<EntityPart>>,
+    /// For entity fetches merged across paths: the objects at further paths (from the
+    /// response root) and how each becomes a representation.
+    pub more: Vec<EntityInput>,
     /// For entity fetches, one `... on Type` fragment per entity type.
     pub selection: SelectionSet,
     pub deps: BTreeSet<usize>,
@@ -48,12 +51,14 @@ impl FetchGraph {
                 kind,
                 merge_path: Vec::new(),
                 entity: None,
+                more: Vec::new(),
                 selection: root.planned.selection,
                 deps,
             });
             graph.add_jumps(id, &[], root.planned.jumps, &mut jump_steps);
         }
         graph.merge_steps();
+        super::merge_fetches::merge_fetches(&mut graph);
         graph
     }
 
@@ -83,6 +88,7 @@ impl FetchGraph {
                     typename: jump.entity_type.clone(),
                     requires: jump.requires,
                 }]),
+                more: Vec::new(),
                 selection: SelectionSet {
                     items: vec![Selection::InlineFragment(InlineFragment {
                         type_condition: jump.entity_type,
@@ -98,7 +104,7 @@ impl FetchGraph {
     }
 
     /// Whether `from` waits, directly or not, for `to`.
-    fn waits_for(&self, from: usize, to: usize) -> bool {
+    pub(super) fn waits_for(&self, from: usize, to: usize) -> bool {
         let mut stack = vec![from];
         let mut seen = BTreeSet::new();
         while let Some(step) = stack.pop() {
@@ -195,7 +201,7 @@ impl FetchGraph {
         self.steps[a].deps.remove(&a);
     }
 
-    fn compact(&mut self, alive: &[bool]) {
+    pub(super) fn compact(&mut self, alive: &[bool]) {
         let mut remap = HashMap::new();
         let mut steps = Vec::new();
         for (old, step) in self.steps.drain(..).enumerate() {

@@ -10,6 +10,7 @@ mod aliases;
 mod display;
 mod fetch_graph;
 mod field_set;
+mod merge_fetches;
 mod operation_text;
 pub mod plan;
 mod root;
@@ -23,7 +24,8 @@ use apollo_compiler::ast::OperationType;
 
 pub use display::PathDisplay;
 pub use plan::{
-    EntityFetch, EntityPart, FetchNode, KeyRename, OperationKind, PathSegment, PlanNode, QueryPlan,
+    EntityFetch, EntityInput, EntityPart, FetchNode, KeyRename, OperationKind, PathSegment,
+    PlanNode, QueryPlan,
 };
 pub use walk::DEFAULT_LOCATION_BUDGET;
 
@@ -37,6 +39,16 @@ use walk::Walker;
 pub enum PlanError {
     #[error("no subgraph can resolve `{type_name}.{field}` for this query")]
     Unsatisfiable { type_name: String, field: String },
+    /// What the query asks for under `root` includes a field that only subgraphs with no
+    /// resolvable key for its type serve: nothing can be fetched from where it is reached.
+    #[error(
+        "no subgraph can resolve `{type_name}.{field}` under `{root}`: the subgraphs that have it cannot be reached by an entity key"
+    )]
+    UnreachableField {
+        root: String,
+        type_name: String,
+        field: String,
+    },
     #[error("the schema has no {0} type")]
     MissingRootType(&'static str),
     #[error("subscriptions are not supported")]
@@ -129,9 +141,17 @@ impl QueryPlanner {
             OperationType::Subscription => return Err(PlanError::SubscriptionUnsupported),
         };
         let walker = Walker::new(sg, self.location_budget);
+        let mut unplannable = Vec::new();
         let roots = match kind {
             OperationKind::Query => {
-                root::plan_query_root(&walker, &operation.root_type, &operation.selection_set)
+                let roots =
+                    root::plan_query_root(&walker, &operation.root_type, &operation.selection_set);
+                match roots {
+                    Err(error @ PlanError::UnreachableField { .. }) if !walker.exhausted() => {
+                        self.plan_plannable_roots(&walker, operation, error, &mut unplannable)
+                    }
+                    roots => roots,
+                }
             }
             OperationKind::Mutation => {
                 root::plan_mutation_root(&walker, &operation.root_type, &operation.selection_set)
@@ -186,7 +206,10 @@ impl QueryPlanner {
                     operation: text.into(),
                     operation_name,
                     variable_usages,
-                    entity: step.entity.map(|parts| EntityFetch { parts }),
+                    entity: step.entity.map(|parts| EntityFetch {
+                        parts,
+                        more: step.more,
+                    }),
                     output_renames,
                     // Not the operation text: its name follows the client's operation name.
                     selection_hash: xxhash_rust::xxh3::xxh3_64(
@@ -205,6 +228,57 @@ impl QueryPlanner {
             })
             .collect();
         let root = tree::build_tree(&deps, &mut |i| nodes[i].take().expect("each step once"));
-        Ok(QueryPlan { root, fetch_count })
+        Ok(QueryPlan {
+            root,
+            fetch_count,
+            unplannable,
+        })
+    }
+
+    /// After a query failed to plan because a field cannot be reached at all: the root fields
+    /// that plan on their own are planned together, those that cannot reach a field are
+    /// recorded in `unplannable` (they answer null with an error, as peers answer, rather
+    /// than failing the whole query). When none plans, or a root field fails for another
+    /// reason (e.g. an interface field that no one subgraph resolves for every
+    /// implementation, which fails the query, as the federation audit pins down), the query
+    /// fails.
+    fn plan_plannable_roots(
+        &self,
+        walker: &Walker,
+        operation: &NormalizedOperation,
+        error: PlanError,
+        unplannable: &mut Vec<(Name, String)>,
+    ) -> Result<Vec<root::RootFetch>, PlanError> {
+        let root_type = &operation.root_type;
+        let mut plannable = SelectionSet::default();
+        for item in &operation.selection_set.items {
+            let Selection::Field(field) = item else {
+                continue;
+            };
+            if root::is_meta_field(field) {
+                continue;
+            }
+            let single = SelectionSet {
+                items: vec![item.clone()],
+            };
+            match root::plan_query_root(walker, root_type, &single) {
+                Ok(_) => plannable.items.push(item.clone()),
+                Err(e @ PlanError::UnreachableField { .. }) => {
+                    unplannable.push((field.response_key().clone(), e.to_string()))
+                }
+                Err(other) => {
+                    unplannable.clear();
+                    return Err(other);
+                }
+            }
+            if walker.exhausted() {
+                return Err(PlanError::TooComplex);
+            }
+        }
+        if plannable.is_empty() {
+            unplannable.clear();
+            return Err(error);
+        }
+        root::plan_query_root(walker, root_type, &plannable)
     }
 }

@@ -16,6 +16,9 @@ pub struct QueryPlan {
     pub root: Option<PlanNode>,
     /// Number of fetch nodes, for diagnostics and metrics.
     pub fetch_count: usize,
+    /// Root fields of a query that no subgraph can resolve in full, by response key, with
+    /// why: the rest of the query is planned and they answer null with an error.
+    pub unplannable: Vec<(Name, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +76,18 @@ pub struct FetchNode {
 /// fetch resolves (several types can share one request).
 #[derive(Debug, Clone)]
 pub struct EntityFetch {
+    /// For the objects at the path of the enclosing `Flatten`.
+    pub parts: Vec<EntityPart>,
+    /// For a merged fetch (see the planner's `merge_fetches`): objects at further paths,
+    /// from the response root, each with its parts. One request carries the representations
+    /// of every path (each distinct one once), and each object gets its own entity's answer.
+    pub more: Vec<EntityInput>,
+}
+
+/// Objects at one more path that a merged entity fetch fills.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityInput {
+    pub path: Vec<PathSegment>,
     pub parts: Vec<EntityPart>,
 }
 
@@ -103,6 +118,7 @@ impl QueryPlan {
         Self {
             root: None,
             fetch_count: 0,
+            unplannable: Vec::new(),
         }
     }
 }

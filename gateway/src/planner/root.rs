@@ -2,6 +2,8 @@
 //! A root field shared by several subgraphs may be fetched from more than one of them when no
 //! single one resolves its whole selection (there is no key to jump by at the root).
 
+use std::collections::HashMap;
+
 use apollo_compiler::Name;
 use indexmap::IndexMap;
 
@@ -16,7 +18,7 @@ pub(super) struct RootFetch {
 }
 
 /// Root fields the gateway answers itself.
-fn is_meta_field(field: &Field) -> bool {
+pub(super) fn is_meta_field(field: &Field) -> bool {
     matches!(field.name.as_str(), "__typename" | "__schema" | "__type")
 }
 
@@ -34,10 +36,29 @@ pub(super) fn plan_query_root(
     let mut fetches = Vec::new();
     while !pending.is_empty() {
         let mut groups: IndexMap<SubgraphId, SelectionSet> = IndexMap::new();
+        // The subgraphs each field (by response key) was already sent to: a leftover is
+        // retried on the others. Only the field's own history counts: a subgraph that a
+        // sibling root field uses may well serve the rest of this one.
+        let mut tried: HashMap<Name, Vec<SubgraphId>> = HashMap::new();
         for (field, excluded) in pending.drain(..) {
-            let subgraph = choose_subgraph(walker, root_type, &field, &excluded, |s| {
+            let chosen = choose_subgraph(walker, root_type, &field, &excluded, |s| {
                 groups.contains_key(&s)
-            })?;
+            });
+            let subgraph = match chosen {
+                Ok(subgraph) => subgraph,
+                // A leftover no subgraph takes: say so precisely when it holds a field
+                // nothing can reach (the query may then be answered without that root field).
+                Err(error) if !excluded.is_empty() => {
+                    return Err(unreachable_field(walker.sg, root_type, &field).unwrap_or(error));
+                }
+                Err(error) => return Err(error),
+            };
+            let mut history = excluded;
+            history.push(subgraph);
+            tried
+                .entry(field.response_key().clone())
+                .or_default()
+                .extend(history);
             groups
                 .entry(subgraph)
                 .or_default()
@@ -48,13 +69,12 @@ pub(super) fn plan_query_root(
             let located = walker.plan_at(subgraph, root_type, &selection, None);
             for item in located.leftover.items {
                 if let Selection::Field(field) = item {
-                    // Retry what this subgraph could not resolve on the others.
-                    let mut excluded: Vec<SubgraphId> = fetches
-                        .iter()
-                        .map(|f: &RootFetch| f.subgraph)
-                        .filter(|s| walker.sg.resolves_field(root_type, &field.name, *s))
-                        .collect();
-                    excluded.push(subgraph);
+                    // Retry what this subgraph could not resolve on the others; each round
+                    // excludes one more subgraph, so this ends.
+                    let mut excluded = tried.get(field.response_key()).cloned().unwrap_or_default();
+                    if !excluded.contains(&subgraph) {
+                        excluded.push(subgraph);
+                    }
                     next.push((field, excluded));
                 }
             }
@@ -66,6 +86,61 @@ pub(super) fn plan_query_root(
         pending = next;
     }
     Ok(fetches)
+}
+
+/// The first field under the root field `root` (a leftover no subgraph took) that no
+/// subgraph can be reached for: every subgraph that resolves it has its parent type as an
+/// entity with no resolvable key. `None` when each field has a subgraph that is not shut
+/// that way (the failure then has another cause).
+fn unreachable_field(sg: &Supergraph, root_type: &Name, root: &Field) -> Option<PlanError> {
+    let parent = sg
+        .field_def(root_type, &root.name)?
+        .ty
+        .inner_named_type()
+        .clone();
+    let (type_name, field) = first_unreachable(sg, &parent, &root.selection_set)?;
+    Some(PlanError::UnreachableField {
+        root: root.response_key().to_string(),
+        type_name: type_name.to_string(),
+        field: field.to_string(),
+    })
+}
+
+fn first_unreachable(
+    sg: &Supergraph,
+    parent: &Name,
+    selection: &SelectionSet,
+) -> Option<(Name, Name)> {
+    for item in &selection.items {
+        match item {
+            Selection::Field(field) if field.name == "__typename" => {}
+            Selection::Field(field) => {
+                let shut = |s: &SubgraphId| {
+                    sg.type_def(parent)
+                        .and_then(|d| d.in_subgraph(*s))
+                        .is_some_and(|t| !t.keys.is_empty() && t.resolvable_keys().next().is_none())
+                };
+                let serving = sg.subgraphs_resolving(parent, &field.name);
+                if !serving.is_empty() && serving.iter().all(shut) {
+                    return Some((parent.clone(), field.name.clone()));
+                }
+                if !field.selection_set.is_empty() {
+                    let child = field.ty.inner_named_type().clone();
+                    if let Some(found) = first_unreachable(sg, &child, &field.selection_set) {
+                        return Some(found);
+                    }
+                }
+            }
+            Selection::InlineFragment(fragment) => {
+                if let Some(found) =
+                    first_unreachable(sg, &fragment.type_condition, &fragment.selection_set)
+                {
+                    return Some(found);
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Plans mutation root fields: they run in order, one fetch per run of consecutive fields that
