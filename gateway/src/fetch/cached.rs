@@ -24,7 +24,7 @@ use crate::executor::{
 };
 use crate::json::{Object, Value};
 use crate::operation::selection::{Selection, SelectionSet};
-use crate::response::{GraphQLError, PathElement};
+use crate::response::{CachePolicy, GraphQLError, PathElement};
 use crate::supergraph::{SubgraphId, Supergraph};
 
 /// Called with the invalidations this gateway learns itself (mutation answers, subgraph
@@ -167,14 +167,18 @@ impl CachedFetcher {
             &canonical_variables(&request.variables),
             Scope {
                 user: user.as_deref(),
-                headers: &forwarded_headers(&request.context.headers),
+                headers: &forwarded_headers(request.context.headers_for(request.subgraph)),
             },
         );
         let mut fallback = None;
         match self.cache.lookup(&key).await {
-            Lookup::Fresh { value, level } => {
+            Lookup::Fresh {
+                value,
+                level,
+                client,
+            } => {
                 self.cache.stats().count(&subgraph, "Query", hit(level));
-                return Ok(cached(value, level));
+                return Ok(cached(value, level, client));
             }
             Lookup::Stale {
                 value,
@@ -195,7 +199,7 @@ impl CachedFetcher {
                         }
                     }
                 }
-                return Ok(cached(value, level));
+                return Ok(cached(value, level, CachePolicy::NoStore));
             }
             Lookup::Stale { value, for_ms, .. }
                 if for_ms < policy.stale_if_error_seconds * 1000 =>
@@ -209,7 +213,7 @@ impl CachedFetcher {
             // The subgraph failed: a stale answer within stale_if_error_seconds beats none.
             (Err(_), Some(value)) => {
                 self.cache.stats().count(&subgraph, "Query", Outcome::Stale);
-                Ok(cached(value, Level::L1))
+                Ok(cached(value, Level::L1, CachePolicy::NoStore))
             }
             (result, _) => result,
         }
@@ -226,7 +230,7 @@ impl CachedFetcher {
     ) -> Result<SubgraphResponse, FetchError> {
         let subgraph = request.subgraph_name.clone();
         let variables = canonical_variables(&request.variables);
-        let headers = forwarded_headers(&request.context.headers);
+        let headers = forwarded_headers(request.context.headers_for(request.subgraph));
         // Before the request starts: what it answers is fresh only if nothing it holds was
         // invalidated after this.
         let born = self.cache.watermark();
@@ -304,6 +308,7 @@ impl CachedFetcher {
                     policy,
                     subgraph: subgraph.clone(),
                     max_age: control.max_age,
+                    private: control.private || policy.private,
                 };
                 self.cache.put(key, answer).await;
             }
@@ -347,9 +352,12 @@ impl CachedFetcher {
             .map(|e| e.representations)
             .unwrap_or_default();
         let variables = canonical_variables(&request.variables);
-        let headers = forwarded_headers(&request.context.headers);
+        let headers = forwarded_headers(request.context.headers_for(request.subgraph));
         let mut results: Vec<Option<FetchedEntity>> = vec![None; representations.len()];
         let mut cache_report = CacheReport::default();
+        // What a client may do with the answer: the strictest of its parts.
+        let mut client = Strictest::default();
+        let mut client_headers = Vec::new();
         // The misses this request fetches (with their in-flight claim when cacheable), and
         // those another request is already fetching.
         let mut misses: Vec<(usize, Option<Claim>)> = Vec::new();
@@ -388,8 +396,13 @@ impl CachedFetcher {
                 Reads::Skip => Lookup::Miss,
             };
             match found {
-                Lookup::Fresh { value, level } => {
+                Lookup::Fresh {
+                    value,
+                    level,
+                    client: part,
+                } => {
                     self.cache.stats().count(&subgraph, typename, hit(level));
+                    client.and(part);
                     tally(&mut cache_report, level);
                     results[index] = Some(FetchedEntity::Shared(value));
                     continue;
@@ -403,6 +416,7 @@ impl CachedFetcher {
                         .stats()
                         .count(&subgraph, typename, Outcome::Stale);
                     tally(&mut cache_report, level);
+                    client.and(CachePolicy::NoStore);
                     results[index] = Some(FetchedEntity::Shared(value));
                     if self.revalidating.insert(key, ()).is_none() {
                         revalidate.push((index, key));
@@ -446,7 +460,7 @@ impl CachedFetcher {
         let mut cache_control = None;
         if !misses.is_empty() {
             let fetched = self.fetch_some(&request, &representations, &misses).await;
-            let (values, response) = match fetched {
+            let (values, mut response) = match fetched {
                 Ok(found) => found,
                 Err(error) => {
                     for claim in misses.iter_mut().filter_map(|(_, claim)| claim.take()) {
@@ -460,6 +474,8 @@ impl CachedFetcher {
                     (Vec::new(), SubgraphResponse::default())
                 }
             };
+            client.and(response.cache_policy);
+            client_headers.append(&mut response.headers);
             let control = response
                 .cache_control
                 .as_deref()
@@ -525,6 +541,7 @@ impl CachedFetcher {
                     policy: claim.policy,
                     subgraph: subgraph.clone(),
                     max_age: control.max_age,
+                    private: claim.policy.private,
                 };
                 self.cache.put(claim.key, answer).await;
                 self.release(claim, Some(value.clone()));
@@ -553,6 +570,8 @@ impl CachedFetcher {
         }
         let mut refetch: Vec<(usize, Option<()>)> = Vec::new();
         for (index, shared) in followers {
+            // Another request's answer: what its subgraph said of it is not known here.
+            client.and(CachePolicy::NoStore);
             match shared.await {
                 Some(value) => {
                     cache_report.l1 += 1;
@@ -563,7 +582,9 @@ impl CachedFetcher {
         }
         if !refetch.is_empty() {
             match self.fetch_some(&request, &representations, &refetch).await {
-                Ok((values, response)) => {
+                Ok((values, mut response)) => {
+                    client.and(response.cache_policy);
+                    client_headers.append(&mut response.headers);
                     let mut values = values.into_iter();
                     for (index, _) in &refetch {
                         cache_report.fetched += 1;
@@ -588,6 +609,8 @@ impl CachedFetcher {
             errors,
             extensions,
             cache_control,
+            cache_policy: client.0.unwrap_or_default(),
+            headers: client_headers,
             cache: Some(cache_report),
             ..Default::default()
         })
@@ -715,11 +738,22 @@ fn report(level: Level, count: u32) -> CacheReport {
 }
 
 /// A root fetch answered by the cache.
-fn cached(value: Arc<Value>, level: Level) -> SubgraphResponse {
+fn cached(value: Arc<Value>, level: Level, client: CachePolicy) -> SubgraphResponse {
     SubgraphResponse {
         data: Some(Value::clone(&value)),
         cache: Some(report(level, 1)),
+        cache_policy: client,
         ..Default::default()
+    }
+}
+
+/// The strictest cache policy of the parts seen so far (`None`: no part yet).
+#[derive(Default)]
+struct Strictest(Option<CachePolicy>);
+
+impl Strictest {
+    fn and(&mut self, part: CachePolicy) {
+        self.0 = Some(self.0.map_or(part, |whole| whole.and(part)));
     }
 }
 
