@@ -1,0 +1,116 @@
+//! `supergraph.watch`: reloads the supergraph file when it changes. The directory is watched,
+//! not the file: editors and deployment tools replace a file by writing another and renaming
+//! it over, and Kubernetes swaps a ConfigMap's files by re-pointing a symlink (`..data`) in
+//! the directory, and a watch on the file itself would be left on the old inode. Any change in
+//! the directory re-reads the file; the reloader ignores text it serves already.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify_debouncer_full::notify::RecursiveMode;
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use tokio::sync::mpsc;
+
+use super::{Reloader, Source};
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot watch {path}: {reason}")]
+pub struct WatchError {
+    path: String,
+    reason: String,
+}
+
+/// A running watch; dropping it stops watching.
+pub struct FileWatch {
+    _debouncer: Debouncer<notify_debouncer_full::notify::RecommendedWatcher, RecommendedCache>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FileWatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Watches `path` and offers its text to `reloader` after each burst of changes has been quiet
+/// for `debounce`. Call from within a Tokio runtime.
+pub fn watch(
+    path: PathBuf,
+    debounce: Duration,
+    reloader: Arc<Reloader>,
+) -> Result<FileWatch, WatchError> {
+    let error = |reason: String| WatchError {
+        path: path.display().to_string(),
+        reason,
+    };
+    let (changed, mut changes) = mpsc::unbounded_channel::<()>();
+    let mut debouncer =
+        new_debouncer(
+            debounce,
+            None,
+            move |result: DebounceEventResult| match result {
+                Ok(events) if events.is_empty() => {}
+                Ok(_) => {
+                    let _ = changed.send(());
+                }
+                Err(errors) => {
+                    for error in errors {
+                        tracing::warn!("watching the supergraph file: {error}");
+                    }
+                }
+            },
+        )
+        .map_err(|e| error(e.to_string()))?;
+    for directory in directories(&path) {
+        debouncer
+            .watch(&directory, RecursiveMode::NonRecursive)
+            .map_err(|e| error(format!("{}: {e}", directory.display())))?;
+    }
+    tracing::info!(path = %path.display(), debounce_ms = debounce.as_millis() as u64, "watching the supergraph file");
+    let task = tokio::spawn(async move {
+        while changes.recv().await.is_some() {
+            // Changes that came in while the last reload ran are one more reload, not many.
+            while changes.try_recv().is_ok() {}
+            reload(&path, &reloader).await;
+        }
+    });
+    Ok(FileWatch {
+        _debouncer: debouncer,
+        task,
+    })
+}
+
+async fn reload(path: &Path, reloader: &Reloader) {
+    let text = match tokio::fs::read_to_string(path).await {
+        Ok(text) => text,
+        Err(error) => {
+            // Between a delete and a create; the create is another event.
+            tracing::warn!(path = %path.display(), "cannot read the supergraph file: {error}");
+            return;
+        }
+    };
+    match reloader.offer(text, Source::File).await {
+        Ok(super::Reloaded::Unchanged) => {
+            tracing::debug!(path = %path.display(), "supergraph file touched, text unchanged")
+        }
+        Ok(super::Reloaded::Swapped { .. }) | Err(_) => {} // logged by the reloader
+    }
+}
+
+/// The file's directory, and the directory of what it links to when it is a symlink elsewhere.
+fn directories(path: &Path) -> Vec<PathBuf> {
+    let parent = |p: &Path| match p.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut out = vec![parent(path)];
+    if let Ok(target) = std::fs::canonicalize(path) {
+        let target_parent = parent(&target);
+        let same = std::fs::canonicalize(&out[0]).is_ok_and(|p| p == target_parent);
+        if !same {
+            out.push(target_parent);
+        }
+    }
+    out
+}
