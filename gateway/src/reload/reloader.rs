@@ -157,3 +157,115 @@ impl Reloader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::GraphQLRequest;
+
+    const DEMO: &str = include_str!("../../../schema/supergraph.graphql");
+    const IN_STOCK: &str = "  inStock: Boolean! @join__field(graph: INVENTORY)\n";
+
+    fn reloader(config: Config) -> Arc<Reloader> {
+        let config = Arc::new(config);
+        let shared = SharedParts::start(&config).unwrap();
+        Reloader::new(config, shared, LiveGateway::empty())
+    }
+
+    fn plan(reloader: &Reloader, query: &str) -> bool {
+        let gateway = reloader.live().current().unwrap().gateway.clone();
+        gateway
+            .plan(&GraphQLRequest {
+                query: Some(query.into()),
+                ..Default::default()
+            })
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn offers_swap_warm_and_refuse() {
+        let reloader = reloader(Config::default());
+        let old = DEMO.replace(IN_STOCK, "");
+        assert_eq!(
+            reloader.offer(old.clone(), Source::File).await.unwrap(),
+            Reloaded::Swapped {
+                generation: 1,
+                warmed: 0
+            }
+        );
+        let generation = reloader.live().subscribe();
+        assert!(plan(&reloader, "{ topProducts { name } }"));
+        assert!(plan(&reloader, "{ me { username } }"));
+        assert!(!plan(&reloader, "{ topProducts { inStock } }"));
+        // Both old plans are made again for the new schema before it is swapped in.
+        assert_eq!(
+            reloader.offer(DEMO.into(), Source::File).await.unwrap(),
+            Reloaded::Swapped {
+                generation: 2,
+                warmed: 2
+            }
+        );
+        assert!(
+            generation.has_changed().unwrap(),
+            "long-lived work learns of the swap"
+        );
+        assert_eq!(*generation.borrow(), 2);
+        assert!(plan(&reloader, "{ topProducts { inStock } }"));
+        assert_eq!(
+            reloader.offer(DEMO.into(), Source::Url).await.unwrap(),
+            Reloaded::Unchanged
+        );
+        // Back to the old schema: the plan that no longer validates is not warmed.
+        assert_eq!(
+            reloader.offer(old, Source::File).await.unwrap(),
+            Reloaded::Swapped {
+                generation: 3,
+                warmed: 2
+            }
+        );
+        let error = reloader
+            .offer("type Query { a: Int }".into(), Source::Url)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ReloadError::Supergraph(_)), "{error}");
+        assert_eq!(reloader.live().current().unwrap().number, 3);
+        assert_eq!(reloader.live().reloads(Source::File, true), 3);
+        assert_eq!(reloader.live().reloads(Source::Url, false), 1);
+        // A supergraph that loads but cannot be served (a routing URL that is not http) is
+        // refused by the build.
+        let ftp = DEMO.replace("http://127.0.0.1:4004/graphql", "ftp://127.0.0.1:4004/");
+        assert_ne!(ftp, DEMO);
+        let error = reloader.offer(ftp, Source::File).await.unwrap_err();
+        assert!(matches!(error, ReloadError::Build(_)), "{error}");
+        assert_eq!(reloader.live().current().unwrap().number, 3);
+    }
+
+    #[tokio::test]
+    async fn a_subgraph_at_a_new_url_is_not_served_from_the_cache_here() {
+        let mut config = Config::default();
+        config.cache.enabled = true;
+        let reloader = reloader(config);
+        reloader.offer(DEMO.into(), Source::File).await.unwrap();
+        let url = "http://127.0.0.1:4001/graphql";
+        assert!(DEMO.contains(url));
+        reloader
+            .offer(
+                DEMO.replace(url, "http://127.0.0.1:5001/graphql"),
+                Source::File,
+            )
+            .await
+            .unwrap();
+        let mut metrics = String::new();
+        reloader
+            .shared
+            .cache()
+            .unwrap()
+            .render_metrics(&mut metrics);
+        assert!(
+            metrics
+                .contains("gateway_cache_invalidations_total{subgraph=\"accounts\",type=\"*\"} 1"),
+            "{metrics}"
+        );
+        assert!(!metrics.contains("subgraph=\"products\""), "{metrics}");
+    }
+}

@@ -102,3 +102,50 @@ fn fingerprint<'a>(
     }
     hasher.digest()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::supergraph::Supergraph;
+
+    const DEMO: &str = include_str!("../../../schema/supergraph.graphql");
+
+    fn fingerprint(supergraph: &Supergraph, name: &str) -> u64 {
+        supergraph.subgraph_fingerprint(supergraph.subgraph_by_name(name).unwrap().id)
+    }
+
+    #[test]
+    fn a_subgraph_changes_its_fingerprint_and_no_other() {
+        let before = Supergraph::parse(DEMO).unwrap();
+        let line = "  inStock: Boolean! @join__field(graph: INVENTORY)\n";
+        assert!(DEMO.contains(line));
+        let after = Supergraph::parse(&DEMO.replace(line, "")).unwrap();
+        assert_ne!(
+            fingerprint(&before, "inventory"),
+            fingerprint(&after, "inventory")
+        );
+        for name in ["products", "reviews", "accounts"] {
+            assert_eq!(
+                fingerprint(&before, name),
+                fingerprint(&after, name),
+                "{name}"
+            );
+        }
+        // A type change in the subgraph, same selection text: another fingerprint.
+        let retyped = DEMO.replace(line, "  inStock: Int! @join__field(graph: INVENTORY)\n");
+        let retyped = Supergraph::parse(&retyped).unwrap();
+        assert_ne!(
+            fingerprint(&before, "inventory"),
+            fingerprint(&retyped, "inventory")
+        );
+        // The routing URL is where the service is, not what it answers.
+        let url = "http://127.0.0.1:4001/graphql";
+        assert!(DEMO.contains(url));
+        let moved = Supergraph::parse(&DEMO.replace(url, "http://elsewhere:1/graphql")).unwrap();
+        let name = "accounts";
+        assert_ne!(
+            moved.subgraph_by_name(name).unwrap().url,
+            before.subgraph_by_name(name).unwrap().url
+        );
+        assert_eq!(fingerprint(&before, name), fingerprint(&moved, name));
+    }
+}
