@@ -48,11 +48,20 @@ impl Drop for Live {
 
 impl Live {
     async fn start(config: Config) -> Result<Live, StartError> {
+        Self::start_watching(config, None).await
+    }
+
+    /// As `gateway serve --config FILE --hot-reload` does: `config` read from `config_file`,
+    /// which is watched.
+    async fn start_watching(
+        config: Config,
+        config_file: Option<PathBuf>,
+    ) -> Result<Live, StartError> {
         let config = Arc::new(config);
         let shared = SharedParts::start(&config).expect("shared parts start");
         let live = LiveGateway::empty();
         let reloader = Reloader::new(config.clone(), shared, live.clone());
-        let sources = gateway::reload::start(&reloader).await?;
+        let sources = gateway::reload::start(&reloader, config_file).await?;
         let readiness = Readiness::new(&config).expect("readiness config");
         let edge = Arc::new(gateway::edge::Edge::new(&config).await.expect("edge"));
         let router = gateway::server::live_router(live.clone(), readiness, edge, false);
@@ -555,5 +564,68 @@ async fn ready_follows_redis_when_it_is_required() {
     let relaxed = Live::start(config).await.expect("starts");
     redis.stop();
     assert_eq!(relaxed.get("/ready").await.0, StatusCode::OK);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `--hot-reload` with `--config`: the config file's reloadable parts follow the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_config_file_applies_without_a_restart() {
+    let (subgraphs, _) = demo_subgraphs().await;
+    let dir = temp_dir("config");
+    let supergraph = dir.join("supergraph.graphql");
+    std::fs::write(&supergraph, DEMO_SUPERGRAPH).unwrap();
+    let config_path = dir.join("gateway.yaml");
+    let config_text = |introspection: bool| {
+        let mut text = format!(
+            "supergraph:\n  path: {}\n  watch: true\n  debounce_ms: 100\nintrospection: {introspection}\nsubgraphs:\n",
+            supergraph.display()
+        );
+        for (name, url) in &subgraphs.urls {
+            text.push_str(&format!("  {name}:\n    url: {url}\n"));
+        }
+        text
+    };
+    std::fs::write(&config_path, config_text(true)).unwrap();
+    let config = Config::load(&config_path).expect("config loads");
+    let gateway = Live::start_watching(config, Some(config_path.clone()))
+        .await
+        .expect("starts");
+    let introspect = "{ __schema { queryType { name } } }";
+    let (_, body) = gateway.query(introspect).await;
+    assert_eq!(
+        body["data"]["__schema"]["queryType"]["name"], "Query",
+        "{body}"
+    );
+
+    replace_file(&config_path, &config_text(false));
+    wait_until(Duration::from_secs(10), || async {
+        gateway.query(introspect).await.1["errors"][0]["extensions"]["code"]
+            == "INTROSPECTION_DISABLED"
+    })
+    .await
+    .expect("introspection turned off by the config file");
+    assert!(gateway.query(STEADY).await.1["errors"].is_null());
+    assert_eq!(
+        gateway
+            .metric("gateway_supergraph_reloads_total{source=\"config\",result=\"success\"}")
+            .await,
+        Some(1.0)
+    );
+
+    // A broken config file is refused; the last good one stays.
+    replace_file(&config_path, "introspection: maybe\n");
+    wait_until(Duration::from_secs(10), || async {
+        gateway
+            .metric("gateway_supergraph_reloads_total{source=\"config\",result=\"failure\"}")
+            .await
+            == Some(1.0)
+    })
+    .await
+    .expect("the refusal is counted");
+    assert_eq!(
+        gateway.query(introspect).await.1["errors"][0]["extensions"]["code"],
+        "INTROSPECTION_DISABLED"
+    );
+    assert!(gateway.query(STEADY).await.1["errors"].is_null());
     let _ = std::fs::remove_dir_all(dir);
 }

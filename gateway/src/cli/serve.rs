@@ -15,13 +15,13 @@ use tokio::net::TcpListener;
 pub async fn serve(
     supergraph: Option<PathBuf>,
     listen: Option<String>,
-    config: Option<PathBuf>,
+    config_file: Option<PathBuf>,
     hot_reload: bool,
 ) -> Result<(), String> {
     // First: a SIGTERM while the supergraph loads must still stop the process (even as PID 1).
     let shutdown = gateway::edge::on_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
-    let mut config = match config {
-        Some(path) => Config::load(&path).map_err(|e| e.to_string())?,
+    let mut config = match &config_file {
+        Some(path) => Config::load(path).map_err(|e| e.to_string())?,
         None => {
             let mut config = Config::default();
             config.apply_env().map_err(|e| e.to_string())?;
@@ -51,7 +51,11 @@ pub async fn serve(
     let shared = SharedParts::start(&config).map_err(|e| e.to_string())?;
     let live = LiveGateway::empty();
     let reloader = Reloader::new(config.clone(), shared, live.clone());
-    let _sources = gateway::reload::start(&reloader)
+    // With hot reload on, the config file's reloadable parts follow the file too.
+    let watch_config = (hot_reload || config.supergraph.watch)
+        .then_some(config_file)
+        .flatten();
+    let _sources = gateway::reload::start(&reloader, watch_config)
         .await
         .map_err(|e| e.to_string())?;
     serve_live(live, &config, shutdown).await

@@ -1,4 +1,5 @@
-//! `supergraph.watch`: reloads the supergraph file when it changes. The directory is watched,
+//! `supergraph.watch`: reloads the supergraph file (and the config file) when it changes. The
+//! directory is watched,
 //! not the file: editors and deployment tools replace a file by writing another and renaming
 //! it over, and Kubernetes swaps a ConfigMap's files by re-pointing a symlink (`..data`) in
 //! the directory, and a watch on the file itself would be left on the old inode. Any change in
@@ -12,7 +13,7 @@ use notify_debouncer_full::notify::RecursiveMode;
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 use tokio::sync::mpsc;
 
-use super::{Reloader, Source};
+use futures::future::BoxFuture;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot watch {path}: {reason}")]
@@ -33,12 +34,15 @@ impl Drop for FileWatch {
     }
 }
 
-/// Watches `path` and offers its text to `reloader` after each burst of changes has been quiet
-/// for `debounce`. Call from within a Tokio runtime.
+/// What to do with a watched file once it changed: given its path, read it and act.
+pub type OnChange = Arc<dyn Fn(PathBuf) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// Watches `path` and calls `on_change` after each burst of changes has been quiet for
+/// `debounce` (one call at a time). Call from within a Tokio runtime.
 pub fn watch(
     path: PathBuf,
     debounce: Duration,
-    reloader: Arc<Reloader>,
+    on_change: OnChange,
 ) -> Result<FileWatch, WatchError> {
     let error = |reason: String| WatchError {
         path: path.display().to_string(),
@@ -56,7 +60,7 @@ pub fn watch(
                 }
                 Err(errors) => {
                     for error in errors {
-                        tracing::warn!("watching the supergraph file: {error}");
+                        tracing::warn!("watching a file: {error}");
                     }
                 }
             },
@@ -67,35 +71,18 @@ pub fn watch(
             .watch(&directory, RecursiveMode::NonRecursive)
             .map_err(|e| error(format!("{}: {e}", directory.display())))?;
     }
-    tracing::info!(path = %path.display(), debounce_ms = debounce.as_millis() as u64, "watching the supergraph file");
+    tracing::info!(path = %path.display(), debounce_ms = debounce.as_millis() as u64, "watching for changes");
     let task = tokio::spawn(async move {
         while changes.recv().await.is_some() {
             // Changes that came in while the last reload ran are one more reload, not many.
             while changes.try_recv().is_ok() {}
-            reload(&path, &reloader).await;
+            on_change(path.clone()).await;
         }
     });
     Ok(FileWatch {
         _debouncer: debouncer,
         task,
     })
-}
-
-async fn reload(path: &Path, reloader: &Reloader) {
-    let text = match tokio::fs::read_to_string(path).await {
-        Ok(text) => text,
-        Err(error) => {
-            // Between a delete and a create; the create is another event.
-            tracing::warn!(path = %path.display(), "cannot read the supergraph file: {error}");
-            return;
-        }
-    };
-    match reloader.offer(text, Source::File).await {
-        Ok(super::Reloaded::Unchanged) => {
-            tracing::debug!(path = %path.display(), "supergraph file touched, text unchanged")
-        }
-        Ok(super::Reloaded::Swapped { .. }) | Err(_) => {} // logged by the reloader
-    }
 }
 
 /// The file's directory, and the directory of what it links to when it is a symlink elsewhere.

@@ -43,17 +43,22 @@ pub struct Generation {
 /// Where a supergraph came from, for logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
+    /// The supergraph file.
     File,
+    /// `supergraph.url`.
     Url,
+    /// The config file (its reloadable parts, over the supergraph being served).
+    Config,
 }
 
 impl Source {
-    const ALL: [Source; 2] = [Source::File, Source::Url];
+    const ALL: [Source; 3] = [Source::File, Source::Url, Source::Config];
 
     fn label(self) -> &'static str {
         match self {
             Source::File => "file",
             Source::Url => "url",
+            Source::Config => "config",
         }
     }
 }
@@ -67,7 +72,7 @@ pub struct LiveGateway {
     /// they started with until they end; whether to end them at a swap is theirs to decide.
     generation: watch::Sender<u64>,
     /// Reloads by source and result (success, failure).
-    reloads: [[AtomicU64; 2]; 2],
+    reloads: [[AtomicU64; 2]; 3],
     /// Polls of `supergraph.url` that got no supergraph.
     poll_errors: AtomicU64,
 }
@@ -134,8 +139,9 @@ impl LiveGateway {
     /// Prometheus text: reloads, and which supergraph is loaded.
     pub fn render_metrics(&self, out: &mut String) {
         out.push_str(
-            "# HELP gateway_supergraph_reloads_total Supergraphs offered by a reload source, by \
-             whether they were loaded (success) or refused (failure: the old one kept serving).\n\
+            "# HELP gateway_supergraph_reloads_total Supergraphs (or config files) offered by a \
+             reload source, by whether they were loaded (success) or refused (failure: the old \
+             one kept serving).\n\
              # TYPE gateway_supergraph_reloads_total counter\n",
         );
         for source in Source::ALL {
@@ -193,6 +199,7 @@ pub fn schema_hash(sdl: &str) -> String {
 /// The sources a [`Reloader`] listens to, running until dropped.
 pub struct Sources {
     _file: Option<file::FileWatch>,
+    _config: Option<file::FileWatch>,
     _url: Option<url::UrlPoll>,
 }
 
@@ -218,13 +225,33 @@ pub enum StartError {
 /// Loads the first supergraph and starts the sources `supergraph:` configures: from a file,
 /// loaded now (an error stops the start, as without hot reload), then watched with `watch`;
 /// from a URL, polled in the background (the server serves meanwhile, `/ready` says not
-/// ready until the first supergraph is in).
-pub async fn start(reloader: &Arc<Reloader>) -> Result<Sources, StartError> {
-    let config = &reloader.config().supergraph;
+/// ready until the first supergraph is in). With `config_file`, that file is watched too and
+/// its reloadable parts applied when it changes ([`Reloader::reconfigure`]).
+pub async fn start(
+    reloader: &Arc<Reloader>,
+    config_file: Option<std::path::PathBuf>,
+) -> Result<Sources, StartError> {
+    let config = reloader.config().supergraph.clone();
+    let config_watch = match config_file {
+        Some(path) => {
+            let on_change: file::OnChange = {
+                let reloader = reloader.clone();
+                Arc::new(move |path| {
+                    let reloader = reloader.clone();
+                    Box::pin(async move {
+                        let _ = reloader.reconfigure(&path).await;
+                    })
+                })
+            };
+            Some(file::watch(path, config.debounce(), on_change)?)
+        }
+        None => None,
+    };
     if config.url.is_some() {
         return Ok(Sources {
             _file: None,
-            _url: Some(url::poll(config, reloader.clone())?),
+            _config: config_watch,
+            _url: Some(url::poll(&config, reloader.clone())?),
         });
     }
     let path = config.path.clone().ok_or(StartError::NoSupergraph)?;
@@ -242,11 +269,36 @@ pub async fn start(reloader: &Arc<Reloader>) -> Result<Sources, StartError> {
             source,
         })?;
     let watch = match config.watch {
-        true => Some(file::watch(path, config.debounce(), reloader.clone())?),
+        true => {
+            let on_change: file::OnChange = {
+                let reloader = reloader.clone();
+                Arc::new(move |path| {
+                    let reloader = reloader.clone();
+                    Box::pin(async move { reload_file(&path, &reloader).await })
+                })
+            };
+            Some(file::watch(path, config.debounce(), on_change)?)
+        }
         false => None,
     };
     Ok(Sources {
         _file: watch,
+        _config: config_watch,
         _url: None,
     })
+}
+
+/// Offers the supergraph file's text after a change.
+async fn reload_file(path: &std::path::Path, reloader: &Reloader) {
+    let text = match tokio::fs::read_to_string(path).await {
+        Ok(text) => text,
+        Err(error) => {
+            // Between a delete and a create; the create is another event.
+            tracing::warn!(path = %path.display(), "cannot read the supergraph file: {error}");
+            return;
+        }
+    };
+    if let Ok(Reloaded::Unchanged) = reloader.offer(text, Source::File).await {
+        tracing::debug!(path = %path.display(), "supergraph file touched, text unchanged");
+    }
 }

@@ -1,12 +1,14 @@
 //! Takes a supergraph's text from a source, builds the gateway for it off the request path,
 //! and swaps it in; or refuses it and keeps the old one.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::{LiveGateway, Source, schema_hash};
 use crate::cache::Invalidation;
 use crate::config::Config;
+use crate::gateway::Gateway;
 use crate::startup::{SharedParts, StartupError, build_gateway_on, subgraph_urls};
 use crate::supergraph::{Supergraph, SupergraphError};
 
@@ -18,6 +20,8 @@ pub enum ReloadError {
     Build(Box<StartupError>),
     #[error("building the gateway stopped unexpectedly: {0}")]
     Task(String),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// What an offered supergraph led to.
@@ -29,9 +33,13 @@ pub enum Reloaded {
     Swapped { generation: u64, warmed: usize },
 }
 
-/// Builds and swaps in the gateways of new supergraphs, one at a time.
+/// Builds and swaps in the gateways of new supergraphs (and of new config files), one at a time.
 pub struct Reloader {
-    config: Arc<Config>,
+    /// The config gateways are built with: the start's, then each reloaded config file's
+    /// reloadable parts over it.
+    config: std::sync::Mutex<Arc<Config>>,
+    /// The text of the supergraph being served, for a config reload to build over.
+    sdl: std::sync::Mutex<Option<Arc<str>>>,
     shared: SharedParts,
     live: Arc<LiveGateway>,
     /// One reload at a time: two sources (or two quick changes) must not race to swap.
@@ -41,7 +49,8 @@ pub struct Reloader {
 impl Reloader {
     pub fn new(config: Arc<Config>, shared: SharedParts, live: Arc<LiveGateway>) -> Arc<Self> {
         Arc::new(Self {
-            config,
+            config: std::sync::Mutex::new(config),
+            sdl: std::sync::Mutex::new(None),
             shared,
             live,
             busy: tokio::sync::Mutex::new(()),
@@ -52,8 +61,12 @@ impl Reloader {
         &self.live
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// The config the current gateway was built with.
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Loads `sdl`, builds its gateway (planner, API schema, fetchers; plans warmed from the
@@ -67,22 +80,14 @@ impl Reloader {
             return Ok(Reloaded::Unchanged);
         }
         let started = Instant::now();
-        let config = self.config.clone();
-        let shared = self.shared.clone();
-        let old_gateway = old.as_ref().map(|old| old.gateway.clone());
-        let built = tokio::task::spawn_blocking(move || {
-            let supergraph =
-                Supergraph::parse(&sdl).map_err(|e| ReloadError::Supergraph(Box::new(e)))?;
-            let gateway = build_gateway_on(supergraph, &config, &shared)
-                .map_err(|e| ReloadError::Build(Box::new(e)))?;
-            let warmed = old_gateway
-                .as_ref()
-                .map_or(0, |old| gateway.warm_from(old, config.supergraph.warm_up));
-            Ok::<_, ReloadError>((gateway, warmed))
-        })
-        .await
-        .map_err(|e| ReloadError::Task(e.to_string()))
-        .and_then(|built| built);
+        let sdl: Arc<str> = sdl.into();
+        let built = self
+            .build(
+                sdl.clone(),
+                self.config(),
+                old.as_ref().map(|old| old.gateway.clone()),
+            )
+            .await;
         let (gateway, warmed) = match built {
             Ok(built) => built,
             Err(error) => {
@@ -108,6 +113,7 @@ impl Reloader {
             .map(|s| s.name.to_string())
             .collect();
         let generation = self.live.install(Arc::new(gateway), hash.clone());
+        *self.sdl.lock().unwrap_or_else(|e| e.into_inner()) = Some(sdl);
         self.live.count(source, true);
         self.forget_moved(&moved);
         tracing::info!(
@@ -122,10 +128,85 @@ impl Reloader {
         Ok(Reloaded::Swapped { generation, warmed })
     }
 
+    /// Loads `sdl` and builds its gateway under `config` on a blocking thread (off the request
+    /// path), with plans warmed from `old`.
+    async fn build(
+        &self,
+        sdl: Arc<str>,
+        config: Arc<Config>,
+        old: Option<Arc<Gateway>>,
+    ) -> Result<(Gateway, usize), ReloadError> {
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || {
+            let supergraph =
+                Supergraph::parse(&sdl).map_err(|e| ReloadError::Supergraph(Box::new(e)))?;
+            let gateway = build_gateway_on(supergraph, &config, &shared)
+                .map_err(|e| ReloadError::Build(Box::new(e)))?;
+            let warmed = old
+                .as_ref()
+                .map_or(0, |old| gateway.warm_from(old, config.supergraph.warm_up));
+            Ok::<_, ReloadError>((gateway, warmed))
+        })
+        .await
+        .map_err(|e| ReloadError::Task(e.to_string()))
+        .and_then(|built| built)
+    }
+
+    /// Reads the config file at `path` again and rebuilds the current supergraph's gateway
+    /// with its reloadable parts ([`reloadable`]); the parts that are not keep their values,
+    /// with a warning naming them. A config that does not load, or that the supergraph does not
+    /// fit, is refused (logged, counted as `source="config"`) and nothing changes.
+    pub async fn reconfigure(&self, path: &Path) -> Result<Reloaded, ReloadError> {
+        let _busy = self.busy.lock().await;
+        let refuse = |error: ReloadError| {
+            self.live.count(Source::Config, false);
+            tracing::error!(path = %path.display(), "config file refused, the old one keeps serving: {error}");
+            error
+        };
+        let new = Config::load(path).map_err(|e| refuse(ReloadError::Config(e.to_string())))?;
+        let current = self.config();
+        let (merged, fixed) = reloadable(&current, new);
+        if !fixed.is_empty() {
+            tracing::warn!(
+                path = %path.display(),
+                "config file: {} changed; these take effect at the next start",
+                fixed.join(", ")
+            );
+        }
+        if format!("{merged:?}") == format!("{current:?}") {
+            return Ok(Reloaded::Unchanged);
+        }
+        let merged = Arc::new(merged);
+        let sdl = self.sdl.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let (Some(sdl), Some(old)) = (sdl, self.live.current()) else {
+            // No supergraph yet (a registry not answered): the first one gets this config.
+            *self.config.lock().unwrap_or_else(|e| e.into_inner()) = merged;
+            self.live.count(Source::Config, true);
+            return Ok(Reloaded::Unchanged);
+        };
+        let started = Instant::now();
+        let (gateway, warmed) = self
+            .build(sdl, merged.clone(), Some(old.gateway.clone()))
+            .await
+            .map_err(refuse)?;
+        *self.config.lock().unwrap_or_else(|e| e.into_inner()) = merged;
+        let generation = self.live.install(Arc::new(gateway), old.hash.clone());
+        self.live.count(Source::Config, true);
+        tracing::info!(
+            path = %path.display(),
+            generation,
+            warmed_plans = warmed,
+            took_ms = started.elapsed().as_millis() as u64,
+            "config file reloaded"
+        );
+        Ok(Reloaded::Swapped { generation, warmed })
+    }
+
     /// Subgraphs in both supergraphs that are reached at another URL in the new one.
     fn moved_subgraphs(&self, old: &Supergraph, new: &Supergraph) -> Vec<String> {
-        let old = subgraph_urls(old, &self.config);
-        subgraph_urls(new, &self.config)
+        let config = self.config();
+        let old = subgraph_urls(old, &config);
+        subgraph_urls(new, &config)
             .into_iter()
             .filter(|(name, url)| old.get(name).is_some_and(|was| was != url))
             .map(|(name, _)| name)
@@ -156,6 +237,39 @@ impl Reloader {
             );
         }
     }
+}
+
+/// `new` with the sections that a reload cannot change put back to `current`'s, and the names
+/// of those that differed. Reloadable: what each gateway is built with (`subgraph_defaults`,
+/// `subgraphs`, `headers`, `query_planning`, `deduplication`, `limits`, `introspection`,
+/// `subgraph_errors`, `authorization`). Not: the listener and the edge (`server`, `cors`,
+/// `csrf`, `compression`, `apq`, `persisted_documents`, `authentication`, `playground`),
+/// and the parts that outlive a supergraph (`cache`). `listen` and `supergraph` are kept
+/// without a word: the command line may have overridden them.
+pub fn reloadable(current: &Config, mut new: Config) -> (Config, Vec<&'static str>) {
+    let mut fixed = Vec::new();
+    macro_rules! keep {
+        ($($section:ident),*) => {$(
+            if format!("{:?}", current.$section) != format!("{:?}", new.$section) {
+                fixed.push(stringify!($section));
+                new.$section = current.$section.clone();
+            }
+        )*};
+    }
+    keep!(
+        server,
+        cors,
+        csrf,
+        compression,
+        apq,
+        persisted_documents,
+        authentication,
+        playground,
+        cache
+    );
+    new.listen = current.listen.clone();
+    new.supergraph = current.supergraph.clone();
+    (new, fixed)
 }
 
 #[cfg(test)]
@@ -267,5 +381,61 @@ mod tests {
             "{metrics}"
         );
         assert!(!metrics.contains("subgraph=\"products\""), "{metrics}");
+    }
+
+    #[tokio::test]
+    async fn a_config_file_reload_applies_its_reloadable_parts() {
+        let dir = std::env::temp_dir().join(format!("gateway-reconfigure-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("gateway.yaml");
+        std::fs::write(&path, "limits:\n  max_depth: 10\n").unwrap();
+        let reloader = reloader(Config::load(&path).unwrap());
+        reloader.offer(DEMO.into(), Source::File).await.unwrap();
+        let deep = "{ topProducts { reviews { author { reviews { body } } } } }";
+        assert!(plan(&reloader, deep));
+        let hash = reloader.live().current().unwrap().hash.clone();
+
+        std::fs::write(
+            &path,
+            "limits:\n  max_depth: 3\nlisten: 0.0.0.0:9\ncors:\n  allow_any_origin: true\n",
+        )
+        .unwrap();
+        let reloaded = reloader.reconfigure(&path).await.unwrap();
+        assert!(
+            matches!(reloaded, Reloaded::Swapped { generation: 2, .. }),
+            "{reloaded:?}"
+        );
+        assert!(!plan(&reloader, deep), "the new depth limit applies");
+        let current = reloader.live().current().unwrap();
+        assert_eq!(current.hash, hash, "same supergraph");
+        let config = reloader.config();
+        assert_eq!(config.limits.max_depth, 3);
+        assert_eq!(
+            config.listen,
+            Config::default().listen,
+            "listen is not reloadable"
+        );
+        assert_eq!(
+            format!("{:?}", config.cors),
+            format!("{:?}", Config::default().cors),
+            "cors is not reloadable"
+        );
+        assert_eq!(
+            reloader.reconfigure(&path).await.unwrap(),
+            Reloaded::Unchanged
+        );
+
+        std::fs::write(&path, "limits:\n  max_dept: 3\n").unwrap();
+        let error = reloader.reconfigure(&path).await.unwrap_err();
+        assert!(error.to_string().contains("max_dept"), "{error}");
+        std::fs::write(&path, "subgraphs:\n  nosuch: {}\n").unwrap();
+        assert!(
+            reloader.reconfigure(&path).await.is_err(),
+            "the supergraph has no such subgraph"
+        );
+        assert_eq!(reloader.live().reloads(Source::Config, false), 2);
+        assert_eq!(reloader.live().current().unwrap().number, 2);
+        assert_eq!(reloader.config().limits.max_depth, 3);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
