@@ -102,9 +102,15 @@ impl Reloader {
                 return Err(error);
             }
         };
+        let config = self.config();
         let moved = old
             .as_ref()
-            .map(|old| self.moved_subgraphs(old.gateway.supergraph(), gateway.supergraph()))
+            .map(|old| {
+                Self::moved_subgraphs(
+                    (old.gateway.supergraph(), &config),
+                    (gateway.supergraph(), &config),
+                )
+            })
             .unwrap_or_default();
         let subgraphs: Vec<String> = gateway
             .supergraph()
@@ -189,9 +195,14 @@ impl Reloader {
             .build(sdl, merged.clone(), Some(old.gateway.clone()))
             .await
             .map_err(refuse)?;
+        let moved = Self::moved_subgraphs(
+            (old.gateway.supergraph(), &current),
+            (gateway.supergraph(), &merged),
+        );
         *self.config.lock().unwrap_or_else(|e| e.into_inner()) = merged;
         let generation = self.live.install(Arc::new(gateway), old.hash.clone());
         self.live.count(Source::Config, true);
+        self.forget_moved(&moved);
         tracing::info!(
             path = %path.display(),
             generation,
@@ -202,11 +213,14 @@ impl Reloader {
         Ok(Reloaded::Swapped { generation, warmed })
     }
 
-    /// Subgraphs in both supergraphs that are reached at another URL in the new one.
-    fn moved_subgraphs(&self, old: &Supergraph, new: &Supergraph) -> Vec<String> {
-        let config = self.config();
-        let old = subgraph_urls(old, &config);
-        subgraph_urls(new, &config)
+    /// Subgraphs in both gateways (supergraph and config) that are reached at another URL in
+    /// the new one.
+    fn moved_subgraphs(
+        (old, old_config): (&Supergraph, &Config),
+        (new, new_config): (&Supergraph, &Config),
+    ) -> Vec<String> {
+        let old = subgraph_urls(old, old_config);
+        subgraph_urls(new, new_config)
             .into_iter()
             .filter(|(name, url)| old.get(name).is_some_and(|was| was != url))
             .map(|(name, _)| name)
@@ -381,6 +395,28 @@ mod tests {
             "{metrics}"
         );
         assert!(!metrics.contains("subgraph=\"products\""), "{metrics}");
+        // A config file that points the subgraph elsewhere: the same.
+        let dir = std::env::temp_dir().join(format!("gateway-moved-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("gateway.yaml");
+        std::fs::write(
+            &path,
+            "subgraphs:\n  accounts:\n    url: http://127.0.0.1:6001/graphql\n",
+        )
+        .unwrap();
+        reloader.reconfigure(&path).await.unwrap();
+        let mut metrics = String::new();
+        reloader
+            .shared
+            .cache()
+            .unwrap()
+            .render_metrics(&mut metrics);
+        assert!(
+            metrics
+                .contains("gateway_cache_invalidations_total{subgraph=\"accounts\",type=\"*\"} 2"),
+            "{metrics}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[tokio::test]
