@@ -299,6 +299,19 @@ async fn a_replaced_file_is_served_without_failing_a_request_and_a_bad_one_is_re
     })
     .await;
     assert!(refused.is_some(), "the second failure is counted");
+    // Neither the reload's own reads nor other files in the directory (a log written next to
+    // it) make it read the file again: the refusal is not repeated.
+    for line in 0..5 {
+        std::fs::write(dir.join("gateway.log"), format!("line {line}\n")).unwrap();
+        tokio::time::sleep(debounce / 2).await;
+    }
+    tokio::time::sleep(debounce * 3).await;
+    assert_eq!(
+        gateway
+            .metric("gateway_supergraph_reloads_total{source=\"file\",result=\"failure\"}")
+            .await,
+        Some(2.0)
+    );
     assert_eq!(gateway.schema_hash().await, new_hash);
     assert!(answers_new_field(&gateway.query(NEW_FIELD).await.1));
     assert_eq!(gateway.get("/ready").await.0, StatusCode::OK);

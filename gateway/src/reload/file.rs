@@ -54,9 +54,12 @@ pub fn watch(
             debounce,
             None,
             move |result: DebounceEventResult| match result {
-                Ok(events) if events.is_empty() => {}
-                Ok(_) => {
-                    let _ = changed.send(());
+                // Only writes, creations, renames and removals: reading the file (as each
+                // reload does) is an access event, which must not start another reload.
+                Ok(events) => {
+                    if events.iter().any(|event| !event.kind.is_access()) {
+                        let _ = changed.send(());
+                    }
                 }
                 Err(errors) => {
                     for error in errors {
@@ -72,10 +75,18 @@ pub fn watch(
             .map_err(|e| error(format!("{}: {e}", directory.display())))?;
     }
     tracing::info!(path = %path.display(), debounce_ms = debounce.as_millis() as u64, "watching for changes");
+    let mut seen = Stamp::of(&path);
     let task = tokio::spawn(async move {
         while changes.recv().await.is_some() {
             // Changes that came in while the last reload ran are one more reload, not many.
             while changes.try_recv().is_ok() {}
+            // Other files in the directory change too (a log file written next to it would
+            // otherwise reload on every line): act only when this file is another one now.
+            let now = Stamp::of(&path);
+            if now == seen {
+                continue;
+            }
+            seen = now;
             on_change(path.clone()).await;
         }
     });
@@ -83,6 +94,33 @@ pub fn watch(
         _debouncer: debouncer,
         task,
     })
+}
+
+/// What tells one version of the file from another without reading it: where it resolves
+/// to (a symlink swap), which file that is (a rename over it), its size and modification
+/// time (a write in place).
+#[derive(Debug, PartialEq, Eq)]
+struct Stamp {
+    target: Option<PathBuf>,
+    inode: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Self> {
+        let metadata = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Some(Self {
+            target: std::fs::canonicalize(path).ok(),
+            inode,
+            len: metadata.len(),
+            modified: metadata.modified().ok(),
+        })
+    }
 }
 
 /// The file's directory, and the directory of what it links to when it is a symlink elsewhere.
