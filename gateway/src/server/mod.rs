@@ -22,13 +22,23 @@ use crate::reload::LiveGateway;
 
 pub use health::Readiness;
 
-/// What every handler reads.
+/// What every handler reads. One `Arc`: axum clones the state for every request.
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<Handlers>);
+
+pub(crate) struct Handlers {
     live: Arc<LiveGateway>,
     edge: Arc<Edge>,
     readiness: Arc<Readiness>,
     playground: bool,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Handlers;
+
+    fn deref(&self) -> &Handlers {
+        &self.0
+    }
 }
 
 /// The routes of a gateway that is never reloaded, behind the edge's HTTP layers.
@@ -63,12 +73,12 @@ pub fn live_router(
         .route("/ready", get(health::ready))
         .route("/metrics", get(metrics::metrics))
         .route("/invalidate", post(metrics::invalidate))
-        .with_state(AppState {
+        .with_state(AppState(Arc::new(Handlers {
             live,
             edge: edge.clone(),
             readiness,
             playground,
-        });
+        })));
     edge.wrap(routes)
 }
 
