@@ -642,3 +642,81 @@ async fn a_changed_config_file_applies_without_a_restart() {
     assert!(gateway.query(STEADY).await.1["errors"].is_null());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Per service, (answers from the cache, answers fetched) of one query with the cache debug
+/// header.
+async fn cache_report(
+    gateway: &Live,
+    query: &str,
+) -> std::collections::BTreeMap<String, (u64, u64)> {
+    let response: Value = gateway
+        .client
+        .post(format!("{}/graphql", gateway.base))
+        .header("x-cache-debug", "1")
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("gateway answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(response["errors"].is_null(), "{response}");
+    let mut out = std::collections::BTreeMap::new();
+    for report in response["extensions"]["cache"]
+        .as_array()
+        .expect("cache report")
+    {
+        let entry: &mut (u64, u64) = out
+            .entry(report["service"].as_str().unwrap().to_string())
+            .or_default();
+        entry.0 += report["l1"].as_u64().unwrap_or(0) + report["l2"].as_u64().unwrap_or(0);
+        entry.1 += report["fetched"].as_u64().unwrap_or(0);
+    }
+    out
+}
+
+/// A reload that changes one subgraph's part of the supergraph: that subgraph's cache entries
+/// are not served under the new schema; the untouched subgraph's still are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_entries_of_a_changed_subgraph_are_not_served_across_the_swap() {
+    let (_subgraphs, mut config) = demo_subgraphs().await;
+    let dir = temp_dir("cache");
+    let path = dir.join("supergraph.graphql");
+    std::fs::write(&path, DEMO_SUPERGRAPH).unwrap();
+    config.supergraph.path = Some(path.clone());
+    config.supergraph.watch = true;
+    config.supergraph.debounce_ms = 100;
+    config.cache.enabled = true;
+    config.cache.debug_header = Some("x-cache-debug".into());
+    config.cache.defaults.mode = Some(gateway::cache::Mode::Ttl);
+    config.cache.defaults.ttl_seconds = Some(60);
+    let gateway = Live::start(config).await.expect("starts");
+    // products answers topProducts, inventory the shipping estimates (an entity fetch).
+    let query = "{ topProducts { upc shippingEstimate } }";
+    let first = cache_report(&gateway, query).await;
+    assert!(
+        first["products"].1 > 0 && first["inventory"].1 > 0,
+        "{first:?}"
+    );
+    let second = cache_report(&gateway, query).await;
+    assert_eq!(second["products"].1, 0, "cached: {second:?}");
+    assert_eq!(second["inventory"].1, 0, "cached: {second:?}");
+
+    // The new supergraph drops inventory's inStock: inventory changed, products did not.
+    replace_file(&path, &without_in_stock());
+    wait_until(Duration::from_secs(10), || async {
+        !answers_new_field(&gateway.query(NEW_FIELD).await.1)
+    })
+    .await
+    .expect("the new supergraph is served");
+    let after = cache_report(&gateway, query).await;
+    assert!(
+        after["products"].0 > 0 && after["products"].1 == 0,
+        "products still cached: {after:?}"
+    );
+    assert!(
+        after["inventory"].0 == 0 && after["inventory"].1 > 0,
+        "inventory fetched again: {after:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -322,6 +322,7 @@ mod tests {
             }
         );
         let generation = reloader.live().subscribe();
+        let first = Arc::downgrade(&reloader.live().current().unwrap().gateway);
         assert!(plan(&reloader, "{ topProducts { name } }"));
         assert!(plan(&reloader, "{ me { username } }"));
         assert!(!plan(&reloader, "{ topProducts { inStock } }"));
@@ -338,6 +339,10 @@ mod tests {
             "long-lived work learns of the swap"
         );
         assert_eq!(*generation.borrow(), 2);
+        assert!(
+            first.upgrade().is_none(),
+            "the old gateway is freed once nothing uses it"
+        );
         assert!(plan(&reloader, "{ topProducts { inStock } }"));
         assert_eq!(
             reloader.offer(DEMO.into(), Source::Url).await.unwrap(),
