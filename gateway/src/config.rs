@@ -235,10 +235,14 @@ impl Config {
             self.listen = value;
         }
         if let Ok(value) = std::env::var("GATEWAY_SUPERGRAPH") {
+            // The environment's choice of source replaces the file's (a path or a URL).
             self.supergraph.path = Some(PathBuf::from(value));
+            self.supergraph.url = None;
         }
         if let Ok(value) = std::env::var("GATEWAY_SUPERGRAPH_URL") {
             self.supergraph.url = Some(value);
+            self.supergraph.path = None;
+            self.supergraph.watch = false;
         }
         if let Ok(value) = std::env::var("GATEWAY_REDIS_URL") {
             self.cache.redis_url = Some(value);
