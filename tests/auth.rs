@@ -479,3 +479,51 @@ async fn the_subject_is_forwarded_to_subgraphs_and_a_client_cannot_forge_it() {
         .collect();
     assert_eq!(sent, [vec!["42".to_string()], vec![]]);
 }
+
+#[tokio::test]
+async fn a_header_rule_inserts_a_verified_claim_for_one_subgraph() {
+    let jwks = Jwks::serve("rsa.jwks.json").await;
+    let (stack, accounts) = stack_with_accounts_recorded(&jwks, |config| {
+        let rules = Config::parse(
+            r#"
+headers:
+  subgraphs:
+    accounts:
+      request:
+        - propagate: { named: x-org }
+        - insert: { name: x-org, claim: org.id }
+"#,
+        )
+        .unwrap();
+        config.headers.subgraphs = rules.headers.subgraphs;
+    })
+    .await;
+    let send = |token: Option<String>| {
+        let mut request = stack
+            .client()
+            .post(&stack.gateway_url)
+            .header("x-org", "forged")
+            .json(&json!({ "query": "{ me { name } }" }));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        request.send()
+    };
+    let with_claim = token("rsa", json!({ "sub": "42", "org": { "id": "o7" } }));
+    assert_eq!(send(Some(with_claim)).await.unwrap().status(), 200);
+    let without_claim = token("rsa", json!({ "sub": "42" }));
+    assert_eq!(send(Some(without_claim)).await.unwrap().status(), 200);
+    let sent: Vec<Vec<String>> = accounts
+        .recorded()
+        .iter()
+        .map(|r| {
+            r.headers
+                .get_all("x-org")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_string())
+                .collect()
+        })
+        .collect();
+    // The claim replaces what the client sent; with no such claim, nothing is sent.
+    assert_eq!(sent, [vec!["o7".to_string()], vec![]]);
+}

@@ -24,8 +24,8 @@ pub struct Config {
     pub subgraphs: BTreeMap<String, SubgraphConfig>,
     /// Query document and plan caches.
     pub query_planning: QueryPlanningConfig,
-    /// Client headers forwarded to subgraphs.
-    pub headers: HeadersConfig,
+    /// Headers sent to subgraphs, and taken from their answers for the client.
+    pub headers: crate::headers::HeadersConfig,
     /// The entity cache and its invalidation (docs/cache.md).
     pub cache: crate::cache::CacheConfig,
     /// Sharing work between identical requests.
@@ -74,13 +74,6 @@ pub struct DeduplicationConfig {
     pub inbound: bool,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HeadersConfig {
-    /// Header names forwarded from the client request to every subgraph request.
-    pub propagate: Vec<String>,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SubgraphDefaults {
@@ -94,6 +87,8 @@ pub struct SubgraphDefaults {
     pub max_connections: usize,
     /// Stop calling a subgraph that keeps failing, for a while.
     pub circuit_breaker: crate::fetch::CircuitBreakerConfig,
+    /// Identical query requests to a subgraph in flight at once share one HTTP request.
+    pub deduplicate: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -107,6 +102,7 @@ pub struct SubgraphConfig {
     pub max_connections: Option<usize>,
     #[serde(default)]
     pub circuit_breaker: crate::fetch::CircuitBreakerOverrides,
+    pub deduplicate: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -129,7 +125,7 @@ impl Default for Config {
             subgraph_defaults: SubgraphDefaults::default(),
             subgraphs: BTreeMap::new(),
             query_planning: QueryPlanningConfig::default(),
-            headers: HeadersConfig::default(),
+            headers: Default::default(),
             cache: crate::cache::CacheConfig::default(),
             deduplication: DeduplicationConfig::default(),
             limits: crate::limits::LimitsConfig::default(),
@@ -155,6 +151,7 @@ impl Default for SubgraphDefaults {
             max_response_bytes: crate::fetch::config::DEFAULT_MAX_RESPONSE_BYTES,
             max_connections: crate::fetch::config::DEFAULT_MAX_CONNECTIONS,
             circuit_breaker: crate::fetch::CircuitBreakerConfig::default(),
+            deduplicate: true,
         }
     }
 }

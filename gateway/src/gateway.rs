@@ -15,12 +15,13 @@ use serde_json::{Map, Value};
 use crate::authorization::{self, Authorization, AuthorizationConfig, Grants};
 use crate::config::QueryPlanningConfig;
 use crate::executor::{self, Execution, Fetcher, Introspection, RequestContext, ResponseShape};
+use crate::headers::HeaderRules;
 use crate::identity::Identity;
 use crate::inflight::Inflight;
 use crate::limits::{LimitsConfig, OperationMeasures};
 use crate::operation::{self, ApiSchema, NormalizedOperation, OperationError};
 use crate::planner::{QueryPlan, QueryPlanner};
-use crate::response::{GraphQLError, JsonText, Response};
+use crate::response::{CachePolicy, GraphQLError, JsonText, Response};
 use crate::supergraph::Supergraph;
 
 /// A GraphQL request as GraphQL over HTTP carries it (POST body or GET query string).
@@ -170,8 +171,8 @@ impl InboundKey {
 /// How the gateway reads client requests (see docs/config.md).
 #[derive(Debug, Clone)]
 pub struct RequestSettings {
-    /// Client headers forwarded to every subgraph.
-    pub propagate_headers: Vec<http::HeaderName>,
+    /// What subgraph requests carry of the client's headers.
+    pub header_rules: Arc<HeaderRules>,
     /// Headers verified claims are forwarded under: a client's own are dropped.
     pub claim_headers: Vec<http::HeaderName>,
     /// How private cached data is scoped to users.
@@ -194,7 +195,7 @@ pub struct RequestSettings {
 impl Default for RequestSettings {
     fn default() -> Self {
         Self {
-            propagate_headers: Vec::new(),
+            header_rules: Arc::default(),
             claim_headers: Vec::new(),
             private: Default::default(),
             cache_debug_header: None,
@@ -300,23 +301,30 @@ impl Gateway {
         headers: &http::HeaderMap,
         identity: Option<Arc<Identity>>,
     ) -> Arc<RequestContext> {
-        let mut forwarded = http::HeaderMap::new();
-        for name in &self.requests.propagate_headers {
-            // A header claims are forwarded under is the gateway's to set, never the client's.
-            if self.requests.claim_headers.contains(name) {
-                continue;
-            }
-            for value in headers.get_all(name) {
-                forwarded.append(name.clone(), value.clone());
-            }
-        }
-        if let Some(identity) = &identity {
-            for (name, value) in &identity.forwarded_headers {
-                forwarded.append(name.clone(), value.clone());
+        let (mut forwarded, mut subgraph_headers) = self
+            .requests
+            .header_rules
+            .requests(headers, identity.as_deref());
+        let claims = identity
+            .as_deref()
+            .map_or(&[][..], |identity| &identity.forwarded_headers[..]);
+        if !self.requests.claim_headers.is_empty() || !claims.is_empty() {
+            let maps = std::iter::once(&mut forwarded)
+                .chain(subgraph_headers.iter_mut().map(|(_, map)| map));
+            for map in maps {
+                // A header claims are forwarded under is the gateway's to set, never the
+                // client's.
+                for name in &self.requests.claim_headers {
+                    map.remove(name);
+                }
+                for (name, value) in claims {
+                    map.append(name.clone(), value.clone());
+                }
             }
         }
         Arc::new(RequestContext {
             headers: forwarded,
+            subgraph_headers,
             user: crate::cache::scope::user_id(
                 headers,
                 identity.as_deref(),
@@ -352,6 +360,10 @@ impl Gateway {
             mask_subgraph_errors(&mut response.errors);
         }
         self.requests.limits.cap_errors(&mut response.errors);
+        if !response.errors.is_empty() {
+            // An answer with errors may be right only now (a subgraph down): never kept.
+            response.meta.cache = CachePolicy::NoStore;
+        }
         (outcome, response)
     }
 
@@ -395,7 +407,7 @@ impl Gateway {
                 Response {
                     data: Some(JsonText::null()),
                     errors: vec![*error],
-                    extensions: Map::new(),
+                    ..Default::default()
                 },
             ),
         }
@@ -634,7 +646,8 @@ impl Gateway {
     }
 
     async fn run(&self, prepared: Prepared, context: Arc<RequestContext>) -> Response {
-        executor::execute(
+        let query = prepared.planned.operation.kind == ast::OperationType::Query;
+        let mut response = executor::execute(
             &prepared.planned.plan,
             Execution {
                 supergraph: &self.supergraph,
@@ -645,7 +658,11 @@ impl Gateway {
                 context,
             },
         )
-        .await
+        .await;
+        if !query {
+            response.meta.cache = CachePolicy::NoStore;
+        }
+        response
     }
 
     /// The parsed and validated document for `query`, from the cache when it is there.

@@ -19,6 +19,7 @@ pub mod events;
 pub mod executor;
 pub mod fetch;
 pub mod gateway;
+pub mod headers;
 pub mod identity;
 pub mod inflight;
 pub mod json;

@@ -10,6 +10,7 @@ use crate::events::{CacheHooks, Publisher, StreamListener};
 use crate::executor::Fetcher;
 use crate::fetch::{CachedFetcher, HttpFetcher, SubgraphEndpoint};
 use crate::gateway::{Gateway, GatewayHooks, RequestSettings};
+use crate::headers::HeaderRules;
 use crate::supergraph::{Supergraph, SupergraphError};
 
 #[derive(Debug, thiserror::Error)]
@@ -26,8 +27,8 @@ pub enum StartupError {
     },
     #[error("config names subgraph \"{0}\", which the supergraph does not have")]
     UnknownSubgraph(String),
-    #[error("invalid header name in `headers.propagate`: {0}")]
-    InvalidHeader(String),
+    #[error("header rule {0}")]
+    HeaderRule(#[from] crate::headers::RuleError),
     #[error("invalid `cache.redis_url`: {0}")]
     Redis(String),
     #[error("subgraph \"{subgraph}\": `{key}` must be at least 1")]
@@ -147,21 +148,28 @@ pub fn build_gateway_on(
         .iter()
         .map(|subgraph| subgraph_endpoint(config, &subgraph.name, &subgraph.url))
         .collect::<Result<_, _>>()?;
+    let header_rules = Arc::new(HeaderRules::new(&config.headers, &supergraph)?);
+    if let Some(name) = &config.cache.surrogate_key_header
+        && http::HeaderName::from_bytes(name.as_bytes()).is_err()
+    {
+        return Err(crate::headers::RuleError {
+            at: "cache.surrogate_key_header".into(),
+            reason: format!("{name:?} is not a header name"),
+        }
+        .into());
+    }
     let supergraph = Arc::new(supergraph);
-    let http_fetcher = Arc::new(HttpFetcher::with_compression(
-        endpoints,
-        config.compression.subgraph_responses,
-    ));
+    let cache = shared.cache().cloned();
+    let mut http_fetcher =
+        HttpFetcher::with_compression(endpoints, config.compression.subgraph_responses)
+            .with_header_rules(header_rules.clone());
+    if let Some(cache) = cache.clone() {
+        // A request started before an invalidation this gateway learned is never joined
+        // after it (its answer may hold what the invalidation replaced).
+        http_fetcher = http_fetcher.with_data_version(Arc::new(move || cache.watermark()));
+    }
+    let http_fetcher = Arc::new(http_fetcher);
     let http: Arc<dyn Fetcher> = http_fetcher.clone();
-    let propagate_headers = config
-        .headers
-        .propagate
-        .iter()
-        .map(|name| {
-            http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
-                .map_err(|_| StartupError::InvalidHeader(name.clone()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     // Names the edge checks (authentication.jwt.forward_claims); a bad one stops it at start.
     let claim_headers = config
         .authentication
@@ -171,7 +179,7 @@ pub fn build_gateway_on(
         .filter_map(|name| http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).ok())
         .collect();
     let mut requests = RequestSettings {
-        propagate_headers,
+        header_rules,
         claim_headers,
         deduplicate_inbound: config.deduplication.inbound,
         limits: config.limits.clone(),
@@ -241,6 +249,7 @@ fn subgraph_endpoint(
             .unwrap_or(defaults.max_response_bytes),
         max_connections,
         circuit_breaker: defaults.circuit_breaker.overridden_by(&own.circuit_breaker),
+        deduplicate: own.deduplicate.unwrap_or(defaults.deduplicate),
     })
 }
 

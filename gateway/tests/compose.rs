@@ -266,7 +266,7 @@ fn bad_config_and_missing_files_are_named() {
         ),
         (
             "subgraphs:\n  a:\n    routing_url: http://a\n    schema: {}\n",
-            "exactly one of `file` and `subgraph_url`",
+            "exactly one of `file`, `subgraph_url` and `sdl`",
         ),
     ];
     for (text, needle) in cases {
@@ -283,4 +283,110 @@ fn bad_config_and_missing_files_are_named() {
         assert!(stderr.contains(needle), "{text}: {stderr}");
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A one-request HTTP server answering `_service { sdl }` only when the request carries
+/// `authorization: Bearer t0ken`; returns its URL and the request it saw.
+fn sdl_server(sdl: &'static str) -> (String, std::thread::JoinHandle<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        // Headers, then the body its content-length announces.
+        loop {
+            let n = stream.read(&mut buffer).unwrap();
+            request.extend_from_slice(&buffer[..n]);
+            let text = String::from_utf8_lossy(&request).to_string();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if request.len() >= end + 4 + length {
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        let text = String::from_utf8_lossy(&request).to_string();
+        let authorized = text
+            .to_ascii_lowercase()
+            .contains("authorization: bearer t0ken");
+        let body = if authorized {
+            serde_json::json!({ "data": { "_service": { "sdl": sdl } } }).to_string()
+        } else {
+            serde_json::json!({ "errors": [{ "message": "unauthorized" }] }).to_string()
+        };
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        text
+    });
+    (url, handle)
+}
+
+/// rover's shapes: inline `sdl:`, `subgraph_url` with `introspection_headers`, `${env.X}`
+/// expansion; and `--format json` prints `{supergraph, errors, hints}` on success.
+#[test]
+fn rover_config_shapes_compose_and_json_holds_the_supergraph() {
+    let (url, server) = sdl_server(
+        "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.3\", import: [\"@key\"])\ntype User @key(fields: \"id\") { id: ID! name: String }\n",
+    );
+    let dir = temp_dir("rover-shapes");
+    let config = dir.join("supergraph.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "federation_version: =2.14.1\nsubgraphs:\n  accounts:\n    routing_url: ${{env.ACCOUNTS_URL}}\n    schema:\n      subgraph_url: {url}\n      introspection_headers:\n        Authorization: Bearer ${{env.INTROSPECTION_TOKEN}}\n  orders:\n    routing_url: ${{env.ORDERS_URL:-http://orders/graphql}}\n    schema:\n      sdl: |\n        extend schema @link(url: \"https://specs.apollo.dev/federation/v2.3\", import: [\"@key\"])\n        type Query {{ me: User }}\n        type User @key(fields: \"id\") {{ id: ID! }}\n"
+        ),
+    )
+    .unwrap();
+    let output = gateway()
+        .arg("compose")
+        .arg("--config")
+        .arg(&config)
+        .args(["--format", "json"])
+        .env("ACCOUNTS_URL", "http://accounts/graphql")
+        .env("INTROSPECTION_TOKEN", "t0ken")
+        .env_remove("ORDERS_URL")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let request = server.join().unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}\nrequest:\n{request}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["errors"], serde_json::json!([]));
+    assert!(json["hints"].is_array());
+    let supergraph = json["supergraph"].as_str().unwrap();
+    assert!(
+        supergraph.contains(
+            "ACCOUNTS @join__graph(name: \"accounts\", url: \"http://accounts/graphql\")"
+        ),
+        "{supergraph}"
+    );
+    assert!(
+        supergraph
+            .contains("ORDERS @join__graph(name: \"orders\", url: \"http://orders/graphql\")"),
+        "{supergraph}"
+    );
+    assert!(
+        supergraph.contains("name: String @join__field(graph: ACCOUNTS)"),
+        "{supergraph}"
+    );
 }

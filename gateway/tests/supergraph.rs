@@ -193,3 +193,57 @@ fn unparsable_sdl_is_refused_with_the_parser_message() {
     let message = refusal("type Query {");
     assert!(message.contains("not a valid GraphQL schema"), "{message}");
 }
+
+/// A security regression: a field hidden with `@inaccessible` imported under another name
+/// (`{name: "@inaccessible", as: "@private"}`, as rover writes it), and the same supergraph
+/// with the link spec and a join directive renamed, must be neither planned nor listed.
+#[test]
+fn renamed_links_and_imports_hide_what_they_hide() {
+    use gateway::config::Config;
+    use gateway::gateway::GraphQLRequest;
+    use gateway::startup::{build_gateway, load_supergraph};
+
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/rover-supergraphs/renamed-links");
+    for file in ["supergraph.graphql", "renamed.graphql"] {
+        let supergraph = load_supergraph(&dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let a = supergraph.subgraph_by_name("a").unwrap().id;
+        assert!(supergraph.resolves_field("User", "name", a), "{file}");
+        let api = supergraph.api_schema();
+        let user = api.get_object("User").unwrap();
+        let fields: Vec<&str> = user.fields.keys().map(|f| f.as_str()).collect();
+        assert_eq!(fields, ["id", "name", "email"], "{file}");
+        let directives: Vec<&str> = api
+            .directive_definitions
+            .keys()
+            .map(|d| d.as_str())
+            .filter(|d| {
+                ![
+                    "skip",
+                    "include",
+                    "deprecated",
+                    "specifiedBy",
+                    "oneOf",
+                    "defer",
+                    "stream",
+                ]
+                .contains(d)
+            })
+            .collect();
+        assert!(directives.is_empty(), "{file}: {directives:?}");
+        let gateway = build_gateway(supergraph, &Config::default()).unwrap();
+        let request = |query: &str| GraphQLRequest {
+            query: Some(query.to_string()),
+            ..Default::default()
+        };
+        let Err(errors) = gateway.plan(&request("{ user(id: 1) { secret } }")) else {
+            panic!("{file}: a hidden field is planned");
+        };
+        assert!(errors[0].message.contains("secret"), "{file}: {errors:?}");
+        assert!(
+            gateway
+                .plan(&request("{ user(id: 1) { name email } }"))
+                .is_ok()
+        );
+    }
+}

@@ -18,6 +18,7 @@ pub struct RecordingProxy {
     pub url: String,
     target: Arc<Mutex<String>>,
     recorded: Arc<Mutex<Vec<Recorded>>>,
+    answer_headers: Arc<Mutex<Vec<(String, String)>>>,
     task: JoinHandle<()>,
 }
 
@@ -33,9 +34,11 @@ impl RecordingProxy {
         let target = Arc::new(Mutex::new(String::new()));
         let recorded = Arc::new(Mutex::new(Vec::new()));
         let client = reqwest::Client::new();
-        let (forward, record) = (target.clone(), recorded.clone());
+        let answer_headers = Arc::new(Mutex::new(Vec::new()));
+        let (forward, record, extra) = (target.clone(), recorded.clone(), answer_headers.clone());
         let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
             let url = forward.lock().unwrap().clone();
+            let extra: Vec<(String, String)> = extra.lock().unwrap().clone();
             record.lock().unwrap().push(Recorded {
                 headers: headers.clone(),
                 body: String::from_utf8_lossy(&body).into_owned(),
@@ -50,7 +53,16 @@ impl RecordingProxy {
                     .await
                     .expect("the real subgraph answers");
                 let bytes = response.bytes().await.expect("its body");
-                ([("content-type", "application/json")], bytes)
+                let mut answer = axum::response::Response::new(axum::body::Body::from(bytes));
+                let headers = answer.headers_mut();
+                headers.insert("content-type", "application/json".parse().unwrap());
+                for (name, value) in extra {
+                    headers.append(
+                        axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                        value.parse().unwrap(),
+                    );
+                }
+                answer
             }
         });
         let (listener, address) = crate::listener().await;
@@ -61,12 +73,26 @@ impl RecordingProxy {
             url: format!("http://{address}/graphql"),
             target,
             recorded,
+            answer_headers,
             task,
         }
     }
 
+    /// Headers every answer from now on carries besides the real subgraph's.
+    pub fn answer_with_headers(&self, headers: &[(&str, &str)]) {
+        *self.answer_headers.lock().unwrap() = headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+    }
+
     pub fn forward_to(&self, url: &str) {
         *self.target.lock().unwrap() = url.to_string();
+    }
+
+    /// Where it forwards to.
+    pub fn target(&self) -> String {
+        self.target.lock().unwrap().clone()
     }
 
     /// What was forwarded so far.

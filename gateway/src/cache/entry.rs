@@ -6,6 +6,7 @@ use crate::json::Value;
 use serde::{Deserialize, Serialize};
 
 use super::policy::Mode;
+use crate::response::CachePolicy;
 
 /// Identifies an entry; derived from what the answer depends on (see [`super::key`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,12 +41,33 @@ pub struct Entry {
     /// generation is not served. 0 in L1 and for entries written before generations existed.
     #[serde(default)]
     pub generation: u64,
+    /// The `max-age` the subgraph sent with the answer: clients may keep a response holding
+    /// it only if the subgraph said how long.
+    #[serde(default)]
+    pub client_max_age: Option<u64>,
+    /// Stored for one user (the subgraph said `private`, or the policy does).
+    #[serde(default)]
+    pub private: bool,
 }
 
 impl Entry {
     /// When the entry leaves the cache.
     pub fn gone_at_ms(&self) -> u64 {
         self.expires_at_ms.max(self.kept_until_ms)
+    }
+
+    /// What a client may do with a response holding this entry at `now_ms`: keep it for the
+    /// rest of the entry's life (never past the subgraph's `max-age`, which bounds that life),
+    /// and only if the subgraph gave one.
+    pub fn client_policy(&self, now_ms: u64) -> CachePolicy {
+        let seconds_left = self.expires_at_ms.saturating_sub(now_ms) / 1000;
+        match self.client_max_age {
+            Some(max_age) if seconds_left > 0 => CachePolicy::MaxAge {
+                seconds: seconds_left.min(max_age),
+                private: self.private,
+            },
+            _ => CachePolicy::NoStore,
+        }
     }
 
     /// How long past its freshness the entry stays of use.

@@ -22,6 +22,8 @@ use crate::json::{Str, Value};
 use serde::Deserialize;
 
 pub use entry::{CacheKey, Entry};
+
+use crate::response::CachePolicy;
 pub use policy::{CacheControl, Mode, Policy, PolicyConfig, SubgraphPolicyConfig};
 pub use redis_link::RedisLink;
 pub use scope::PrivateConfig;
@@ -72,6 +74,9 @@ pub struct CacheConfig {
     pub private: PrivateConfig,
     /// `POST /invalidate`, enabled only with a shared secret.
     pub invalidation_endpoint: Option<EndpointConfig>,
+    /// A response header (`Surrogate-Key`, `Cache-Tag`, ...) listing the cache tags of the
+    /// answer's data, for a CDN in front of the gateway to purge by. Unset: not sent.
+    pub surrogate_key_header: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -98,6 +103,7 @@ impl Default for CacheConfig {
             subgraphs: BTreeMap::new(),
             private: PrivateConfig::default(),
             invalidation_endpoint: None,
+            surrogate_key_header: None,
         }
     }
 }
@@ -115,6 +121,8 @@ pub struct Answer {
     pub subgraph: Arc<str>,
     /// The subgraph's `Cache-Control: max-age`, if any.
     pub max_age: Option<u64>,
+    /// For one user only (the subgraph said `private`, or the policy does).
+    pub private: bool,
 }
 
 /// Which level answered.
@@ -130,6 +138,8 @@ pub enum Lookup {
     Fresh {
         value: Arc<Value>,
         level: Level,
+        /// What a client may do with a response holding it.
+        client: CachePolicy,
     },
     /// Past its freshness for `for_ms`, kept for stale-while-revalidate or stale-if-error.
     Stale {
@@ -309,9 +319,10 @@ impl Cache {
         };
         self.l1.insert(*key, entry);
         match found {
-            Lookup::Fresh { value, .. } => Lookup::Fresh {
+            Lookup::Fresh { value, client, .. } => Lookup::Fresh {
                 value,
                 level: Level::L2,
+                client,
             },
             Lookup::Stale { value, for_ms, .. } => Lookup::Stale {
                 value,
@@ -328,6 +339,7 @@ impl Cache {
             None => Some(Lookup::Fresh {
                 value: entry.value.clone(),
                 level: Level::L1,
+                client: entry.client_policy(now),
             }),
             // Kept for as long past its freshness as its window, whatever made it stale. (An
             // invalidation can be dated after `now`: versions come from the stream's clock.)
@@ -355,6 +367,7 @@ impl Cache {
             policy,
             subgraph,
             max_age,
+            private,
         } = answer;
         let seconds = match policy.mode {
             Mode::None => return,
@@ -390,6 +403,8 @@ impl Cache {
             mode: policy.mode,
             size: size.min(u32::MAX as usize) as u32,
             generation: 0,
+            client_max_age: max_age,
+            private,
         });
         if !self.versions.fresh(&entry.tags, born) {
             return; // invalidated while in flight

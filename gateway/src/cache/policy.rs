@@ -156,6 +156,19 @@ impl CacheControl {
         }
         parsed
     }
+
+    /// What it lets a client (or a CDN) do with the part of a response it came with.
+    pub fn client_policy(&self) -> crate::response::CachePolicy {
+        match self.max_age {
+            Some(seconds) if seconds > 0 && !self.no_store => {
+                crate::response::CachePolicy::MaxAge {
+                    seconds,
+                    private: self.private,
+                }
+            }
+            _ => crate::response::CachePolicy::NoStore,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,8 +10,6 @@ use apollo_compiler::validation::Valid;
 
 use crate::supergraph::{Supergraph, SupergraphError};
 
-const JOIN_SPEC: &str = "https://specs.apollo.dev/join/";
-
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read {}: {source}", path.display())]
@@ -48,7 +46,7 @@ pub fn api_schema(sdl: &str, path: &Path) -> Result<Valid<Schema>, LoadError> {
         path: path.to_path_buf(),
         diagnostics: e.errors.to_string(),
     })?;
-    if !links_join_spec(&schema) {
+    if !crate::supergraph::links_join_spec(&schema) {
         return Ok(schema);
     }
     let supergraph = Supergraph::parse(sdl).map_err(|source| LoadError::Supergraph {
@@ -56,17 +54,4 @@ pub fn api_schema(sdl: &str, path: &Path) -> Result<Valid<Schema>, LoadError> {
         source: Box::new(source),
     })?;
     Ok(Valid::clone(supergraph.api_schema()))
-}
-
-/// Whether the schema definition links the join spec (`@link(url:)`, or Federation 1's
-/// `@core(feature:)`, which the supergraph loader then refuses with a clear message).
-fn links_join_spec(schema: &Schema) -> bool {
-    schema.schema_definition.directives.iter().any(|directive| {
-        (directive.name == "link" || directive.name == "core")
-            && directive
-                .specified_argument_by_name("url")
-                .or_else(|| directive.specified_argument_by_name("feature"))
-                .and_then(|url| url.as_str())
-                .is_some_and(|url| url.starts_with(JOIN_SPEC))
-    })
 }

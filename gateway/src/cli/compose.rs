@@ -1,6 +1,6 @@
-//! `gateway compose`: reads a `supergraph.yaml`, loads every subgraph's SDL (from a file, or
-//! from a running subgraph's `_service { sdl }`), composes, and writes the supergraph or the
-//! errors.
+//! `gateway compose`: reads a `supergraph.yaml`, loads every subgraph's SDL (from a file,
+//! inline, or from a running subgraph's `_service { sdl }` with the configured headers),
+//! composes, and writes the supergraph or the errors.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -38,12 +38,17 @@ pub async fn run(config: PathBuf, target: Target, format: Format) -> Result<(), 
                 })?;
                 (sdl, path, None)
             }
-            SchemaSource::SubgraphUrl(url) => {
-                let sdl = fetch_sdl(&url).await.map_err(|e| {
+            SchemaSource::SubgraphUrl { url, headers } => {
+                let sdl = fetch_sdl(&url, &headers).await.map_err(|e| {
                     format!("subgraph \"{name}\": cannot get its SDL from {url}: {e}")
                 })?;
                 (sdl, PathBuf::from(&url), Some(url))
             }
+            SchemaSource::Sdl(sdl) => (
+                sdl,
+                PathBuf::from(format!("{}#{name}", config.display())),
+                None,
+            ),
         };
         let url = subgraph
             .routing_url
@@ -60,11 +65,17 @@ pub async fn run(config: PathBuf, target: Target, format: Format) -> Result<(), 
     let Composition { supergraph, report } = compose(inputs);
     match format {
         Format::Text => eprint!("{}", report.render_text()),
-        Format::Json if supergraph.is_none() => super::output::print(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()
-        )),
-        Format::Json => {}
+        // Always one JSON document on stdout: `{"supergraph"?, "errors", "hints"}`.
+        Format::Json => {
+            let mut json = report.to_json();
+            if let Some(supergraph) = &supergraph {
+                json["supergraph"] = serde_json::Value::String(supergraph.clone());
+            }
+            super::output::print(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            ));
+        }
     }
     let Some(supergraph) = supergraph else {
         return Err(format!(
@@ -75,6 +86,8 @@ pub async fn run(config: PathBuf, target: Target, format: Format) -> Result<(), 
     match target {
         Target::File(path) => std::fs::write(&path, supergraph)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        // In JSON the supergraph is in the document already.
+        Target::Stdout if format == Format::Json => {}
         Target::Stdout => super::output::print(&supergraph),
         Target::Check(path) => {
             let current = std::fs::read_to_string(&path)
@@ -100,13 +113,19 @@ pub async fn run(config: PathBuf, target: Target, format: Format) -> Result<(), 
 }
 
 /// Asks a running subgraph for its SDL (`{ _service { sdl } }`).
-async fn fetch_sdl(url: &str) -> Result<String, String> {
+async fn fetch_sdl(
+    url: &str,
+    headers: &std::collections::BTreeMap<String, String>,
+) -> Result<String, String> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())?;
-    let response = client
-        .post(url)
+    let mut request = client.post(url);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let response = request
         .json(&serde_json::json!({ "query": "{ _service { sdl } }" }))
         .send()
         .await

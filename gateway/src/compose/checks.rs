@@ -10,7 +10,7 @@ use apollo_compiler::{Name, Node};
 
 use super::error::CompositionError;
 use super::merge::quoted;
-use super::model::{Kind, Origin, Supergraph};
+use super::model::{Carried, Kind, Origin, Supergraph, and_requirements, implies};
 use super::subgraph::Subgraph;
 
 pub struct Checker<'a> {
@@ -90,13 +90,25 @@ impl Checker<'_> {
     pub fn run(&mut self, supergraph: &mut Supergraph) {
         let usage: Vec<HashSet<(Name, Name)>> =
             self.subgraphs.iter().map(field_set_usage).collect();
+        let provided: Vec<HashSet<(Name, Name)>> =
+            self.subgraphs.iter().map(provides_selections).collect();
+        self.subgraph_names();
         self.overrides(supergraph, &usage);
-        self.sharing(supergraph);
+        self.sharing(supergraph, &provided);
+        self.runtime_types(supergraph);
+        self.extensions(supergraph);
+        self.import_names();
+        for (index, subgraph) in self.subgraphs.iter().enumerate() {
+            self.directives_on_externals(index, subgraph);
+            self.interface_keys(index, subgraph);
+            self.unsupported(index, subgraph);
+        }
         self.externals(supergraph, &usage);
         for (index, subgraph) in self.subgraphs.iter().enumerate() {
             self.field_sets(index, subgraph);
         }
         self.interface_objects(supergraph);
+        self.transitive_auth(supergraph);
         self.inaccessible(supergraph);
         self.queries(supergraph);
     }
@@ -115,19 +127,55 @@ impl Checker<'_> {
         let mut hints = Vec::new();
         for ty in supergraph.types.values_mut() {
             for field in ty.fields.values_mut() {
-                let overriding: Vec<(usize, String, Origin, bool)> = field
+                let overriding: Vec<(usize, String, Origin, bool, Option<String>)> = field
                     .sources
                     .iter()
                     .enumerate()
                     .filter_map(|(i, s)| {
                         s.override_from
                             .clone()
-                            .map(|from| (i, from, s.origin, s.external))
+                            .map(|from| (i, from, s.origin, s.external, s.override_label.clone()))
                     })
                     .collect();
-                for (_, from, origin, external) in overriding {
+                for (_, from, origin, external, label) in overriding {
                     let here = self.subgraphs[origin.subgraph].name.clone();
                     let coordinate = format!("{}.{}", ty.name, field.name);
+                    let interface_object_here = ty
+                        .sources
+                        .iter()
+                        .any(|s| s.origin.subgraph == origin.subgraph && s.interface_object);
+                    if ty.kind == Kind::Interface && !interface_object_here {
+                        errors.push(
+                            CompositionError::new(
+                                "OVERRIDE_ON_INTERFACE",
+                                format!("field \"{coordinate}\" in subgraph \"{here}\" is an interface field: @override applies to the fields of object types, not interfaces"),
+                            )
+                            .at(&here, origin.span),
+                        );
+                        continue;
+                    }
+                    if interface_object_here {
+                        errors.push(
+                            CompositionError::new(
+                                "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
+                                format!("field \"{coordinate}\" in subgraph \"{here}\" is a field of an @interfaceObject: @override cannot take a field over from the interface's implementations"),
+                            )
+                            .at(&here, origin.span),
+                        );
+                        continue;
+                    }
+                    if let Some(label) = &label
+                        && !valid_override_label(label)
+                    {
+                        errors.push(
+                            CompositionError::new(
+                                "OVERRIDE_LABEL_INVALID",
+                                format!("field \"{coordinate}\" in subgraph \"{here}\" has @override(label: \"{label}\"): a label is \"percent(N)\" with 0 <= N <= 100 (up to 8 decimals), or a name of letters, digits, '_', '-', ':' and '.' starting with a letter"),
+                            )
+                            .at(&here, origin.span),
+                        );
+                        continue;
+                    }
                     if from == here {
                         errors.push(
                             CompositionError::new(
@@ -184,6 +232,30 @@ impl Checker<'_> {
                         );
                         continue;
                     }
+                    if source.requires.is_some() {
+                        errors.push(
+                            CompositionError::new(
+                                "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
+                                format!("field \"{coordinate}\" in subgraph \"{here}\" overrides subgraph \"{from}\", where the field has @requires: a field that @requires cannot be overridden"),
+                            )
+                            .at(&here, origin.span)
+                            .at(&from, source.origin.span),
+                        );
+                        continue;
+                    }
+                    if let Some(label) = &label {
+                        // Progressive override: the source keeps resolving the field for
+                        // requests outside the label.
+                        source.override_label = Some(label.clone());
+                        hints.push(
+                            CompositionError::new(
+                                "OVERRIDE_MIGRATION_IN_PROGRESS",
+                                format!("field \"{coordinate}\" is being migrated from subgraph \"{from}\" to subgraph \"{here}\" with progressive @override(label: \"{label}\"): once the migration is complete, remove the field from subgraph \"{from}\""),
+                            )
+                            .at(&here, origin.span),
+                        );
+                        continue;
+                    }
                     if source.external {
                         // An external field was never resolved there: nothing changes.
                     } else if usage[source_index].contains(&(ty.name.clone(), field.name.clone()))
@@ -193,6 +265,13 @@ impl Checker<'_> {
                         source.used_overridden = true;
                     } else {
                         source.overridden = true;
+                        hints.push(
+                            CompositionError::new(
+                                "OVERRIDDEN_FIELD_CAN_BE_REMOVED",
+                                format!("field \"{coordinate}\" in subgraph \"{from}\" is overridden by subgraph \"{here}\" and used by nothing there: it can be removed from subgraph \"{from}\""),
+                            )
+                            .at(&from, source.origin.span),
+                        );
                     }
                 }
             }
@@ -203,7 +282,7 @@ impl Checker<'_> {
 
     /// A field several subgraphs resolve must be `@shareable` in each of them (key fields and
     /// Federation 1 subgraphs are implicitly). Interface fields resolve nothing by themselves.
-    fn sharing(&mut self, supergraph: &Supergraph) {
+    fn sharing(&mut self, supergraph: &Supergraph, provided: &[HashSet<(Name, Name)>]) {
         for ty in supergraph.types.values() {
             // On an interface only `@interfaceObject` subgraphs resolve fields; interface
             // declarations themselves resolve nothing.
@@ -215,11 +294,74 @@ impl Checker<'_> {
                         .any(|s| s.origin.subgraph == subgraph && s.interface_object)
             };
             for field in ty.fields.values() {
-                let resolving: Vec<_> = field
+                // A subgraph giving the field up under a progressive override label shares it
+                // with the overriding one by design, for the requests outside the label.
+                let mut resolving: Vec<_> = field
                     .sources
                     .iter()
                     .filter(|s| s.resolves() && resolves_here(s.origin.subgraph))
+                    .filter(|s| s.override_label.is_none() || s.override_from.is_some())
                     .collect();
+                // An `@interfaceObject` resolves the field for every implementation.
+                if ty.kind == Kind::Object {
+                    for interface in ty.implements.keys() {
+                        let Some(interface) = supergraph.types.get(interface) else {
+                            continue;
+                        };
+                        let Some(on_interface) = interface.fields.get(&field.name) else {
+                            continue;
+                        };
+                        resolving.extend(on_interface.sources.iter().filter(|s| {
+                            s.resolves()
+                                && interface.sources.iter().any(|t| {
+                                    // One without a key is refused on its own.
+                                    t.interface_object
+                                        && !t.keys.is_empty()
+                                        && t.origin.subgraph == s.origin.subgraph
+                                })
+                        }));
+                    }
+                }
+                if ty.name == "Subscription" && resolving.len() > 1 {
+                    let names: Vec<&str> = resolving.iter().map(|s| self.name(s.origin)).collect();
+                    let places: Vec<Origin> = resolving.iter().map(|s| s.origin).collect();
+                    self.error(
+                        "INVALID_FIELD_SHARING",
+                        format!(
+                            "subscription field \"Subscription.{}\" is resolved by several subgraphs ({}): a subscription field cannot be shared, @shareable or not",
+                            field.name,
+                            quoted(&names)
+                        ),
+                        &places,
+                    );
+                    continue;
+                }
+                // An `@external` field a `@provides` of its subgraph selects is resolved there
+                // too, for the paths that provide it.
+                let provides_it = field.sources.iter().any(|s| {
+                    s.external
+                        && provided[s.origin.subgraph]
+                            .contains(&(ty.name.clone(), field.name.clone()))
+                });
+                if provides_it && !resolving.is_empty() && resolving.iter().any(|s| !s.shareable) {
+                    let not_shareable: Vec<&str> = resolving
+                        .iter()
+                        .filter(|s| !s.shareable)
+                        .map(|s| self.name(s.origin))
+                        .collect();
+                    let places: Vec<Origin> = resolving.iter().map(|s| s.origin).collect();
+                    self.error(
+                        "INVALID_FIELD_SHARING",
+                        format!(
+                            "field \"{}.{}\" is @provides-ed by another subgraph but is not marked @shareable in subgraph(s) {}: a provided field is resolved by several subgraphs",
+                            ty.name,
+                            field.name,
+                            quoted(&not_shareable)
+                        ),
+                        &places,
+                    );
+                    continue;
+                }
                 if resolving.len() < 2 || resolving.iter().all(|s| s.shareable) {
                     continue;
                 }
@@ -292,6 +434,18 @@ impl Checker<'_> {
         };
         for ty in subgraph.types() {
             for key in subgraph.type_directives(ty, "key") {
+                if !fields_is_string(key) {
+                    self.error(
+                        "KEY_INVALID_FIELDS_TYPE",
+                        format!(
+                            "@key on \"{}\" in subgraph \"{}\": `fields` must be a string (a selection such as \"id\")",
+                            ty.name(),
+                            subgraph.name
+                        ),
+                        &[origin(key.location())],
+                    );
+                    continue;
+                }
                 let text = key
                     .specified_argument_by_name("fields")
                     .and_then(|v| v.as_str())
@@ -354,6 +508,17 @@ impl Checker<'_> {
             for field in fields.values() {
                 let coordinate = format!("{}.{}", ty.name(), field.name);
                 if let Some(requires) = subgraph.get(&field.directives, "requires") {
+                    if !fields_is_string(requires) {
+                        self.error(
+                            "REQUIRES_INVALID_FIELDS_TYPE",
+                            format!(
+                                "@requires on \"{coordinate}\" in subgraph \"{}\": `fields` must be a string",
+                                subgraph.name
+                            ),
+                            &[origin(requires.location())],
+                        );
+                        continue;
+                    }
                     let text = requires
                         .specified_argument_by_name("fields")
                         .and_then(|v| v.as_str())
@@ -383,6 +548,17 @@ impl Checker<'_> {
                     }
                 }
                 if let Some(provides) = subgraph.get(&field.directives, "provides") {
+                    if !fields_is_string(provides) {
+                        self.error(
+                            "PROVIDES_INVALID_FIELDS_TYPE",
+                            format!(
+                                "@provides on \"{coordinate}\" in subgraph \"{}\": `fields` must be a string",
+                                subgraph.name
+                            ),
+                            &[origin(provides.location())],
+                        );
+                        continue;
+                    }
                     let text = provides
                         .specified_argument_by_name("fields")
                         .and_then(|v| v.as_str())
@@ -453,6 +629,23 @@ impl Checker<'_> {
                         ),
                         &[source.origin],
                     );
+                } else if let Some(implementation) = supergraph.types.values().find(|t| {
+                    t.kind == Kind::Object
+                        && t.implements.contains_key(&ty.name)
+                        && t.sources
+                            .iter()
+                            .any(|s| s.origin.subgraph == source.origin.subgraph)
+                }) {
+                    self.error(
+                        "INTERFACE_OBJECT_USAGE_ERROR",
+                        format!(
+                            "subgraph \"{}\" declares \"{}\" as an @interfaceObject and also its implementation \"{}\": a subgraph either abstracts the interface's implementations or knows them",
+                            self.name(source.origin),
+                            ty.name,
+                            implementation.name
+                        ),
+                        &[source.origin],
+                    );
                 } else if source.keys.is_empty() {
                     self.error(
                         "INTERFACE_OBJECT_USAGE_ERROR",
@@ -466,6 +659,388 @@ impl Checker<'_> {
                 }
             }
         }
+    }
+
+    /// `_` is reserved (Apollo's composition uses it internally), and a subgraph needs a name.
+    fn subgraph_names(&mut self) {
+        for subgraph in self.subgraphs {
+            if subgraph.name == "_" || subgraph.name.trim().is_empty() {
+                self.errors.push(CompositionError::new(
+                    "INVALID_SUBGRAPH_NAME",
+                    format!(
+                        "subgraph name \"{}\" is reserved or empty: choose another name for it",
+                        subgraph.name
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// A field several subgraphs resolve with an abstract type must be able to return the
+    /// same object types in each of them: otherwise which types the field may return depends
+    /// on the subgraph a plan picks.
+    fn runtime_types(&mut self, supergraph: &Supergraph) {
+        let runtime_types = |abstract_type: &Name, subgraph: usize| -> Option<HashSet<&Name>> {
+            let ty = supergraph.types.get(abstract_type)?;
+            match ty.kind {
+                Kind::Union => Some(
+                    ty.members
+                        .iter()
+                        .filter(|(_, subgraphs)| subgraphs.contains(&subgraph))
+                        .map(|(member, _)| member)
+                        .collect(),
+                ),
+                Kind::Interface if !ty.sources.iter().any(|s| s.interface_object) => Some(
+                    supergraph
+                        .types
+                        .values()
+                        .filter(|t| {
+                            t.implements
+                                .get(abstract_type)
+                                .is_some_and(|subgraphs| subgraphs.contains(&subgraph))
+                        })
+                        .map(|t| &t.name)
+                        .collect(),
+                ),
+                _ => None,
+            }
+        };
+        let mut errors = Vec::new();
+        let mut hints = Vec::new();
+        for ty in supergraph.types.values().filter(|t| t.kind == Kind::Object) {
+            for field in ty.fields.values() {
+                let resolving: Vec<_> = field.sources.iter().filter(|s| s.resolves()).collect();
+                if resolving.len() < 2 {
+                    continue;
+                }
+                let returned = field.ty.inner_named_type();
+                let sets: Option<Vec<HashSet<&Name>>> = resolving
+                    .iter()
+                    .map(|s| runtime_types(returned, s.origin.subgraph))
+                    .collect();
+                let Some(sets) = sets else { continue };
+                if sets.iter().any(|set| set.is_empty()) {
+                    continue;
+                }
+                let common = sets[1..].iter().fold(sets[0].clone(), |acc, set| {
+                    acc.intersection(set).copied().collect()
+                });
+                if common.is_empty() {
+                    let names: Vec<&str> = resolving.iter().map(|s| self.name(s.origin)).collect();
+                    let mut error = CompositionError::new(
+                        "SHAREABLE_HAS_MISMATCHED_RUNTIME_TYPES",
+                        format!(
+                            "field \"{}.{}\" returns \"{returned}\" in subgraphs {}, which have no possible runtime type in common: the field's answer would depend on the subgraph that resolves it",
+                            ty.name,
+                            field.name,
+                            quoted(&names)
+                        ),
+                    );
+                    for source in &resolving {
+                        error = error.at(self.name(source.origin), source.origin.span);
+                    }
+                    errors.push(error);
+                } else if sets.iter().any(|set| set.len() != common.len()) {
+                    let first = resolving[0].origin;
+                    hints.push(
+                        CompositionError::new(
+                            "INCONSISTENT_RUNTIME_TYPES_FOR_SHAREABLE_RETURN",
+                            format!(
+                                "field \"{}.{}\" may return different object types depending on the subgraph that resolves it",
+                                ty.name, field.name
+                            ),
+                        )
+                        .at(self.name(first), first.span),
+                    );
+                }
+            }
+        }
+        for ty in supergraph.types.values().filter(|t| t.kind == Kind::Union) {
+            let declaring: HashSet<usize> = ty.sources.iter().map(|s| s.origin.subgraph).collect();
+            for (member, subgraphs) in &ty.members {
+                if subgraphs.iter().collect::<HashSet<_>>().len() < declaring.len() {
+                    let origin = ty.sources[0].origin;
+                    hints.push(
+                        CompositionError::new(
+                            "INCONSISTENT_UNION_MEMBER",
+                            format!(
+                                "union \"{}\" has member \"{member}\" in some of the subgraphs declaring it only",
+                                ty.name
+                            ),
+                        )
+                        .at(self.name(origin), origin.span),
+                    );
+                }
+            }
+        }
+        self.errors.extend(errors);
+        self.hints.extend(hints);
+    }
+
+    /// A Federation 2 type declared only with `extend type` everywhere extends nothing.
+    fn extensions(&mut self, supergraph: &Supergraph) {
+        for ty in supergraph.types.values() {
+            if matches!(ty.name.as_str(), "Query" | "Mutation" | "Subscription") {
+                continue;
+            }
+            let only_extensions = !ty.sources.is_empty()
+                && ty
+                    .sources
+                    .iter()
+                    .all(|s| s.extension && !self.subgraphs[s.origin.subgraph].fed1);
+            if only_extensions {
+                let source = ty.sources[0].origin;
+                self.error(
+                    "EXTENSION_WITH_NO_BASE",
+                    format!(
+                        "type \"{}\" is an extension in subgraph \"{}\", but no subgraph defines it",
+                        ty.name,
+                        self.name(source)
+                    ),
+                    &[source],
+                );
+            }
+        }
+    }
+
+    /// `@tag` and `@inaccessible` go into the supergraph under one name: subgraphs that
+    /// import them must import them under the same name.
+    fn import_names(&mut self) {
+        for spec in ["tag", "inaccessible"] {
+            let imported: Vec<(&Subgraph, &str)> = self
+                .subgraphs
+                .iter()
+                .filter(|s| !s.fed1)
+                .map(|s| (s, s.names.directive(spec)))
+                .filter(|(_, local)| !local.starts_with("federation__") && !local.is_empty())
+                .collect();
+            let Some((first_subgraph, first)) = imported.first().copied() else {
+                continue;
+            };
+            if let Some((other_subgraph, other)) =
+                imported.iter().find(|(_, local)| *local != first)
+            {
+                let (first_span, other_span) = (
+                    first_subgraph.federation_link_span(),
+                    other_subgraph.federation_link_span(),
+                );
+                let (first_subgraph, other_subgraph) =
+                    (first_subgraph.name.as_str(), other_subgraph.name.as_str());
+                self.errors.push(CompositionError::new(
+                    "LINK_IMPORT_NAME_MISMATCH",
+                    format!(
+                        "@{spec} is imported as @{first} in subgraph \"{first_subgraph}\" but as @{other} in subgraph \"{other_subgraph}\": a directive that goes into the supergraph must be imported under one name"
+                    ),
+                ).at(first_subgraph, first_span).at(other_subgraph, other_span));
+            }
+        }
+    }
+
+    /// `@tag` and `@inaccessible` on an `@external` field would describe a field the subgraph
+    /// does not resolve; they belong where the field is defined.
+    fn directives_on_externals(&mut self, index: usize, subgraph: &Subgraph) {
+        for ty in subgraph.types() {
+            let fields = match ty {
+                ExtendedType::Object(o) => &o.fields,
+                ExtendedType::Interface(i) => &i.fields,
+                _ => continue,
+            };
+            let type_external = subgraph.has_type_directive(ty, "external");
+            for field in fields.values() {
+                if !type_external && !subgraph.has(&field.directives, "external") {
+                    continue;
+                }
+                for spec in ["tag", "inaccessible"] {
+                    if let Some(directive) = subgraph.get(&field.directives, spec) {
+                        self.error(
+                            "MERGED_DIRECTIVE_APPLICATION_ON_EXTERNAL",
+                            format!(
+                                "field \"{}.{}\" in subgraph \"{}\" is @external and carries @{}: apply it where the field is resolved",
+                                ty.name(),
+                                field.name,
+                                subgraph.name,
+                                directive.name
+                            ),
+                            &[Origin {
+                                subgraph: index,
+                                span: directive.location(),
+                            }],
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// `@context`/`@fromContext` (join v0.5 `contextArguments`) are not composed yet: refused
+    /// rather than dropped, since dropping them would hand clients the contextual argument
+    /// as an ordinary one.
+    fn unsupported(&mut self, index: usize, subgraph: &Subgraph) {
+        let origin = |span| Origin {
+            subgraph: index,
+            span,
+        };
+        for ty in subgraph.types() {
+            if let Some(context) = subgraph.type_directives(ty, "context").next() {
+                self.error(
+                    "UNSUPPORTED_FEATURE",
+                    format!(
+                        "@context on \"{}\" in subgraph \"{}\": @context and @fromContext are not supported by this composer yet",
+                        ty.name(),
+                        subgraph.name
+                    ),
+                    &[origin(context.location())],
+                );
+            }
+            let fields = match ty {
+                ExtendedType::Object(o) => &o.fields,
+                ExtendedType::Interface(i) => &i.fields,
+                _ => continue,
+            };
+            for field in fields.values() {
+                for argument in &field.arguments {
+                    if let Some(from_context) = subgraph.get(&argument.directives, "fromContext") {
+                        self.error(
+                            "UNSUPPORTED_FEATURE",
+                            format!(
+                                "@fromContext on \"{}.{}({}:)\" in subgraph \"{}\": @context and @fromContext are not supported by this composer yet",
+                                ty.name(),
+                                field.name,
+                                argument.name,
+                                subgraph.name
+                            ),
+                            &[origin(from_context.location())],
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// A `@key` on an interface must be a key of each of its implementations in that
+    /// subgraph: entities of the interface are fetched through it.
+    fn interface_keys(&mut self, index: usize, subgraph: &Subgraph) {
+        let normal = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let keys_of = |ty: &ExtendedType| -> Vec<String> {
+            subgraph
+                .type_directives(ty, "key")
+                .filter_map(|k| k.specified_argument_by_name("fields")?.as_str().map(normal))
+                .collect()
+        };
+        for ty in subgraph.types() {
+            let ExtendedType::Interface(interface) = ty else {
+                continue;
+            };
+            let interface_keys = keys_of(ty);
+            for implementation in subgraph.types() {
+                let ExtendedType::Object(object) = implementation else {
+                    continue;
+                };
+                if !object
+                    .implements_interfaces
+                    .iter()
+                    .any(|i| i.name == interface.name)
+                {
+                    continue;
+                }
+                let own = keys_of(implementation);
+                if let Some(missing) = interface_keys.iter().find(|k| !own.contains(k)) {
+                    self.error(
+                        "INTERFACE_KEY_NOT_ON_IMPLEMENTATION",
+                        format!(
+                            "interface \"{}\" has @key(fields: \"{missing}\") in subgraph \"{}\", but its implementation \"{}\" there does not",
+                            interface.name, subgraph.name, object.name
+                        ),
+                        &[Origin {
+                            subgraph: index,
+                            span: implementation.location(),
+                        }],
+                    );
+                }
+            }
+        }
+    }
+
+    /// A field that `@requires` fields guarded by `@authenticated`, `@requiresScopes` or
+    /// `@policy` must be guarded at least as much: otherwise a client who may not see the
+    /// guarded data could read it through the requiring field.
+    fn transitive_auth(&mut self, supergraph: &Supergraph) {
+        let guard = |type_name: &Name, field: Option<&Name>| -> Carried {
+            let Some(ty) = supergraph.types.get(type_name) else {
+                return Carried::default();
+            };
+            let mut carried = ty.common.carried.clone();
+            if let Some(field) = field.and_then(|f| ty.fields.get(f)) {
+                let own = &field.common.carried;
+                carried.authenticated |= own.authenticated;
+                if let Some(scopes) = &own.scopes {
+                    carried.scopes = Some(and_requirements(&carried.scopes, scopes.clone()));
+                }
+                if let Some(policies) = &own.policies {
+                    carried.policies = Some(and_requirements(&carried.policies, policies.clone()));
+                }
+                let returned = field.ty.inner_named_type();
+                if let Some(returned) = supergraph.types.get(returned) {
+                    let of_type = &returned.common.carried;
+                    carried.authenticated |= of_type.authenticated;
+                    if let Some(scopes) = &of_type.scopes {
+                        carried.scopes = Some(and_requirements(&carried.scopes, scopes.clone()));
+                    }
+                    if let Some(policies) = &of_type.policies {
+                        carried.policies =
+                            Some(and_requirements(&carried.policies, policies.clone()));
+                    }
+                }
+            }
+            carried
+        };
+        let mut errors = Vec::new();
+        for ty in supergraph.types.values() {
+            for field in ty.fields.values() {
+                for source in &field.sources {
+                    let Some(requires) = &source.requires else {
+                        continue;
+                    };
+                    let subgraph = &self.subgraphs[source.origin.subgraph];
+                    let Ok(set) = FieldSet::parse(
+                        &subgraph.schema,
+                        ty.name.clone(),
+                        requires.as_str(),
+                        "requires.graphql",
+                    ) else {
+                        continue;
+                    };
+                    let mut selected = HashSet::new();
+                    collect_selected(&set.selection_set, &mut selected);
+                    let held = guard(&ty.name, Some(&field.name));
+                    for (parent, required) in selected {
+                        let needed = guard(&parent, Some(&required));
+                        let authenticated_ok = !needed.authenticated
+                            || held.authenticated
+                            || held.scopes.is_some()
+                            || held.policies.is_some();
+                        if authenticated_ok
+                            && implies(&held.scopes, &needed.scopes)
+                            && implies(&held.policies, &needed.policies)
+                        {
+                            continue;
+                        }
+                        errors.push(
+                            CompositionError::new(
+                                "MISSING_TRANSITIVE_AUTH_REQUIREMENTS",
+                                format!(
+                                    "field \"{}.{}\" in subgraph \"{}\" @requires \"{parent}.{required}\", which is guarded by @authenticated, @requiresScopes or @policy, but \"{}.{}\" does not carry at least the same requirements",
+                                    ty.name, field.name, subgraph.name, ty.name, field.name
+                                ),
+                            )
+                            .at(&subgraph.name, source.origin.span),
+                        );
+                        break;
+                    }
+                }
+            }
+        }
+        self.errors.extend(errors);
     }
 
     /// `@inaccessible` elements must not leave the API schema pointing at them, required inputs
@@ -687,4 +1262,83 @@ fn first_message(errors: &apollo_compiler::validation::DiagnosticList) -> String
         .next()
         .map(|d| d.error.to_string())
         .unwrap_or_else(|| "invalid field set".into())
+}
+
+/// Every (parent type, field) a field set selects, nested ones included.
+fn collect_selected(set: &SelectionSet, out: &mut HashSet<(Name, Name)>) {
+    for selection in &set.selections {
+        match selection {
+            Selection::Field(field) => {
+                if field.name != "__typename" {
+                    out.insert((set.ty.clone(), field.name.clone()));
+                }
+                collect_selected(&field.selection_set, out);
+            }
+            Selection::InlineFragment(fragment) => collect_selected(&fragment.selection_set, out),
+            Selection::FragmentSpread(_) => {}
+        }
+    }
+}
+
+/// (type, field) pairs a subgraph's `@provides` select.
+fn provides_selections(subgraph: &Subgraph) -> HashSet<(Name, Name)> {
+    let mut out = HashSet::new();
+    for ty in subgraph.types() {
+        let fields = match ty {
+            ExtendedType::Object(o) => &o.fields,
+            ExtendedType::Interface(i) => &i.fields,
+            _ => continue,
+        };
+        for field in fields.values() {
+            if let Some(set) = subgraph
+                .get(&field.directives, "provides")
+                .and_then(|d| d.specified_argument_by_name("fields"))
+                .and_then(|v| v.as_str())
+                .and_then(|text| {
+                    FieldSet::parse(
+                        &subgraph.schema,
+                        field.ty.inner_named_type().clone(),
+                        text,
+                        "provides.graphql",
+                    )
+                    .ok()
+                })
+            {
+                collect_selected(&set.selection_set, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// `percent(N)` with 0 <= N <= 100 and at most 8 decimals, or a name of letters, digits, `_`,
+/// `-`, `:` and `.` starting with a letter.
+fn valid_override_label(label: &str) -> bool {
+    if let Some(number) = label
+        .strip_prefix("percent(")
+        .and_then(|rest| rest.strip_suffix(')'))
+    {
+        let (whole, decimals) = number.split_once('.').unwrap_or((number, ""));
+        let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+        return !whole.is_empty()
+            && digits(whole)
+            && digits(decimals)
+            && decimals.len() <= 8
+            && (!number.contains('.') || !decimals.is_empty())
+            && number
+                .parse::<f64>()
+                .is_ok_and(|n| (0.0..=100.0).contains(&n));
+    }
+    label.starts_with(|c: char| c.is_ascii_alphabetic())
+        && label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.'))
+}
+
+/// Whether a `@key`/`@requires`/`@provides` has its `fields` as a string (a redefinition of
+/// the directive may let another type through validation).
+fn fields_is_string(directive: &apollo_compiler::ast::Directive) -> bool {
+    directive
+        .specified_argument_by_name("fields")
+        .is_none_or(|v| v.as_str().is_some())
 }

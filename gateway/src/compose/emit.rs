@@ -8,7 +8,7 @@ use std::fmt::Write;
 use apollo_compiler::Node;
 use apollo_compiler::ast::{Directive, Type as AstType};
 
-use super::model::{Common, Field, Kind, Supergraph, Type};
+use super::model::{Carried, Common, Field, Kind, Supergraph, Type};
 
 const LINK_PURPOSE: &str = r#"enum link__Purpose {
   """
@@ -40,9 +40,28 @@ pub fn emit(supergraph: &Supergraph) -> String {
             || t.values.values().any(|v| !v.common.tags.is_empty())
             || t.input_fields.values().any(|f| !f.common.tags.is_empty())
     });
+    let commons = commons(supergraph);
+    let uses = |used: &dyn Fn(&Carried) -> bool| commons.iter().any(|c| used(&c.carried));
+    let uses_authenticated = uses(&|c| c.authenticated);
+    let uses_scopes = uses(&|c| c.scopes.is_some());
+    let uses_policies = uses(&|c| c.policies.is_some());
+    let uses_cost = uses(&|c| c.cost.is_some());
+    let uses_list_size = uses(&|c| c.list_size.is_some());
     let mut out = String::new();
+    description(&mut out, &supergraph.description, "");
     out.push_str("schema\n  @link(url: \"https://specs.apollo.dev/link/v1.0\")\n");
-    out.push_str("  @link(url: \"https://specs.apollo.dev/join/v0.3\", for: EXECUTION)\n");
+    // Progressive override labels need join v0.4's `overrideLabel`; without them join v0.3,
+    // what every gateway reads.
+    let uses_labels = supergraph.types.values().any(|t| {
+        t.fields
+            .values()
+            .any(|f| f.sources.iter().any(|s| s.override_label.is_some()))
+    });
+    let join_version = if uses_labels { "v0.4" } else { "v0.3" };
+    let _ = writeln!(
+        out,
+        "  @link(url: \"https://specs.apollo.dev/join/{join_version}\", for: EXECUTION)"
+    );
     if uses_inaccessible {
         out.push_str(
             "  @link(url: \"https://specs.apollo.dev/inaccessible/v0.2\", for: SECURITY)\n",
@@ -50,6 +69,45 @@ pub fn emit(supergraph: &Supergraph) -> String {
     }
     if uses_tags {
         out.push_str("  @link(url: \"https://specs.apollo.dev/tag/v0.3\")\n");
+    }
+    // The access-control and demand-control specs, as Apollo's composition links them.
+    for (used, spec) in [
+        (uses_authenticated, "authenticated"),
+        (uses_scopes, "requiresScopes"),
+        (uses_policies, "policy"),
+    ] {
+        if used {
+            let _ = writeln!(
+                out,
+                "  @link(url: \"https://specs.apollo.dev/{spec}/v0.1\", for: SECURITY)"
+            );
+        }
+    }
+    if uses_list_size {
+        out.push_str(
+            "  @link(url: \"https://specs.apollo.dev/cost/v0.1\", import: [\"@listSize\"])\n",
+        );
+    } else if uses_cost {
+        out.push_str("  @link(url: \"https://specs.apollo.dev/cost/v0.1\")\n");
+    }
+    // `@composeDirective`d specs, as the subgraphs link them.
+    let mut linked_urls: Vec<&str> = Vec::new();
+    for (url, _) in &supergraph.composed_directives {
+        if !linked_urls.contains(&url.as_str()) {
+            linked_urls.push(url);
+            let imports: Vec<String> = supergraph
+                .composed_directives
+                .iter()
+                .filter(|(other, _)| other == url)
+                .map(|(_, d)| string(&format!("@{}", d.name)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  @link(url: {}, import: [{}])",
+                string(url),
+                imports.join(", ")
+            );
+        }
     }
     out.push_str("{\n");
     for (root, field) in [
@@ -62,18 +120,72 @@ pub fn emit(supergraph: &Supergraph) -> String {
         }
     }
     out.push_str("}\n\n");
-    if uses_inaccessible {
-        out.push_str("directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION\n\n");
+    let mut defs = String::new();
+    if uses_authenticated {
+        defs.push_str(
+            "directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM\n\n",
+        );
     }
-    out.push_str("directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE\n\n");
-    out.push_str("directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION\n\n");
-    out.push_str("directive @join__graph(name: String!, url: String!) on ENUM_VALUE\n\n");
-    out.push_str("directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE\n\n");
-    out.push_str("directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR\n\n");
-    out.push_str("directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION\n\n");
-    out.push_str("directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA\n\n");
+    if uses_cost || uses_list_size {
+        defs.push_str("directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR\n\n");
+    }
+    if uses_inaccessible {
+        defs.push_str("directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION\n\n");
+    }
+    defs.push_str("directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE\n\n");
+    let override_label = if uses_labels {
+        ", overrideLabel: String"
+    } else {
+        ""
+    };
+    let _ = write!(
+        defs,
+        "directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean{override_label}) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION\n\n"
+    );
+    defs.push_str("directive @join__graph(name: String!, url: String!) on ENUM_VALUE\n\n");
+    defs.push_str("directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE\n\n");
+    defs.push_str("directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR\n\n");
+    defs.push_str("directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION\n\n");
+    defs.push_str("directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA\n\n");
+    if uses_cost || uses_list_size {
+        defs.push_str("directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION\n\n");
+    }
+    if uses_policies {
+        defs.push_str("directive @policy(policies: [[policy__Policy!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM\n\n");
+    }
+    if uses_scopes {
+        defs.push_str("directive @requiresScopes(scopes: [[requiresScopes__Scope!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM\n\n");
+    }
     if uses_tags {
-        out.push_str("directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION | SCHEMA\n\n");
+        defs.push_str("directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION | SCHEMA\n\n");
+    }
+    // Directive definitions in name order, the executable directives every subgraph defines
+    // among them.
+    let mut definitions: Vec<String> = defs
+        .split("\n\n")
+        .filter(|d| !d.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    definitions.extend(
+        supergraph
+            .executable_directives
+            .iter()
+            .chain(supergraph.composed_directives.iter().map(|(_, d)| d))
+            .map(|d| d.to_string().trim_end().to_string()),
+    );
+    let directive_name = |definition: &str| -> String {
+        definition
+            .trim_start_matches(|c: char| c != '@')
+            .trim_start_matches('@')
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    definitions.sort_by_key(|d| directive_name(d));
+    for definition in definitions {
+        out.push_str(&definition);
+        out.push_str("\n\n");
     }
     // Machinery and user types sorted together, ignoring case, as composition tools print them.
     let mut graph_enum = String::from("enum join__Graph {\n");
@@ -93,6 +205,15 @@ pub fn emit(supergraph: &Supergraph) -> String {
         ("link__Import".into(), "scalar link__Import\n".into()),
         ("link__Purpose".into(), LINK_PURPOSE.into()),
     ];
+    if uses_policies {
+        blocks.push(("policy__Policy".into(), "scalar policy__Policy\n".into()));
+    }
+    if uses_scopes {
+        blocks.push((
+            "requiresScopes__Scope".into(),
+            "scalar requiresScopes__Scope\n".into(),
+        ));
+    }
     for ty in supergraph.types.values() {
         let mut block = String::new();
         write_type(&mut block, supergraph, ty);
@@ -133,8 +254,62 @@ fn description(out: &mut String, description: &Option<Node<str>>, indent: &str) 
     }
 }
 
-/// `@inaccessible`, `@tag(...)` and the directives kept as written.
+/// Every element's [`Common`]: types, fields, arguments, enum values, input fields.
+fn commons(supergraph: &Supergraph) -> Vec<&Common> {
+    let mut out = Vec::new();
+    for ty in supergraph.types.values() {
+        out.push(&ty.common);
+        for field in ty.fields.values() {
+            out.push(&field.common);
+            out.extend(field.arguments.values().map(|a| &a.common));
+        }
+        out.extend(ty.values.values().map(|v| &v.common));
+        out.extend(ty.input_fields.values().map(|f| &f.common));
+    }
+    out
+}
+
+/// `@authenticated`, `@cost`, `@listSize`, `@policy` and `@requiresScopes`, under their spec
+/// names.
+fn carried_directives(carried: &Carried) -> String {
+    let mut out = String::new();
+    let requirements = |alternatives: &Vec<Vec<String>>| {
+        let lists: Vec<String> = alternatives
+            .iter()
+            .map(|all| {
+                let names: Vec<String> = all.iter().map(|n| string(n)).collect();
+                format!("[{}]", names.join(", "))
+            })
+            .collect();
+        format!("[{}]", lists.join(", "))
+    };
+    if carried.authenticated {
+        out.push_str(" @authenticated");
+    }
+    if let Some(weight) = carried.cost {
+        let _ = write!(out, " @cost(weight: {weight})");
+    }
+    if let Some(list_size) = &carried.list_size {
+        let _ = write!(out, " {}", directive_text(list_size));
+    }
+    if let Some(policies) = &carried.policies {
+        let _ = write!(out, " @policy(policies: {})", requirements(policies));
+    }
+    if let Some(scopes) = &carried.scopes {
+        let _ = write!(out, " @requiresScopes(scopes: {})", requirements(scopes));
+    }
+    out
+}
+
+/// `@inaccessible`, `@tag(...)` and the directives kept as written, then the carried ones
+/// (for a field, those follow its `@join__field`s instead, as Apollo's composition writes).
 fn common_directives(common: &Common) -> String {
+    let mut out = element_directives(common);
+    out.push_str(&carried_directives(&common.carried));
+    out
+}
+
+fn element_directives(common: &Common) -> String {
     let mut out = String::new();
     if common.inaccessible {
         out.push_str(" @inaccessible");
@@ -142,7 +317,7 @@ fn common_directives(common: &Common) -> String {
     for tag in &common.tags {
         let _ = write!(out, " @tag(name: {})", string(tag));
     }
-    for directive in &common.directives {
+    for directive in common.directives.iter().chain(&common.composed) {
         let _ = write!(out, " {}", directive_text(directive));
     }
     out
@@ -327,10 +502,11 @@ fn write_field(out: &mut String, supergraph: &Supergraph, ty: &Type, field: &Fie
             let _ = write!(out, "({})", arguments.join(", "));
         }
     }
-    let _ = write!(out, ": {}{}", field.ty, common_directives(&field.common));
+    let _ = write!(out, ": {}{}", field.ty, element_directives(&field.common));
     for join in join_fields(supergraph, ty, field) {
         let _ = write!(out, " {join}");
     }
+    out.push_str(&carried_directives(&field.common.carried));
     out.push('\n');
 }
 
@@ -351,6 +527,7 @@ fn join_fields(supergraph: &Supergraph, ty: &Type, field: &Field) -> Vec<String>
                 || s.requires.is_some()
                 || s.provides.is_some()
                 || s.override_from.is_some()
+                || s.override_label.is_some()
                 || s.used_overridden
         });
     if !needed {
@@ -379,6 +556,9 @@ fn join_fields(supergraph: &Supergraph, ty: &Type, field: &Field) -> Vec<String>
             }
             if source.used_overridden {
                 text.push_str(", usedOverridden: true");
+            }
+            if let Some(label) = &source.override_label {
+                let _ = write!(text, ", overrideLabel: {}", string(label));
             }
             text.push(')');
             text

@@ -15,7 +15,7 @@ use indexmap::IndexMap;
 use super::error::CompositionError;
 use super::model::{
     Argument, Common, EnumValue, Field, FieldSource, InputField, KeySource, Kind, Origin,
-    SubgraphIndex, Supergraph, Type, TypeSource,
+    SubgraphIndex, Supergraph, Type, TypeSource, and_requirements,
 };
 use super::subgraph::Subgraph;
 
@@ -38,9 +38,24 @@ pub fn merge(
     merger.merge_enums();
     merger.merge_input_objects();
     merger.add_interface_object_fields();
+    let executable_directives = merger.executable_directives();
     Supergraph {
         subgraphs: Vec::new(),
         types: merger.types,
+        description: subgraphs
+            .iter()
+            .find_map(|s| s.schema.schema_definition.description.clone())
+            .filter(|d| !d.trim().is_empty()),
+        executable_directives,
+        composed_directives: {
+            let mut composed: Vec<(String, Node<ast::DirectiveDefinition>)> = Vec::new();
+            for directive in subgraphs.iter().flat_map(|s| &s.composed) {
+                if !composed.iter().any(|(_, d)| d.name == directive.name) {
+                    composed.push((directive.url.clone(), directive.definition.clone()));
+                }
+            }
+            composed
+        },
     }
 }
 
@@ -221,11 +236,60 @@ impl Merger<'_> {
                                     common: Common::default(),
                                     origins: Vec::new(),
                                 });
+                        if !merged.origins.is_empty()
+                            && merged.ty != *field.ty
+                            && merge_input_type(&mut merged.ty.clone(), &field.ty)
+                        {
+                            self.hints.push(
+                                CompositionError::new(
+                                    "INCONSISTENT_BUT_COMPATIBLE_FIELD_TYPE",
+                                    format!(
+                                        "input field \"{name}.{field_name}\" has different but compatible types across subgraphs: \"{}\" in subgraph \"{}\"",
+                                        field.ty, subgraph.name
+                                    ),
+                                )
+                                .at(&subgraph.name, field.location()),
+                            );
+                        }
+                        if !merge_input_type(&mut merged.ty, &field.ty) {
+                            let first = merged.origins[0];
+                            self.errors.push(
+                                CompositionError::new(
+                                    "FIELD_TYPE_MISMATCH",
+                                    format!(
+                                        "input field \"{name}.{field_name}\" has incompatible types across subgraphs: \"{}\" in subgraph \"{}\" and \"{}\" in subgraph \"{}\"",
+                                        merged.ty,
+                                        self.subgraphs[first.subgraph].name,
+                                        field.ty,
+                                        subgraph.name
+                                    ),
+                                )
+                                .at(&self.subgraphs[first.subgraph].name, first.span)
+                                .at(&subgraph.name, field.location()),
+                            );
+                        }
+                        if merged.default.is_some()
+                            && field.default_value.is_some()
+                            && merged.default != field.default_value
+                        {
+                            let first = merged.origins[0];
+                            self.errors.push(
+                                CompositionError::new(
+                                    "INPUT_FIELD_DEFAULT_MISMATCH",
+                                    format!(
+                                        "input field \"{name}.{field_name}\" has different default values across subgraphs: subgraph \"{}\" and subgraph \"{}\" disagree",
+                                        self.subgraphs[first.subgraph].name,
+                                        subgraph.name
+                                    ),
+                                )
+                                .at(&self.subgraphs[first.subgraph].name, first.span)
+                                .at(&subgraph.name, field.location()),
+                            );
+                        }
                         merged.origins.push(Origin {
                             subgraph: index,
                             span: field.location(),
                         });
-                        merge_input_type(&mut merged.ty, &field.ty);
                         merge_common(
                             &mut merged.common,
                             subgraph,
@@ -253,7 +317,12 @@ impl Merger<'_> {
         let key_fields = key_field_names(subgraph, ty);
         let key_selected = key_selections(subgraph);
         let type_external = subgraph.has_type_directive(ty, "external");
-        let type_shareable = subgraph.has_type_directive(ty, "shareable");
+        // `@shareable` on a type covers the fields of the definition or extension block it is
+        // written on, not those another block of the same subgraph adds.
+        let shareable_blocks: Vec<&ComponentOrigin> = subgraph
+            .type_directives(ty, "shareable")
+            .map(|directive| &directive.origin)
+            .collect();
         let extension = subgraph.has_type_directive(ty, "extends")
             || ty
                 .iter_origins()
@@ -285,7 +354,7 @@ impl Merger<'_> {
                 ty: standard_type(subgraph, &field.ty),
                 external,
                 shareable: subgraph.fed1
-                    || type_shareable
+                    || shareable_blocks.contains(&&field.origin)
                     || key_selected.contains(&(ty.name().clone(), field_name.clone()))
                     || subgraph.has(&field.directives, "shareable"),
                 requires: fields_arg("requires"),
@@ -293,6 +362,11 @@ impl Merger<'_> {
                 override_from: subgraph
                     .get(&field.directives, "override")
                     .and_then(|d| d.specified_argument_by_name("from"))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                override_label: subgraph
+                    .get(&field.directives, "override")
+                    .and_then(|d| d.specified_argument_by_name("label"))
                     .and_then(|v| v.as_str())
                     .map(str::to_string),
                 used_overridden: false,
@@ -327,6 +401,16 @@ impl Merger<'_> {
                         common: Common::default(),
                         origins: Vec::new(),
                     });
+                // Arguments of an `@external` field restate the real field's: a difference
+                // there is the external declaration's mistake, reported as such.
+                let involves_external = external
+                    || merged.sources.iter().any(|s| {
+                        s.external
+                            && merged_argument
+                                .origins
+                                .iter()
+                                .any(|o| o.subgraph == s.origin.subgraph)
+                    });
                 merged_argument.origins.push(Origin {
                     subgraph: index,
                     span: argument.location(),
@@ -334,7 +418,11 @@ impl Merger<'_> {
                 if !merge_input_type(&mut merged_argument.ty, &ty) {
                     conflicts.push(
                         CompositionError::new(
-                            "FIELD_ARGUMENT_TYPE_MISMATCH",
+                            if involves_external {
+                                "EXTERNAL_ARGUMENT_TYPE_MISMATCH"
+                            } else {
+                                "FIELD_ARGUMENT_TYPE_MISMATCH"
+                            },
                             format!(
                                 "argument \"{type_name}.{field_name}({}:)\" has incompatible types across subgraphs: \"{}\" in subgraph \"{}\" and \"{}\" elsewhere",
                                 argument.name, argument.ty, subgraph.name, merged_argument.ty
@@ -349,7 +437,11 @@ impl Merger<'_> {
                 {
                     conflicts.push(
                         CompositionError::new(
-                            "FIELD_ARGUMENT_DEFAULT_MISMATCH",
+                            if involves_external {
+                                "EXTERNAL_ARGUMENT_DEFAULT_MISMATCH"
+                            } else {
+                                "FIELD_ARGUMENT_DEFAULT_MISMATCH"
+                            },
                             format!(
                                 "argument \"{type_name}.{field_name}({}:)\" has different default values across subgraphs",
                                 argument.name
@@ -399,14 +491,23 @@ impl Merger<'_> {
             let type_name = ty.name.clone();
             for field in ty.fields.values_mut() {
                 let mut merged = field.sources[0].ty.clone();
+                let mut differs = field.sources[1..]
+                    .iter()
+                    .any(|s| s.ty != field.sources[0].ty);
                 for source in &field.sources[1..] {
                     match merge_output_type(&merged, &source.ty, &is_subtype) {
                         Some(ty) => merged = ty,
                         None => {
+                            // Reported as an error, not also as a compatible difference.
+                            differs = false;
                             let first = &field.sources[0];
                             self.errors.push(
                                 CompositionError::new(
-                                    "FIELD_TYPE_MISMATCH",
+                                    if first.external || source.external {
+                                        "EXTERNAL_TYPE_MISMATCH"
+                                    } else {
+                                        "FIELD_TYPE_MISMATCH"
+                                    },
                                     format!(
                                         "field \"{type_name}.{}\" has incompatible types across subgraphs: \"{}\" in subgraph \"{}\" and \"{}\" in subgraph \"{}\"",
                                         field.name,
@@ -421,6 +522,19 @@ impl Merger<'_> {
                             );
                         }
                     }
+                }
+                if differs && field.sources.len() > 1 {
+                    let first = field.sources[0].origin;
+                    self.hints.push(
+                        CompositionError::new(
+                            "INCONSISTENT_BUT_COMPATIBLE_FIELD_TYPE",
+                            format!(
+                                "field \"{type_name}.{}\" has different but compatible types across subgraphs: the supergraph uses \"{merged}\"",
+                                field.name
+                            ),
+                        )
+                        .at(&self.subgraphs[first.subgraph].name, first.span),
+                    );
                 }
                 field.ty = merged;
                 let declaring: HashSet<SubgraphIndex> =
@@ -438,6 +552,33 @@ impl Merger<'_> {
                         .map(|s| self.subgraphs[*s].name.as_str())
                         .collect();
                     let origin = argument.origins[0];
+                    // Missing only on `@external` declarations: the external field does not
+                    // restate the field it stands for (the argument is not dropped for it).
+                    let missing_on_externals: Vec<&FieldSource> = field
+                        .sources
+                        .iter()
+                        .filter(|s| !declared.contains(&s.origin.subgraph))
+                        .collect();
+                    if missing_on_externals.iter().all(|s| s.external) {
+                        let mut error = CompositionError::new(
+                            "EXTERNAL_ARGUMENT_MISSING",
+                            format!(
+                                "field \"{type_name}.{}\" is @external in subgraph(s) {} without argument \"{}\", which the field declares elsewhere: an @external field must declare the arguments of the field it stands for",
+                                field.name,
+                                quoted(&missing),
+                                argument.name
+                            ),
+                        );
+                        for source in missing_on_externals {
+                            error = error.at(
+                                &self.subgraphs[source.origin.subgraph].name,
+                                source.origin.span,
+                            );
+                        }
+                        self.errors
+                            .push(error.at(&self.subgraphs[origin.subgraph].name, origin.span));
+                        continue;
+                    }
                     let error = CompositionError::new(
                         if required {
                             "REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH"
@@ -514,7 +655,24 @@ impl Merger<'_> {
                     )
                     .at(&self.subgraphs[value.origins[0].subgraph].name, value.origins[0].span),
                 );
-            } else if input {
+            } else if !input {
+                // Returned only: the union of the values, noted.
+                let hints: Vec<CompositionError> = partial
+                    .iter()
+                    .map(|value| {
+                        let origin = value.origins[0];
+                        CompositionError::new(
+                            "INCONSISTENT_ENUM_VALUE_FOR_OUTPUT_ENUM",
+                            format!(
+                                "value \"{name}.{}\" is not in every subgraph declaring the output enum: it is kept, and those subgraphs never return it",
+                                value.name
+                            ),
+                        )
+                        .at(&self.subgraphs[origin.subgraph].name, origin.span)
+                    })
+                    .collect();
+                self.hints.extend(hints);
+            } else {
                 let dropped: Vec<Name> = partial.iter().map(|v| v.name.clone()).collect();
                 let ty = self.types.get_mut(&name).expect("enum exists");
                 for value in &dropped {
@@ -610,6 +768,72 @@ impl Merger<'_> {
                 );
             }
         }
+    }
+
+    /// Executable directive definitions: kept when every subgraph defines the directive, with
+    /// the locations they all accept (a hint names one some subgraphs lack).
+    fn executable_directives(&mut self) -> Vec<Node<ast::DirectiveDefinition>> {
+        let mut kept: IndexMap<Name, Node<ast::DirectiveDefinition>> = IndexMap::new();
+        let mut seen: IndexMap<Name, Vec<SubgraphIndex>> = IndexMap::new();
+        for (index, subgraph) in self.subgraphs.iter().enumerate() {
+            for (name, definition) in &subgraph.schema.directive_definitions {
+                let executable = !definition.locations.is_empty()
+                    && definition.locations.iter().all(|l| {
+                        use ast::DirectiveLocation as L;
+                        matches!(
+                            l,
+                            L::Query
+                                | L::Mutation
+                                | L::Subscription
+                                | L::Field
+                                | L::FragmentDefinition
+                                | L::FragmentSpread
+                                | L::InlineFragment
+                                | L::VariableDefinition
+                        )
+                    });
+                if !executable || matches!(name.as_str(), "skip" | "include" | "defer" | "stream") {
+                    continue;
+                }
+                seen.entry(name.clone()).or_default().push(index);
+                match kept.get_mut(name) {
+                    None => {
+                        let mut definition = (**definition).clone();
+                        definition.description = None;
+                        kept.insert(name.clone(), Node::new(definition));
+                    }
+                    Some(merged) => {
+                        let merged = merged.make_mut();
+                        merged
+                            .locations
+                            .retain(|l| definition.locations.contains(l));
+                        merged.repeatable &= definition.repeatable;
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (name, definition) in kept {
+            let declaring = &seen[&name];
+            if declaring.len() == self.subgraphs.len() && !definition.locations.is_empty() {
+                out.push(definition);
+            } else {
+                let origin = declaring[0];
+                self.hints.push(
+                    CompositionError::new(
+                        "INCONSISTENT_EXECUTABLE_DIRECTIVE_PRESENCE",
+                        format!(
+                            "executable directive \"@{name}\" is not defined in every subgraph: it is left out of the supergraph"
+                        ),
+                    )
+                    .at(
+                        &self.subgraphs[origin].name,
+                        self.subgraphs[origin].schema.directive_definitions[&name].location(),
+                    ),
+                );
+            }
+        }
+        out
     }
 
     /// A field an `@interfaceObject` adds to an interface exists on every implementation in
@@ -730,6 +954,47 @@ fn merge_common(
     }
     let inaccessible = subgraph.names.directive("inaccessible");
     let tag = subgraph.names.directive("tag");
+    let named = |spec: &str| {
+        let local = subgraph.names.directive(spec);
+        move |directive: &Node<ast::Directive>| !local.is_empty() && directive.name == local
+    };
+    let (authenticated, requires_scopes, policy, cost, list_size) = (
+        named("authenticated"),
+        named("requiresScopes"),
+        named("policy"),
+        named("cost"),
+        named("listSize"),
+    );
+    for directive in directives {
+        if subgraph.composed.iter().any(|c| c.name == directive.name)
+            && !common.composed.contains(directive)
+        {
+            common.composed.push(directive.clone());
+        }
+    }
+    let carried = &mut common.carried;
+    for directive in directives {
+        if authenticated(directive) {
+            carried.authenticated = true;
+        } else if requires_scopes(directive) {
+            let scopes = nested_strings(directive.specified_argument_by_name("scopes"));
+            carried.scopes = Some(and_requirements(&carried.scopes, scopes));
+        } else if policy(directive) {
+            let policies = nested_strings(directive.specified_argument_by_name("policies"));
+            carried.policies = Some(and_requirements(&carried.policies, policies));
+        } else if cost(directive) {
+            if let Some(weight) = directive
+                .specified_argument_by_name("weight")
+                .and_then(|v| v.to_i32())
+            {
+                carried.cost = Some(carried.cost.map_or(weight.into(), |c| c.max(weight.into())));
+            }
+        } else if list_size(directive) && carried.list_size.is_none() {
+            let mut canonical = (**directive).clone();
+            canonical.name = Name::new_static("listSize").expect("a name");
+            carried.list_size = Some(Node::new(canonical));
+        }
+    }
     for directive in directives {
         if directive.name == inaccessible {
             common.inaccessible = true;
@@ -837,4 +1102,22 @@ pub fn quoted(names: &[&str]) -> String {
         .map(|n| format!("\"{n}\""))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `[["a", "b"], ["c"]]` as lists of strings; a single string stands for a list of one.
+fn nested_strings(value: Option<&Node<ast::Value>>) -> Vec<Vec<String>> {
+    let Some(ast::Value::List(alternatives)) = value.map(|v| v.as_ref()) else {
+        return Vec::new();
+    };
+    alternatives
+        .iter()
+        .map(|alternative| match alternative.as_ref() {
+            ast::Value::List(all) => all
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            ast::Value::String(one) => vec![one.clone()],
+            _ => Vec::new(),
+        })
+        .collect()
 }

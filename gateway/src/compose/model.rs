@@ -69,6 +69,9 @@ pub struct FieldSource {
     pub provides: Option<String>,
     /// `@override(from:)`.
     pub override_from: Option<String>,
+    /// `@override(label:)` on the overriding side, and on the overridden side the label under
+    /// which it gives the field up (progressive override: both keep resolving it).
+    pub override_label: Option<String>,
     /// Overridden by another subgraph but used by this one's keys or requires.
     pub used_overridden: bool,
     /// Overridden by another subgraph and unused here: the subgraph no longer resolves it.
@@ -90,6 +93,64 @@ pub struct Common {
     pub tags: Vec<String>,
     /// `@deprecated`, `@specifiedBy` and the like, kept as written.
     pub directives: Vec<Node<Directive>>,
+    pub carried: Carried,
+    /// Applications of `@composeDirective`d custom directives, each distinct one once.
+    pub composed: Vec<Node<Directive>>,
+}
+
+/// The access-control and demand-control directives an element carries into the supergraph,
+/// merged over the subgraphs that apply them (under their spec names, whatever a subgraph
+/// imported them as).
+#[derive(Debug, Clone, Default)]
+pub struct Carried {
+    /// `@authenticated` in some subgraph.
+    pub authenticated: bool,
+    /// `@requiresScopes`: alternatives (any one), each a set of scopes (all of them). Several
+    /// subgraphs' requirements all hold, so they are combined into one such list.
+    pub scopes: Option<Vec<Vec<String>>>,
+    /// `@policy`, the same with policy names.
+    pub policies: Option<Vec<Vec<String>>>,
+    /// `@cost(weight:)`, the highest any subgraph gives.
+    pub cost: Option<i64>,
+    /// `@listSize(...)`, as the first subgraph applying it writes it.
+    pub list_size: Option<Node<Directive>>,
+}
+
+/// `a AND b` for requirements in disjunctive normal form: every alternative of one joined
+/// with every alternative of the other.
+pub fn and_requirements(a: &Option<Vec<Vec<String>>>, b: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    let normal = |mut set: Vec<String>| {
+        set.sort();
+        set.dedup();
+        set
+    };
+    let mut out: Vec<Vec<String>> = match a {
+        None => b.into_iter().map(normal).collect(),
+        Some(a) => a
+            .iter()
+            .flat_map(|x| {
+                b.iter()
+                    .map(move |y| normal(x.iter().chain(y.iter()).cloned().collect()))
+            })
+            .collect(),
+    };
+    out.dedup();
+    let mut unique = Vec::new();
+    for set in out {
+        if !unique.contains(&set) {
+            unique.push(set);
+        }
+    }
+    unique
+}
+
+/// Whether requirements `held` (DNF) guarantee `needed` (DNF): each alternative of `held`
+/// contains some alternative of `needed`.
+pub fn implies(held: &Option<Vec<Vec<String>>>, needed: &Option<Vec<Vec<String>>>) -> bool {
+    let Some(needed) = needed else { return true };
+    let Some(held) = held else { return false };
+    held.iter()
+        .all(|h| needed.iter().any(|n| n.iter().all(|x| h.contains(x))))
 }
 
 #[derive(Debug, Clone)]
@@ -173,4 +234,11 @@ pub struct SubgraphEntry {
 pub struct Supergraph {
     pub subgraphs: Vec<SubgraphEntry>,
     pub types: IndexMap<Name, Type>,
+    /// The schema's description, from the first subgraph that gives one.
+    pub description: Option<Node<str>>,
+    /// Executable directives (`on QUERY | FIELD ...`) every subgraph defines: clients may
+    /// send them and every subgraph understands them.
+    pub executable_directives: Vec<Node<apollo_compiler::ast::DirectiveDefinition>>,
+    /// `@composeDirective`d custom directives: `(spec URL, definition)`, one per name.
+    pub composed_directives: Vec<(String, Node<apollo_compiler::ast::DirectiveDefinition>)>,
 }

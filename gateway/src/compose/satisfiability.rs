@@ -61,6 +61,79 @@ pub struct Unsatisfiable {
 
 pub fn check(supergraph: Arc<Supergraph>) -> Vec<Unsatisfiable> {
     let planner = QueryPlanner::new(supergraph.clone());
+    let composite = |name: &Name| {
+        supergraph.type_def(name).is_some_and(|d| {
+            matches!(
+                d.kind,
+                TypeKind::Object | TypeKind::Interface | TypeKind::Union
+            )
+        })
+    };
+    let start =
+        |root: &str, field_name: &Name, returned: &Name, subgraphs: BTreeSet<SubgraphId>| Point {
+            type_name: returned.clone(),
+            subgraphs,
+            interface_object: false,
+            path: format!("{root}.{field_name}"),
+        };
+    // A root field is served by any subgraph that resolves it: the plan starts there.
+    let mut starts = Vec::new();
+    let mut errors = Vec::new();
+    for root in ["Query", "Mutation"] {
+        let Some(def) = supergraph.type_def(root) else {
+            continue;
+        };
+        for (field_name, field) in &def.fields {
+            let returned = field.ty.inner_named_type();
+            if !composite(returned) {
+                continue;
+            }
+            let subgraphs: BTreeSet<SubgraphId> = supergraph
+                .subgraphs_resolving(root, field_name)
+                .into_iter()
+                .collect();
+            if root == "Mutation" && subgraphs.len() > 1 {
+                // A mutation runs once, in one subgraph: everything below it must be
+                // reachable from (at least) one of the subgraphs that resolve it, alone.
+                let mut first_failure = None;
+                let mut satisfied = false;
+                for subgraph in &subgraphs {
+                    let found = explore(
+                        &supergraph,
+                        &planner,
+                        vec![start(root, field_name, returned, [*subgraph].into())],
+                    );
+                    if found.is_empty() {
+                        satisfied = true;
+                        break;
+                    }
+                    first_failure.get_or_insert((*subgraph, found));
+                }
+                if !satisfied && let Some((subgraph, found)) = first_failure {
+                    let from = &supergraph.subgraph(subgraph).name;
+                    errors.extend(found.into_iter().map(|e| Unsatisfiable {
+                        message: format!(
+                            "mutation field \"Mutation.{field_name}\" is resolved by several subgraphs, but none of them can serve every selection below it alone (a mutation is called once); when called from subgraph \"{from}\": {}",
+                            e.message
+                        ),
+                        ..e
+                    }));
+                }
+                continue;
+            }
+            starts.push(start(root, field_name, returned, subgraphs));
+        }
+    }
+    errors.extend(explore(&supergraph, &planner, starts));
+    errors
+}
+
+/// Walks from `starts` and reports every field some path cannot resolve.
+fn explore(
+    supergraph: &Arc<Supergraph>,
+    planner: &QueryPlanner,
+    starts: Vec<Point>,
+) -> Vec<Unsatisfiable> {
     let api = supergraph.api_schema().clone();
     let mut errors = Vec::new();
     let mut reported: HashSet<(Name, Name)> = HashSet::new();
@@ -85,26 +158,8 @@ pub fn check(supergraph: Arc<Supergraph>) -> Vec<Unsatisfiable> {
             queue.push_back(point);
         }
     };
-    // A root field is served by any subgraph that resolves it: the plan starts there.
-    for root in ["Query", "Mutation"] {
-        let Some(def) = supergraph.type_def(root) else {
-            continue;
-        };
-        for (field_name, field) in &def.fields {
-            let returned = field.ty.inner_named_type();
-            if composite(returned) {
-                let point = Point {
-                    type_name: returned.clone(),
-                    subgraphs: supergraph
-                        .subgraphs_resolving(root, field_name)
-                        .into_iter()
-                        .collect(),
-                    interface_object: false,
-                    path: format!("{root}.{field_name}"),
-                };
-                push(&mut queue, point);
-            }
-        }
+    for point in starts {
+        push(&mut queue, point);
     }
     while let Some(point) = queue.pop_front() {
         let Some(def) = supergraph.type_def(&point.type_name) else {
@@ -179,7 +234,7 @@ pub fn check(supergraph: Arc<Supergraph>) -> Vec<Unsatisfiable> {
             if !visible {
                 continue;
             }
-            let probe = probe(&supergraph, field_name, &field.ty);
+            let probe = probe(supergraph, field_name, &field.ty);
             let mut next = BTreeSet::new();
             let mut resolvable = false;
             for subgraph in &point.subgraphs {

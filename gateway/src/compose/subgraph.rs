@@ -16,8 +16,20 @@ use apollo_compiler::{Name, Node, Schema};
 use super::error::CompositionError;
 
 const FEDERATION_SPEC: &str = "https://specs.apollo.dev/federation/";
+const SPECS: &str = "https://specs.apollo.dev/";
+/// Specs whose directives the federation spec re-exports.
+const OWNED_BY_FEDERATION: &[&str] = &[
+    "tag",
+    "inaccessible",
+    "authenticated",
+    "requiresScopes",
+    "policy",
+    "cost",
+    "context",
+    "join",
+];
 /// The newest federation spec version this composer knows (`v2.x`).
-const LATEST_MINOR: u32 = 11;
+const LATEST_MINOR: u32 = 14;
 
 /// The SDL of one subgraph and where it comes from.
 #[derive(Debug, Clone)]
@@ -115,6 +127,19 @@ pub struct Subgraph {
     pub fed1: bool,
     /// Types and directives the prelude added (not part of the subgraph's own schema).
     machinery: HashSet<Name>,
+    /// Custom directives named by `@composeDirective`, carried into the supergraph.
+    pub composed: Vec<ComposedDirective>,
+}
+
+/// A custom directive a subgraph asks composition to keep (`@composeDirective(name: "@x")`),
+/// imported from a spec it links.
+#[derive(Debug, Clone)]
+pub struct ComposedDirective {
+    /// Its name in this subgraph (and in the supergraph).
+    pub name: Name,
+    /// The URL of the spec it comes from, linked in the supergraph too.
+    pub url: String,
+    pub definition: Node<ast::DirectiveDefinition>,
 }
 
 impl Subgraph {
@@ -160,6 +185,21 @@ impl Subgraph {
         spec_name: &'a str,
     ) -> impl Iterator<Item = &'a apollo_compiler::schema::Component<ast::Directive>> + 'a {
         ty.directives().get_all(self.names.directive(spec_name))
+    }
+
+    /// Where the subgraph links the federation spec, for errors about its imports.
+    pub fn federation_link_span(&self) -> Option<apollo_compiler::parser::SourceSpan> {
+        self.schema
+            .schema_definition
+            .directives
+            .iter()
+            .find(|d| {
+                d.name == "link"
+                    && d.specified_argument_by_name("url")
+                        .and_then(|v| v.as_str())
+                        .is_some_and(|url| url.starts_with(FEDERATION_SPEC))
+            })
+            .and_then(|d| d.location())
     }
 
     /// The root operation type names, mapped to the standard names (`Query`, ...).
@@ -226,6 +266,10 @@ pub fn parse(input: &SubgraphInput) -> (Result<Subgraph, Vec<CompositionError>>,
     match built {
         Ok(schema) => {
             let sources = schema.sources.clone();
+            let composed = match composed_directives(&input.name, &schema, &names) {
+                Ok(composed) => composed,
+                Err(errors) => return (Err(errors), sources),
+            };
             let subgraph = Subgraph {
                 name: input.name.clone(),
                 url: input.url.clone(),
@@ -233,6 +277,7 @@ pub fn parse(input: &SubgraphInput) -> (Result<Subgraph, Vec<CompositionError>>,
                 names,
                 fed1,
                 machinery,
+                composed,
             };
             (Ok(subgraph), sources)
         }
@@ -244,6 +289,103 @@ pub fn parse(input: &SubgraphInput) -> (Result<Subgraph, Vec<CompositionError>>,
                 .collect();
             (Err(errors), e.partial.sources.clone())
         }
+    }
+}
+
+/// The directives `@composeDirective` names: each must be a directive imported from a spec the
+/// subgraph links (not federation's own, which composition handles already), so the
+/// supergraph can link the same spec.
+fn composed_directives(
+    subgraph: &str,
+    schema: &Schema,
+    names: &FederationNames,
+) -> Result<Vec<ComposedDirective>, Vec<CompositionError>> {
+    let compose_directive = names.directive("composeDirective");
+    let federation_locals: HashSet<&str> = DIRECTIVES
+        .iter()
+        .map(|(spec, _)| names.directive(spec))
+        .collect();
+    let mut composed = Vec::new();
+    let mut errors = Vec::new();
+    let links: Vec<&Node<ast::Directive>> = schema
+        .schema_definition
+        .directives
+        .iter()
+        .filter(|d| d.name == "link")
+        .map(|d| &d.node)
+        .collect();
+    for application in schema
+        .schema_definition
+        .directives
+        .iter()
+        .filter(|d| !compose_directive.is_empty() && d.name == compose_directive)
+    {
+        let requested = application
+            .specified_argument_by_name("name")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        let Some(local) = requested.strip_prefix('@') else {
+            errors.push(
+                CompositionError::new(
+                    "DIRECTIVE_COMPOSITION_ERROR",
+                    format!("@composeDirective(name: \"{requested}\") in subgraph \"{subgraph}\": the name must start with '@'"),
+                )
+                .at(subgraph, application.location()),
+            );
+            continue;
+        };
+        if federation_locals.contains(local) {
+            // Federation's own directives are composed already.
+            continue;
+        }
+        let from_link = links.iter().find_map(|link| {
+            let url = link.specified_argument_by_name("url")?.as_str()?;
+            if url.starts_with(FEDERATION_SPEC) {
+                return None;
+            }
+            let Some(Value::List(items)) = link
+                .specified_argument_by_name("import")
+                .map(|v| v.as_ref())
+            else {
+                return None;
+            };
+            items
+                .iter()
+                .any(|item| match item.as_ref() {
+                    Value::String(name) => name == requested,
+                    Value::Object(fields) => {
+                        fields
+                            .iter()
+                            .any(|(k, v)| k == "as" && v.as_str() == Some(requested))
+                            || (fields
+                                .iter()
+                                .any(|(k, v)| k == "name" && v.as_str() == Some(requested))
+                                && !fields.iter().any(|(k, _)| k == "as"))
+                    }
+                    _ => false,
+                })
+                .then(|| url.to_string())
+        });
+        let definition = schema.directive_definitions.get(local);
+        match (from_link, definition) {
+            (Some(url), Some(definition)) => composed.push(ComposedDirective {
+                name: definition.name.clone(),
+                url,
+                definition: definition.clone(),
+            }),
+            _ => errors.push(
+                CompositionError::new(
+                    "DIRECTIVE_COMPOSITION_ERROR",
+                    format!("@composeDirective(name: \"{requested}\") in subgraph \"{subgraph}\": the directive must be defined and imported from a spec the subgraph @links (not the federation spec)"),
+                )
+                .at(subgraph, application.location()),
+            ),
+        }
+    }
+    if errors.is_empty() {
+        Ok(composed)
+    } else {
+        Err(errors)
     }
 }
 
@@ -295,7 +437,31 @@ fn federation_names(
         Definition::SchemaExtension(ext) => ext.directives.iter().collect(),
         _ => Vec::new(),
     });
-    for link in links.filter(|d| d.name == "link") {
+    let links: Vec<&Node<ast::Directive>> = links.filter(|d| d.name == "link").collect();
+    // Specs whose directives federation itself provides are imported from federation: linked
+    // on their own they would be read twice, or not at all.
+    for link in &links {
+        let url = link
+            .specified_argument_by_name("url")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        let spec = url
+            .strip_prefix(SPECS)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or("");
+        if OWNED_BY_FEDERATION.contains(&spec) {
+            return Err(vec![
+                CompositionError::new(
+                    "INVALID_LINK_DIRECTIVE_USAGE",
+                    format!(
+                        "subgraph \"{subgraph}\" links {url} directly: import its directives from https://specs.apollo.dev/federation instead"
+                    ),
+                )
+                .at(subgraph, link.location()),
+            ]);
+        }
+    }
+    for link in links {
         let Some(url) = link
             .specified_argument_by_name("url")
             .and_then(|v| v.as_str())

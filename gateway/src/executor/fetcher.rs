@@ -13,7 +13,7 @@ use crate::json::Value;
 use crate::operation::SelectionSet;
 /// Part of the fetch contract: fetchers tell queries from mutations without knowing the planner.
 pub use crate::planner::OperationKind;
-use crate::response::GraphQLError;
+use crate::response::{CachePolicy, GraphQLError, PropagatedHeader};
 use crate::supergraph::SubgraphId;
 
 /// One request to one subgraph, as the plan describes it.
@@ -46,14 +46,26 @@ pub struct EntityRequest {
 /// What fetches need to know about the client request.
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext {
-    /// Client headers forwarded to subgraphs (the configured ones).
+    /// Headers sent to every subgraph (built by the header rules from the client's).
     pub headers: http::HeaderMap,
+    /// Those of subgraphs with rules of their own, in place of `headers`.
+    pub subgraph_headers: Vec<(SubgraphId, http::HeaderMap)>,
     /// The verified user id, which private cached data is scoped to.
     pub user: Option<String>,
     /// Report in `extensions.cache` which fetches a cache answered.
     pub cache_debug: bool,
     /// The verified identity of the client, if any (authorization reads it before planning).
     pub identity: Option<std::sync::Arc<crate::identity::Identity>>,
+}
+
+impl RequestContext {
+    /// The headers a request to `subgraph` carries.
+    pub fn headers_for(&self, subgraph: SubgraphId) -> &http::HeaderMap {
+        self.subgraph_headers
+            .iter()
+            .find(|(id, _)| *id == subgraph)
+            .map_or(&self.headers, |(_, headers)| headers)
+    }
 }
 
 /// How a cache served one fetch, for `extensions.cache`.
@@ -79,6 +91,11 @@ pub struct SubgraphResponse {
     pub extensions: Map<String, serde_json::Value>,
     /// The subgraph's `Cache-Control` header, as sent.
     pub cache_control: Option<String>,
+    /// How long a client may keep what this answer contributes (from the subgraph's
+    /// `Cache-Control`, or the cache entries that answered).
+    pub cache_policy: CachePolicy,
+    /// Headers of the answer that the header rules send on to the client.
+    pub headers: Vec<PropagatedHeader>,
     /// Set by a caching fetcher.
     pub cache: Option<CacheReport>,
 }

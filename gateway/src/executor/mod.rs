@@ -21,7 +21,9 @@ pub use shape::{Introspection, ResponseShape, UNAUTHORIZED_CODE};
 
 use crate::json::{Object, Ordered, Value};
 use crate::planner::{EntityFetch, FetchNode, PathSegment, PlanNode, QueryPlan};
-use crate::response::{GraphQLError, JsonText, PathElement, Response};
+use crate::response::{
+    CachePolicy, GraphQLError, JsonText, PathElement, PropagatedHeader, Response, ResponseMeta,
+};
 use crate::supergraph::Supergraph;
 use representations::Representations;
 
@@ -56,6 +58,7 @@ pub async fn execute(plan: &QueryPlan, execution: Execution<'_>) -> Response {
         data: Mutex::new(Value::Object(Object::new())),
         errors: Mutex::new(Vec::new()),
         cache_reports: Mutex::new(Vec::new()),
+        meta: Mutex::new(Meta::default()),
     };
     if let Some(root) = &plan.root {
         run.node(root).await;
@@ -76,11 +79,24 @@ pub async fn execute(plan: &QueryPlan, execution: Execution<'_>) -> Response {
             serde_json::to_value(reports).unwrap_or_default(),
         );
     }
+    let meta = run.meta.into_inner().unwrap_or_else(|e| e.into_inner());
     Response {
         data: Some(data),
         errors,
         extensions,
+        meta: ResponseMeta {
+            // Nothing fetched (`__typename`, introspection): nothing vouches for a lifetime.
+            cache: meta.cache.unwrap_or_default(),
+            headers: meta.headers,
+        },
     }
+}
+
+/// What the fetches' answers say about the HTTP response, gathered as they arrive.
+#[derive(Default)]
+struct Meta {
+    cache: Option<CachePolicy>,
+    headers: Vec<PropagatedHeader>,
 }
 
 /// One line of `extensions.cache`: which fetch, and where its answers came from.
@@ -100,6 +116,7 @@ struct Run<'a> {
     data: Mutex<Value>,
     errors: Mutex<Vec<GraphQLError>>,
     cache_reports: Mutex<Vec<FetchCacheReport>>,
+    meta: Mutex<Meta>,
 }
 
 impl Run<'_> {
@@ -190,6 +207,20 @@ impl Run<'_> {
         (targets, sent.into_iter().map(|Ordered(r)| r).collect())
     }
 
+    /// Counts a fetch's answer (`None`: the fetch failed) in the response's cache policy, and
+    /// takes the headers the rules propagate from it.
+    fn absorb(&self, response: Option<&mut SubgraphResponse>) {
+        let mut meta = self.meta.lock().unwrap_or_else(|e| e.into_inner());
+        let part = match response {
+            Some(response) => {
+                meta.headers.append(&mut response.headers);
+                response.cache_policy
+            }
+            None => CachePolicy::NoStore,
+        };
+        meta.cache = Some(meta.cache.map_or(part, |whole| whole.and(part)));
+    }
+
     fn report(&self, fetch: &FetchNode, path: &[PathSegment], response: &SubgraphResponse) {
         if let (true, Some(report)) = (self.context.cache_debug, response.cache) {
             self.cache_reports
@@ -205,8 +236,9 @@ impl Run<'_> {
 
     async fn root_fetch(&self, fetch: &FetchNode, request: FetchRequest) {
         match self.fetcher.fetch(request).await {
-            Ok(response) => {
+            Ok(mut response) => {
                 self.report(fetch, &[], &response);
+                self.absorb(Some(&mut response));
                 if let Some(mut data) = response.data {
                     merge::apply_renames(self.sg, &mut data, &fetch.output_renames);
                     merge::deep_merge(&mut self.lock_data(), data);
@@ -219,7 +251,10 @@ impl Run<'_> {
                         .map(|e| subgraph_error(e, service)),
                 );
             }
-            Err(error) => self.push_errors([fetch_failed(fetch, &error, None)]),
+            Err(error) => {
+                self.absorb(None);
+                self.push_errors([fetch_failed(fetch, &error, None)]);
+            }
         }
     }
 
@@ -241,11 +276,13 @@ impl Run<'_> {
             .as_ref()
             .map_or(0, |e| e.representations.len());
         let mut response = match self.fetcher.fetch(request).await {
-            Ok(response) => {
+            Ok(mut response) => {
                 self.report(fetch, path, &response);
+                self.absorb(Some(&mut response));
                 response
             }
             Err(error) => {
+                self.absorb(None);
                 self.push_errors([fetch_failed(fetch, &error, first_path())]);
                 return;
             }

@@ -24,7 +24,7 @@ use crate::executor::{
 };
 use crate::json::{Object, Value};
 use crate::operation::selection::{Selection, SelectionSet};
-use crate::response::{GraphQLError, PathElement};
+use crate::response::{Algorithm, CachePolicy, GraphQLError, PathElement, PropagatedHeader};
 use crate::supergraph::{SubgraphId, Supergraph};
 
 /// Called with the invalidations this gateway learns itself (mutation answers, subgraph
@@ -77,13 +77,14 @@ pub struct CachedFetcher {
     /// [`CachedFetcher::into_shared`]; without it, stale entries are served without refresh
     /// until their window ends).
     me: std::sync::Weak<CachedFetcher>,
+    /// The response header naming the cache tags of answers, when configured.
+    surrogate_key_header: Option<http::HeaderName>,
 }
 
 impl CachedFetcher {
     pub fn new(inner: Arc<dyn Fetcher>, cache: Arc<Cache>, supergraph: Arc<Supergraph>) -> Self {
         Self {
             inner,
-            cache,
             supergraph,
             root_inflight: DashMap::default(),
             entity_inflight: DashMap::default(),
@@ -91,6 +92,12 @@ impl CachedFetcher {
             revalidating: DashMap::default(),
             sink: None,
             me: std::sync::Weak::new(),
+            surrogate_key_header: cache
+                .config()
+                .surrogate_key_header
+                .as_deref()
+                .and_then(|name| http::HeaderName::from_bytes(name.as_bytes()).ok()),
+            cache,
         }
     }
 
@@ -167,14 +174,18 @@ impl CachedFetcher {
             &canonical_variables(&request.variables),
             Scope {
                 user: user.as_deref(),
-                headers: &forwarded_headers(&request.context.headers),
+                headers: &forwarded_headers(request.context.headers_for(request.subgraph)),
             },
         );
         let mut fallback = None;
         match self.cache.lookup(&key).await {
-            Lookup::Fresh { value, level } => {
+            Lookup::Fresh {
+                value,
+                level,
+                client,
+            } => {
                 self.cache.stats().count(&subgraph, "Query", hit(level));
-                return Ok(cached(value, level));
+                return Ok(cached(value, level, client));
             }
             Lookup::Stale {
                 value,
@@ -195,7 +206,7 @@ impl CachedFetcher {
                         }
                     }
                 }
-                return Ok(cached(value, level));
+                return Ok(cached(value, level, CachePolicy::NoStore));
             }
             Lookup::Stale { value, for_ms, .. }
                 if for_ms < policy.stale_if_error_seconds * 1000 =>
@@ -209,7 +220,7 @@ impl CachedFetcher {
             // The subgraph failed: a stale answer within stale_if_error_seconds beats none.
             (Err(_), Some(value)) => {
                 self.cache.stats().count(&subgraph, "Query", Outcome::Stale);
-                Ok(cached(value, Level::L1))
+                Ok(cached(value, Level::L1, CachePolicy::NoStore))
             }
             (result, _) => result,
         }
@@ -226,7 +237,7 @@ impl CachedFetcher {
     ) -> Result<SubgraphResponse, FetchError> {
         let subgraph = request.subgraph_name.clone();
         let variables = canonical_variables(&request.variables);
-        let headers = forwarded_headers(&request.context.headers);
+        let headers = forwarded_headers(request.context.headers_for(request.subgraph));
         // Before the request starts: what it answers is fresh only if nothing it holds was
         // invalidated after this.
         let born = self.cache.watermark();
@@ -304,6 +315,7 @@ impl CachedFetcher {
                     policy,
                     subgraph: subgraph.clone(),
                     max_age: control.max_age,
+                    private: control.private || policy.private,
                 };
                 self.cache.put(key, answer).await;
             }
@@ -347,9 +359,12 @@ impl CachedFetcher {
             .map(|e| e.representations)
             .unwrap_or_default();
         let variables = canonical_variables(&request.variables);
-        let headers = forwarded_headers(&request.context.headers);
+        let headers = forwarded_headers(request.context.headers_for(request.subgraph));
         let mut results: Vec<Option<FetchedEntity>> = vec![None; representations.len()];
         let mut cache_report = CacheReport::default();
+        // What a client may do with the answer: the strictest of its parts.
+        let mut client = Strictest::default();
+        let mut client_headers = Vec::new();
         // The misses this request fetches (with their in-flight claim when cacheable), and
         // those another request is already fetching.
         let mut misses: Vec<(usize, Option<Claim>)> = Vec::new();
@@ -388,8 +403,13 @@ impl CachedFetcher {
                 Reads::Skip => Lookup::Miss,
             };
             match found {
-                Lookup::Fresh { value, level } => {
+                Lookup::Fresh {
+                    value,
+                    level,
+                    client: part,
+                } => {
                     self.cache.stats().count(&subgraph, typename, hit(level));
+                    client.and(part);
                     tally(&mut cache_report, level);
                     results[index] = Some(FetchedEntity::Shared(value));
                     continue;
@@ -403,6 +423,7 @@ impl CachedFetcher {
                         .stats()
                         .count(&subgraph, typename, Outcome::Stale);
                     tally(&mut cache_report, level);
+                    client.and(CachePolicy::NoStore);
                     results[index] = Some(FetchedEntity::Shared(value));
                     if self.revalidating.insert(key, ()).is_none() {
                         revalidate.push((index, key));
@@ -446,7 +467,7 @@ impl CachedFetcher {
         let mut cache_control = None;
         if !misses.is_empty() {
             let fetched = self.fetch_some(&request, &representations, &misses).await;
-            let (values, response) = match fetched {
+            let (values, mut response) = match fetched {
                 Ok(found) => found,
                 Err(error) => {
                     for claim in misses.iter_mut().filter_map(|(_, claim)| claim.take()) {
@@ -460,6 +481,8 @@ impl CachedFetcher {
                     (Vec::new(), SubgraphResponse::default())
                 }
             };
+            client.and(response.cache_policy);
+            client_headers.append(&mut response.headers);
             let control = response
                 .cache_control
                 .as_deref()
@@ -525,6 +548,7 @@ impl CachedFetcher {
                     policy: claim.policy,
                     subgraph: subgraph.clone(),
                     max_age: control.max_age,
+                    private: claim.policy.private,
                 };
                 self.cache.put(claim.key, answer).await;
                 self.release(claim, Some(value.clone()));
@@ -553,6 +577,8 @@ impl CachedFetcher {
         }
         let mut refetch: Vec<(usize, Option<()>)> = Vec::new();
         for (index, shared) in followers {
+            // Another request's answer: what its subgraph said of it is not known here.
+            client.and(CachePolicy::NoStore);
             match shared.await {
                 Some(value) => {
                     cache_report.l1 += 1;
@@ -563,7 +589,9 @@ impl CachedFetcher {
         }
         if !refetch.is_empty() {
             match self.fetch_some(&request, &representations, &refetch).await {
-                Ok((values, response)) => {
+                Ok((values, mut response)) => {
+                    client.and(response.cache_policy);
+                    client_headers.append(&mut response.headers);
                     let mut values = values.into_iter();
                     for (index, _) in &refetch {
                         cache_report.fetched += 1;
@@ -588,6 +616,8 @@ impl CachedFetcher {
             errors,
             extensions,
             cache_control,
+            cache_policy: client.0.unwrap_or_default(),
+            headers: client_headers,
             cache: Some(cache_report),
             ..Default::default()
         })
@@ -681,12 +711,63 @@ impl CachedFetcher {
 impl Fetcher for CachedFetcher {
     fn fetch(&self, request: FetchRequest) -> FetchFuture<'_> {
         Box::pin(async move {
-            match (request.kind, request.entities.is_some()) {
+            let tagged = match (&self.surrogate_key_header, request.kind) {
+                (Some(header), OperationKind::Query) => Some((header.clone(), request.clone())),
+                _ => None,
+            };
+            let mut response = match (request.kind, request.entities.is_some()) {
                 (OperationKind::Mutation, _) => self.mutation(request).await,
                 (OperationKind::Query, false) => self.root(request).await,
                 (OperationKind::Query, true) => self.entities(request).await,
+            };
+            if let (Some((header, request)), Ok(response)) = (tagged, &mut response) {
+                self.name_surrogate_keys(header, &request, response);
             }
+            response
         })
+    }
+}
+
+impl CachedFetcher {
+    /// Adds the cache tags of `response`'s data as a surrogate-key header for the client:
+    /// `subgraph:Type` for every entity type it can hold, `subgraph:Type:{key JSON}` for every
+    /// entity in it, the names change events use (docs/cache.md, "Purging a CDN").
+    fn name_surrogate_keys(
+        &self,
+        header: http::HeaderName,
+        request: &FetchRequest,
+        response: &mut SubgraphResponse,
+    ) {
+        let mut tagger = Tagger::new(&self.supergraph, request.subgraph, &request.subgraph_name);
+        match (&request.entities, &response.entities) {
+            (Some(sent), Some(answered)) => {
+                for (representation, entity) in sent.representations.iter().zip(answered) {
+                    let Some(typename) = representation.get("__typename").and_then(Value::as_str)
+                    else {
+                        continue;
+                    };
+                    let entity_type = name(typename);
+                    tagger.own_entity(&entity_type, representation);
+                    tagger.walk_selection(&entity_type, &request.selection);
+                    tagger.walk_entity(&entity_type, &request.selection, entity.value());
+                }
+            }
+            (None, _) => {
+                tagger.walk_selection(&name("Query"), &request.selection);
+                if let Some(data) = &response.data {
+                    tagger.walk(&name("Query"), &request.selection, data);
+                }
+            }
+            (Some(_), None) => {}
+        }
+        let words = tagger.surrogate_keys().join(" ");
+        if let Ok(value) = http::HeaderValue::from_str(&words) {
+            response.headers.push(PropagatedHeader {
+                name: header,
+                value,
+                algorithm: Algorithm::Words,
+            });
+        }
     }
 }
 
@@ -715,11 +796,22 @@ fn report(level: Level, count: u32) -> CacheReport {
 }
 
 /// A root fetch answered by the cache.
-fn cached(value: Arc<Value>, level: Level) -> SubgraphResponse {
+fn cached(value: Arc<Value>, level: Level, client: CachePolicy) -> SubgraphResponse {
     SubgraphResponse {
         data: Some(Value::clone(&value)),
         cache: Some(report(level, 1)),
+        cache_policy: client,
         ..Default::default()
+    }
+}
+
+/// The strictest cache policy of the parts seen so far (`None`: no part yet).
+#[derive(Default)]
+struct Strictest(Option<CachePolicy>);
+
+impl Strictest {
+    fn and(&mut self, part: CachePolicy) {
+        self.0 = Some(self.0.map_or(part, |whole| whole.and(part)));
     }
 }
 
@@ -806,6 +898,25 @@ impl<'a> Tagger<'a> {
             keyed: HashSet::new(),
             unkeyed: HashSet::new(),
         }
+    }
+
+    /// The tags as words for a CDN: `subgraph:Type`, `subgraph:Type:{key JSON}` (bytes
+    /// outside `!`..`~`, and `%`, percent-encoded, so that a word never holds a space).
+    fn surrogate_keys(&self) -> Vec<String> {
+        let s = self.subgraph_name;
+        let types = self.types.iter().chain(&self.unkeyed);
+        let mut words: Vec<String> = types.map(|ty| format!("{s}:{ty}")).collect();
+        for (ty, key) in &self.keyed {
+            let mut word = format!("{s}:{ty}:");
+            for byte in key.bytes() {
+                match byte {
+                    b'!'..=b'~' if byte != b'%' => word.push(byte as char),
+                    _ => word.push_str(&format!("%{byte:02X}")),
+                }
+            }
+            words.push(word);
+        }
+        words
     }
 
     fn finish(self) -> Vec<u64> {

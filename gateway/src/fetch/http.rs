@@ -4,8 +4,10 @@
 //! [`FetchError`] rather than a panic.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -15,9 +17,16 @@ use tokio::sync::Semaphore;
 use super::body::{BodyError, read_limited};
 use super::breaker::{Breaker, Outcome};
 use super::config::{CircuitBreakerConfig, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES};
-use crate::executor::{FetchError, FetchFuture, FetchRequest, Fetcher, SubgraphResponse};
+use super::dedup::{Deduplicator, RequestKey};
+use crate::cache::CacheControl;
+use crate::executor::{
+    FetchError, FetchFuture, FetchRequest, Fetcher, OperationKind, SubgraphResponse,
+};
+use crate::headers::HeaderRules;
+use crate::inflight::Role;
 use crate::json::Value;
-use crate::response::GraphQLError;
+use crate::response::{CachePolicy, GraphQLError, PropagatedHeader};
+use crate::supergraph::SubgraphId;
 
 /// Where one subgraph is reached, and what it may cost the gateway.
 #[derive(Debug, Clone)]
@@ -31,6 +40,8 @@ pub struct SubgraphEndpoint {
     /// Requests in flight at once (each holds one connection).
     pub max_connections: usize,
     pub circuit_breaker: CircuitBreakerConfig,
+    /// Identical query requests in flight share one HTTP request (see [`super::dedup`]).
+    pub deduplicate: bool,
 }
 
 impl SubgraphEndpoint {
@@ -43,22 +54,33 @@ impl SubgraphEndpoint {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             circuit_breaker: CircuitBreakerConfig::default(),
+            deduplicate: true,
         }
     }
 }
 
+/// The version of the data as the cache knows it (its invalidations): requests started under
+/// an older one are not joined.
+pub type DataVersion = Arc<dyn Fn() -> u128 + Send + Sync>;
+
 /// Fetches over HTTP; subgraphs indexed like the supergraph's.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpFetcher {
     client: reqwest::Client,
     endpoints: Vec<Endpoint>,
+    /// Mutations sent so far: a query sent after one never joins a request sent before.
+    writes: Arc<AtomicU64>,
+    data_version: Option<DataVersion>,
+    /// Which headers of subgraph answers go on to the client.
+    header_rules: Option<Arc<HeaderRules>>,
 }
 
 /// An endpoint with its URL parsed once: parsing it per request (IDNA, IP formatting) was
 /// a visible share of a small query's time. A URL that does not parse fails the fetches to
 /// that subgraph, not the startup: a supergraph may name subgraphs no query ever reaches.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Endpoint {
+    id: SubgraphId,
     name: Arc<str>,
     url: Result<reqwest::Url, String>,
     timeout: Duration,
@@ -68,6 +90,7 @@ struct Endpoint {
     connections: Arc<Semaphore>,
     max_connections: usize,
     breaker: Option<Arc<Breaker>>,
+    dedup: Option<Arc<Deduplicator>>,
 }
 
 impl HttpFetcher {
@@ -102,9 +125,11 @@ impl HttpFetcher {
             .expect("reqwest client with static settings");
         let endpoints = endpoints
             .into_iter()
-            .map(|endpoint| {
+            .enumerate()
+            .map(|(index, endpoint)| {
                 let max_connections = endpoint.max_connections.clamp(1, Semaphore::MAX_PERMITS);
                 Endpoint {
+                    id: SubgraphId(index as u16),
                     url: reqwest::Url::parse(&endpoint.url)
                         .map_err(|e| format!("invalid subgraph URL {:?}: {e}", endpoint.url)),
                     timeout: endpoint.timeout,
@@ -115,16 +140,60 @@ impl HttpFetcher {
                         .circuit_breaker
                         .is_active()
                         .then(|| Arc::new(Breaker::new(&endpoint.name, &endpoint.circuit_breaker))),
+                    dedup: endpoint
+                        .deduplicate
+                        .then(|| Arc::new(Deduplicator::default())),
                     name: endpoint.name.into(),
                 }
             })
             .collect();
-        Self { client, endpoints }
+        Self {
+            client,
+            endpoints,
+            writes: Arc::new(AtomicU64::new(0)),
+            data_version: None,
+            header_rules: None,
+        }
     }
 
-    /// Prometheus text: whether each subgraph's circuit breaker is open.
+    /// Takes the headers `rules` pick from subgraph answers into [`SubgraphResponse::headers`].
+    pub fn with_header_rules(mut self, rules: Arc<HeaderRules>) -> Self {
+        self.header_rules = Some(rules);
+        self
+    }
+
+    /// Requests are de-duplicated only among those started under the same version of the
+    /// data (the cache's watermark).
+    pub fn with_data_version(mut self, version: DataVersion) -> Self {
+        self.data_version = Some(version);
+        self
+    }
+
+    /// Prometheus text: whether each subgraph's circuit breaker is open, and how its requests
+    /// were de-duplicated.
     pub fn render_metrics(&self, out: &mut String) {
         use std::fmt::Write;
+        let mut deduplicated = self
+            .endpoints
+            .iter()
+            .filter_map(|e| Some((&e.name, e.dedup.as_ref()?)))
+            .peekable();
+        if deduplicated.peek().is_some() {
+            out.push_str(
+                "# HELP gateway_subgraph_deduplication_total Query requests to a subgraph by how \
+                 they were served: sent, or shared with an identical request in flight.\n\
+                 # TYPE gateway_subgraph_deduplication_total counter\n",
+            );
+        }
+        for (name, dedup) in deduplicated {
+            let (sent, shared) = dedup.counts();
+            let name = label_value(name);
+            let _ = writeln!(
+                out,
+                "gateway_subgraph_deduplication_total{{subgraph=\"{name}\",role=\"sent\"}} {sent}\n\
+                 gateway_subgraph_deduplication_total{{subgraph=\"{name}\",role=\"shared\"}} {shared}"
+            );
+        }
         let mut breakers = self
             .endpoints
             .iter()
@@ -213,8 +282,29 @@ impl Fetcher for HttpFetcher {
                 .endpoints
                 .get(request.subgraph.0 as usize)
                 .ok_or(FetchError::UnknownSubgraph)?;
-            let result = self.fetch_from(endpoint, &request).await;
-            if let Err(error) = &result {
+            let body: Bytes = serde_json::to_vec(&Body { request: &request })
+                .map_err(|e| FetchError::InvalidResponse(e.to_string()))?
+                .into();
+            let (role, result) = match (&endpoint.dedup, request.kind) {
+                (Some(dedup), OperationKind::Query) => {
+                    let key = RequestKey::new(
+                        self.writes.load(Ordering::Acquire),
+                        self.data_version.as_ref().map_or(0, |version| version()),
+                        &body,
+                        request.context.headers_for(request.subgraph),
+                    );
+                    dedup
+                        .send(key, self.fetch_from(endpoint, &request, body.clone()))
+                        .await
+                }
+                _ => (Role::Ran, self.fetch_from(endpoint, &request, body).await),
+            };
+            if request.kind == OperationKind::Mutation {
+                // Before the client hears of it: no query after this joins one from before.
+                self.writes.fetch_add(1, Ordering::Release);
+            }
+            // A shared failure was logged by the request that ran.
+            if let (Role::Ran, Err(error)) = (role, &result) {
                 match error {
                     FetchError::CircuitOpen => tracing::debug!(
                         subgraph = %endpoint.name,
@@ -249,6 +339,7 @@ impl HttpFetcher {
         &self,
         endpoint: &Endpoint,
         request: &FetchRequest,
+        body: Bytes,
     ) -> Result<SubgraphResponse, FetchError> {
         let url = endpoint.url.clone().map_err(FetchError::Unreachable)?;
         let attempt = match &endpoint.breaker {
@@ -259,12 +350,10 @@ impl HttpFetcher {
             ),
             None => None,
         };
-        let body = serde_json::to_vec(&Body { request })
-            .map_err(|e| FetchError::InvalidResponse(e.to_string()))?;
         let send = self
             .client
             .post(url)
-            .headers(request.context.headers.clone())
+            .headers(request.context.headers_for(request.subgraph).clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(
                 ACCEPT,
@@ -275,8 +364,11 @@ impl HttpFetcher {
             .body(body);
         let exchange = self.exchange(endpoint, send).await;
         let (result, outcome) = match exchange {
-            Ok((status, cache_control, bytes)) => {
-                let result = read_response(status.as_u16(), cache_control, &bytes);
+            Ok((status, cache_control, headers, bytes)) => {
+                let result = read_response(status.as_u16(), cache_control, &bytes).map(|mut r| {
+                    r.headers = headers;
+                    r
+                });
                 let outcome = match result {
                     Err(FetchError::HttpStatus { status: 502..=504 }) => Some(Outcome::Down),
                     _ => Some(Outcome::Answered),
@@ -329,7 +421,7 @@ impl HttpFetcher {
         &self,
         endpoint: &Endpoint,
         request: reqwest::RequestBuilder,
-    ) -> Result<(reqwest::StatusCode, Option<String>, bytes::Bytes), Failure> {
+    ) -> Result<Exchanged, Failure> {
         let deadline = tokio::time::Instant::now() + endpoint.timeout;
         let permit = match tokio::time::timeout_at(deadline, endpoint.connections.acquire()).await {
             Ok(Ok(permit)) => permit,
@@ -349,13 +441,19 @@ impl HttpFetcher {
                 .get(reqwest::header::CACHE_CONTROL)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
+            let picked = match &self.header_rules {
+                Some(rules) if rules.picks_responses(endpoint.id) => {
+                    rules.responses(endpoint.id, response.headers())
+                }
+                _ => Vec::new(),
+            };
             let bytes = read_limited(response, endpoint.max_response_bytes)
                 .await
                 .map_err(|e| match e {
                     BodyError::TooLarge => Failure::TooLarge,
                     BodyError::Transport(e) => Failure::Transport(e),
                 })?;
-            Ok((status, cache_control, bytes))
+            Ok((status, cache_control, picked, bytes))
         })
         .await;
         if exchange.is_err() {
@@ -369,6 +467,14 @@ impl HttpFetcher {
         exchange.unwrap_or(Err(Failure::Timeout))
     }
 }
+
+/// A subgraph's HTTP answer: status, `Cache-Control`, the headers the rules pick, body.
+type Exchanged = (
+    reqwest::StatusCode,
+    Option<String>,
+    Vec<PropagatedHeader>,
+    bytes::Bytes,
+);
 
 /// Reads a subgraph's HTTP answer: a GraphQL response whatever the status (subgraphs may
 /// send errors with a 4xx or 5xx), else the status, else why the body is not one. Public so
@@ -387,6 +493,11 @@ pub fn read_response(
             data: wire.data,
             errors: wire.errors.unwrap_or_default(),
             extensions: wire.extensions.unwrap_or_default(),
+            cache_policy: cache_control
+                .as_deref()
+                .map_or(CachePolicy::NoStore, |header| {
+                    CacheControl::parse(header).client_policy()
+                }),
             cache_control,
             ..Default::default()
         }),

@@ -186,15 +186,20 @@ async fn run(
     respond(response_type, outcome, response)
 }
 
-fn respond(response_type: ResponseType, outcome: Outcome, response: Response) -> HttpResponse {
+fn respond(response_type: ResponseType, outcome: Outcome, mut response: Response) -> HttpResponse {
     let status = match (outcome, response_type) {
         (Outcome::MutationNotAllowed, _) => StatusCode::METHOD_NOT_ALLOWED,
         (Outcome::Unauthorized, _) => StatusCode::FORBIDDEN,
         (Outcome::RequestError, ResponseType::GraphQLResponseJson) => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
+    let meta = std::mem::take(&mut response.meta);
     let body = axum::body::Body::new(Chunks::new(response.into_chunks()));
     let mut http = (status, body).into_response();
+    // The rules' headers first: what the gateway sets below is the gateway's to say.
+    meta.write_headers(http.headers_mut());
+    http.headers_mut()
+        .insert(header::CACHE_CONTROL, meta.cache.header_value());
     http.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(response_type.content_type()),

@@ -1,8 +1,9 @@
-//! Derives the public API schema from the supergraph: the join and link machinery goes, and so
-//! do the security features' definitions (`@authenticated`, `@requiresScopes`, `@policy` and
-//! their scalars, under whatever names they are linked) and every element marked
-//! `@inaccessible` (types, fields, arguments, input fields, enum values), together with
-//! whatever refers to a removed type.
+//! Derives the public API schema from the supergraph, as Apollo's does: the join and link
+//! machinery goes, and so does every linked feature's definitions and their applications
+//! (`@inaccessible`, `@tag`, `@authenticated`, `@requiresScopes`, `@policy`, `@cost`,
+//! `@listSize`, their scalars, and any other `@link`ed spec, under whatever names they are
+//! linked or imported), and every element marked `@inaccessible` (types, fields, arguments,
+//! input fields, enum values), together with whatever refers to a removed type.
 
 use std::collections::HashSet;
 
@@ -19,10 +20,9 @@ pub(super) fn derive(
 ) -> Result<Valid<Schema>, SupergraphError> {
     let mut schema = Schema::clone(supergraph);
     let inaccessible = names.inaccessible.as_deref().unwrap_or("inaccessible");
-    let hidden_features = names.hidden_feature_names();
-    let is_hidden_feature = |name: &str| hidden_features.iter().any(|hidden| hidden == name);
-    let is_hidden_directive =
-        |name: &str| names.is_machinery(name) || name == inaccessible || is_hidden_feature(name);
+    let is_hidden_directive = |name: &str| {
+        names.is_machinery(name) || name == inaccessible || names.is_feature_directive(name)
+    };
 
     let removed_types: HashSet<Name> = schema
         .types
@@ -30,7 +30,7 @@ pub(super) fn derive(
         .filter(|(name, ty)| {
             !ty.is_built_in()
                 && (names.is_machinery(name)
-                    || is_hidden_feature(name)
+                    || names.is_feature_type(name)
                     || ty.directives().has(inaccessible))
         })
         .map(|(name, _)| name.clone())
