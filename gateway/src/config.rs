@@ -14,8 +14,10 @@ pub struct Config {
     /// Address the HTTP server binds, `host:port` with a host name or an IP address
     /// (`GATEWAY_LISTEN`).
     pub listen: String,
-    /// Supergraph SDL file (`GATEWAY_SUPERGRAPH`); the command line's `--supergraph` wins.
-    pub supergraph: Option<PathBuf>,
+    /// Where the supergraph comes from: a file (`GATEWAY_SUPERGRAPH`; the command line's
+    /// `--supergraph` wins), watched or not, or a registry URL (`GATEWAY_SUPERGRAPH_URL`).
+    #[serde(deserialize_with = "crate::reload::config::deserialize")]
+    pub supergraph: crate::reload::SupergraphConfig,
     /// Settings for every subgraph unless overridden in `subgraphs`.
     pub subgraph_defaults: SubgraphDefaults,
     /// Per-subgraph settings, by the subgraph's name in the supergraph.
@@ -119,7 +121,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:4000".into(),
-            supergraph: None,
+            supergraph: Default::default(),
             subgraph_defaults: SubgraphDefaults::default(),
             subgraphs: BTreeMap::new(),
             query_planning: QueryPlanningConfig::default(),
@@ -202,6 +204,14 @@ impl Config {
             message: format!("listen: {message}"),
         })?;
         config.apply_env()?;
+        config
+            .supergraph
+            .check()
+            .map_err(|message| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                location: String::new(),
+                message: format!("supergraph: {message}"),
+            })?;
         Ok(config)
     }
 
@@ -222,7 +232,14 @@ impl Config {
             self.listen = value;
         }
         if let Ok(value) = std::env::var("GATEWAY_SUPERGRAPH") {
-            self.supergraph = Some(PathBuf::from(value));
+            // The environment's choice of source replaces the file's (a path or a URL).
+            self.supergraph.path = Some(PathBuf::from(value));
+            self.supergraph.url = None;
+        }
+        if let Ok(value) = std::env::var("GATEWAY_SUPERGRAPH_URL") {
+            self.supergraph.url = Some(value);
+            self.supergraph.path = None;
+            self.supergraph.watch = false;
         }
         if let Ok(value) = std::env::var("GATEWAY_REDIS_URL") {
             self.cache.redis_url = Some(value);

@@ -502,32 +502,7 @@ impl Gateway {
             .plans
             .try_get_with(key, || {
                 planned_now = true;
-                let normalized =
-                    NormalizedOperation::new(&self.api, document, operation, &condition);
-                let filtered = grants.as_ref().and_then(|grants| {
-                    authorization::filter(&normalized, &self.api, access, grants)
-                });
-                let (operation, shape, unauthorized) = match filtered {
-                    Some(filtered) => (
-                        filtered.for_planning,
-                        ResponseShape::new(&self.api, &filtered.for_shape),
-                        filtered.unauthorized,
-                    ),
-                    None => (
-                        normalized.clone(),
-                        ResponseShape::new(&self.api, &normalized),
-                        Vec::new(),
-                    ),
-                };
-                self.planner.plan(&operation).map(|plan| {
-                    Arc::new(PlannedOperation {
-                        shape: shape.with_unplannable(&plan.unplannable),
-                        operation,
-                        plan,
-                        unauthorized,
-                        weight: plan_weight(&measures),
-                    })
-                })
+                self.make_plan(document, operation, &condition, grants.as_ref(), &measures)
             })
             .map_err(|e| {
                 Rejected::Planning(Box::new(
@@ -560,6 +535,114 @@ impl Gateway {
             introspection,
             grants: grants_key,
         })
+    }
+
+    /// Normalises, filters (what `grants` may not see) and plans one operation.
+    fn make_plan(
+        &self,
+        document: &Valid<ExecutableDocument>,
+        operation: &Operation,
+        condition: &dyn Fn(&str) -> bool,
+        grants: Option<&Grants>,
+        measures: &OperationMeasures,
+    ) -> Result<Arc<PlannedOperation>, crate::planner::PlanError> {
+        let access = self.supergraph.access();
+        let normalized = NormalizedOperation::new(&self.api, document, operation, condition);
+        let filtered =
+            grants.and_then(|grants| authorization::filter(&normalized, &self.api, access, grants));
+        let (operation, shape, unauthorized) = match filtered {
+            Some(filtered) => (
+                filtered.for_planning,
+                ResponseShape::new(&self.api, &filtered.for_shape),
+                filtered.unauthorized,
+            ),
+            None => (
+                normalized.clone(),
+                ResponseShape::new(&self.api, &normalized),
+                Vec::new(),
+            ),
+        };
+        self.planner.plan(&operation).map(|plan| {
+            Arc::new(PlannedOperation {
+                shape: shape.with_unplannable(&plan.unplannable),
+                operation,
+                plan,
+                unauthorized,
+                weight: plan_weight(measures),
+            })
+        })
+    }
+
+    /// Plans again, for this gateway's supergraph, up to `limit` of the operations `old` has
+    /// plans for (a reload's warm-up, run before the swap so that the first requests on the
+    /// new supergraph find their plans). Documents that no longer validate are skipped, and
+    /// so are plans made for what one user may see (their grants cannot be rebuilt from the
+    /// plan key). Returns how many plans it made.
+    pub fn warm_from(&self, old: &Gateway, limit: usize) -> usize {
+        if limit == 0 || self.authorization.is_active() {
+            return 0;
+        }
+        let documents: std::collections::HashMap<u64, Arc<PreparedDocument>> = old
+            .documents
+            .iter()
+            .map(|(_, prepared)| (prepared.id, prepared))
+            .collect();
+        let mut warmed = 0;
+        for (key, _) in old.plans.iter() {
+            if warmed >= limit {
+                break;
+            }
+            let (document_id, operation_name, bits, more_bits, grants) = &*key;
+            if *grants != 0 {
+                continue;
+            }
+            let Some(old_document) = documents.get(document_id) else {
+                continue;
+            };
+            let Ok(prepared) = self.document(old_document.text()) else {
+                continue;
+            };
+            let Ok(operation) =
+                operation::select_operation(&prepared.document, operation_name.as_deref())
+            else {
+                continue;
+            };
+            let new_key = (
+                prepared.id,
+                operation_name.clone(),
+                *bits,
+                more_bits.clone(),
+                0,
+            );
+            if self.plans.contains_key(&new_key) {
+                continue;
+            }
+            // The same document gives the same condition variables in the same order: bit i
+            // is the i-th one's value, as `prepare` set it.
+            let condition = |name: &str| {
+                prepared
+                    .condition_variables
+                    .iter()
+                    .position(|variable| variable == name)
+                    .is_some_and(|i| {
+                        let word = if i < 64 {
+                            *bits
+                        } else {
+                            more_bits.get(i / 64 - 1).copied().unwrap_or(0)
+                        };
+                        word & (1 << (i % 64)) != 0
+                    })
+            };
+            let measures = prepared.measures(operation);
+            if let Ok(planned) =
+                self.make_plan(&prepared.document, operation, &condition, None, &measures)
+            {
+                self.plans.insert(new_key, planned);
+                warmed += 1;
+            }
+        }
+        self.plans.run_pending_tasks();
+        warmed
     }
 
     async fn run(&self, prepared: Prepared, context: Arc<RequestContext>) -> Response {

@@ -33,6 +33,10 @@ enum Command {
         /// YAML config file (see docs/config.md).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Reload the supergraph file when it changes, without a restart (as
+        /// `supergraph.watch: true`; see docs/operations.md).
+        #[arg(long)]
+        hot_reload: bool,
     },
     /// Print the query plan of an operation.
     Plan {
@@ -84,7 +88,8 @@ fn main() -> ExitCode {
             supergraph,
             listen,
             config,
-        } => run_async(cli::serve::serve(supergraph, listen, config)),
+            hot_reload,
+        } => run_async(cli::serve::serve(supergraph, listen, config, hot_reload)),
         Command::Plan {
             supergraph,
             query,

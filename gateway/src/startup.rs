@@ -53,15 +53,96 @@ pub fn load_supergraph(path: &Path) -> Result<Supergraph, StartupError> {
     })
 }
 
+/// The parts of a running gateway that outlive a supergraph reload: the entity cache, its
+/// Redis connections, the change-event listener and the publisher. Started once per process;
+/// each supergraph gets a [`Gateway`] built over them ([`build_gateway_on`]).
+#[derive(Clone, Default)]
+pub struct SharedParts {
+    cache: Option<(Arc<Cache>, Option<Publisher>)>,
+}
+
+impl SharedParts {
+    /// Starts what `config` enables. With the cache enabled, call from within a Tokio runtime
+    /// (background tasks connect to Redis and tail the event stream).
+    pub fn start(config: &Config) -> Result<Self, StartupError> {
+        if !config.cache.enabled {
+            return Ok(Self::default());
+        }
+        let cache_config = &config.cache;
+        let cache =
+            Cache::new(cache_config.clone()).map_err(|e| StartupError::Redis(e.to_string()))?;
+        let publisher = match &cache_config.redis_url {
+            Some(url) => {
+                StreamListener::start(cache.clone(), url, cache_config.stream.clone())
+                    .map_err(|e| StartupError::Redis(e.to_string()))?;
+                Some(
+                    Publisher::start(
+                        url,
+                        cache_config.stream.clone(),
+                        cache_config.stream_max_len,
+                    )
+                    .map_err(|e| StartupError::Redis(e.to_string()))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Self {
+            cache: Some((cache, publisher)),
+        })
+    }
+
+    /// The entity cache, when the config enables it.
+    pub fn cache(&self) -> Option<&Arc<Cache>> {
+        self.cache.as_ref().map(|(cache, _)| cache)
+    }
+}
+
 /// A gateway over `supergraph` that fetches over HTTP, through the cache when the config
 /// enables it. With the cache enabled, call from within a Tokio runtime (background tasks
 /// connect to Redis and tail the event stream).
 pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway, StartupError> {
+    check_subgraph_names(&supergraph, config)?;
+    let shared = SharedParts::start(config)?;
+    build_gateway_on(supergraph, config, &shared)
+}
+
+/// Every subgraph the config names must be in the supergraph.
+fn check_subgraph_names(supergraph: &Supergraph, config: &Config) -> Result<(), StartupError> {
     for name in config.subgraphs.keys().chain(config.cache.subgraphs.keys()) {
         if supergraph.subgraph_by_name(name).is_none() {
             return Err(StartupError::UnknownSubgraph(name.clone()));
         }
     }
+    Ok(())
+}
+
+/// The URL each subgraph of `supergraph` is reached at under `config`.
+pub fn subgraph_urls(
+    supergraph: &Supergraph,
+    config: &Config,
+) -> std::collections::BTreeMap<String, String> {
+    supergraph
+        .subgraphs()
+        .iter()
+        .map(|subgraph| {
+            let url = config
+                .subgraphs
+                .get(&*subgraph.name)
+                .and_then(|own| own.url.clone())
+                .unwrap_or_else(|| subgraph.url.clone());
+            (subgraph.name.to_string(), url)
+        })
+        .collect()
+}
+
+/// A gateway over `supergraph` built on parts already started (a reload builds one of these
+/// per new supergraph; nothing here connects anywhere or spawns a task).
+pub fn build_gateway_on(
+    supergraph: Supergraph,
+    config: &Config,
+    shared: &SharedParts,
+) -> Result<Gateway, StartupError> {
+    check_subgraph_names(&supergraph, config)?;
     let endpoints = supergraph
         .subgraphs()
         .iter()
@@ -78,12 +159,7 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
         .into());
     }
     let supergraph = Arc::new(supergraph);
-    let cache = match config.cache.enabled {
-        true => {
-            Some(Cache::new(config.cache.clone()).map_err(|e| StartupError::Redis(e.to_string()))?)
-        }
-        false => None,
-    };
+    let cache = shared.cache().cloned();
     let mut http_fetcher =
         HttpFetcher::with_compression(endpoints, config.compression.subgraph_responses)
             .with_header_rules(header_rules.clone());
@@ -112,7 +188,7 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
         playground: config.playground,
         ..Default::default()
     };
-    let Some(cache) = cache else {
+    let Some((cache, publisher)) = &shared.cache else {
         return Ok(Gateway::new(supergraph, http, &config.query_planning)
             .with_request_settings(requests)
             .with_authorization(&config.authorization)
@@ -127,21 +203,6 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
         .debug_header
         .as_ref()
         .and_then(|name| http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).ok());
-    let publisher = match &cache_config.redis_url {
-        Some(url) => {
-            StreamListener::start(cache.clone(), url, cache_config.stream.clone())
-                .map_err(|e| StartupError::Redis(e.to_string()))?;
-            Some(
-                Publisher::start(
-                    url,
-                    cache_config.stream.clone(),
-                    cache_config.stream_max_len,
-                )
-                .map_err(|e| StartupError::Redis(e.to_string()))?,
-            )
-        }
-        None => None,
-    };
     let mut fetcher = CachedFetcher::new(http, cache.clone(), supergraph.clone());
     if let Some(publisher) = publisher.clone() {
         fetcher = fetcher.with_sink(Arc::new(move |invalidations| {
@@ -154,7 +215,10 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
             .with_authorization(&config.authorization)
             .with_hooks(Arc::new(FetchHooks {
                 http: http_fetcher,
-                inner: Some(Arc::new(CacheHooks { cache, publisher })),
+                inner: Some(Arc::new(CacheHooks {
+                    cache: cache.clone(),
+                    publisher: publisher.clone(),
+                })),
             })),
     )
 }

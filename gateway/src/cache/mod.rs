@@ -45,6 +45,10 @@ pub struct CacheConfig {
     /// Redis for the shared level and the change-event stream; without it, L1 only and
     /// invalidations come from mutations, subgraph responses and the HTTP endpoint.
     pub redis_url: Option<String>,
+    /// `/ready` answers 503 while Redis does not answer a PING (for deployments where a
+    /// gateway without the shared cache or the event stream must not take traffic). Off by
+    /// default: without Redis the gateway serves from L1 and the subgraphs.
+    pub redis_required_for_readiness: bool,
     /// The Redis Stream services publish change events to.
     pub stream: String,
     /// Approximate length the stream is trimmed to when the gateway publishes to it.
@@ -88,6 +92,7 @@ impl Default for CacheConfig {
             enabled: false,
             max_bytes: 64 * 1024 * 1024,
             redis_url: None,
+            redis_required_for_readiness: false,
             stream: "gateway:invalidations".into(),
             stream_max_len: 100_000,
             disconnected_max_age_ms: 5_000,

@@ -7,19 +7,21 @@ use std::sync::Arc;
 use gateway::config::Config;
 use gateway::edge::Edge;
 use gateway::gateway::Gateway;
-use gateway::startup::{build_gateway, load_supergraph};
-use gateway::supergraph::Supergraph;
+use gateway::reload::{LiveGateway, Reloader};
+use gateway::server::Readiness;
+use gateway::startup::SharedParts;
 use tokio::net::TcpListener;
 
 pub async fn serve(
     supergraph: Option<PathBuf>,
     listen: Option<String>,
-    config: Option<PathBuf>,
+    config_file: Option<PathBuf>,
+    hot_reload: bool,
 ) -> Result<(), String> {
     // First: a SIGTERM while the supergraph loads must still stop the process (even as PID 1).
     let shutdown = gateway::edge::on_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
-    let mut config = match config {
-        Some(path) => Config::load(&path).map_err(|e| e.to_string())?,
+    let mut config = match &config_file {
+        Some(path) => Config::load(path).map_err(|e| e.to_string())?,
         None => {
             let mut config = Config::default();
             config.apply_env().map_err(|e| e.to_string())?;
@@ -29,20 +31,34 @@ pub async fn serve(
     if let Some(listen) = listen {
         config.listen = listen;
     }
-    let path = supergraph
-        .or_else(|| config.supergraph.clone())
-        .ok_or("no supergraph: pass --supergraph FILE or set `supergraph:` in the config")?;
-    let supergraph = load_supergraph(&path).map_err(|e| e.to_string())?;
-    run_gateway(supergraph, &config, shutdown).await
-}
-
-pub async fn run_gateway(
-    supergraph: Supergraph,
-    config: &Config,
-    shutdown: impl Future<Output = &'static str> + Send + 'static,
-) -> Result<(), String> {
-    let gateway = Arc::new(build_gateway(supergraph, config).map_err(|e| e.to_string())?);
-    serve_gateway(gateway, config, shutdown).await
+    if let Some(path) = supergraph {
+        // The command line's file wins over the config's file or URL.
+        config.supergraph.path = Some(path);
+        config.supergraph.url = None;
+    }
+    if hot_reload {
+        if config.supergraph.url.is_some() {
+            tracing::info!("--hot-reload: supergraph.url is polled already");
+        } else {
+            config.supergraph.watch = true;
+        }
+    }
+    config
+        .supergraph
+        .check()
+        .map_err(|e| format!("supergraph: {e}"))?;
+    let config = Arc::new(config);
+    let shared = SharedParts::start(&config).map_err(|e| e.to_string())?;
+    let live = LiveGateway::empty();
+    let reloader = Reloader::new(config.clone(), shared, live.clone());
+    // With hot reload on, the config file's reloadable parts follow the file too.
+    let watch_config = (hot_reload || config.supergraph.watch)
+        .then_some(config_file)
+        .flatten();
+    let _sources = gateway::reload::start(&reloader, watch_config)
+        .await
+        .map_err(|e| e.to_string())?;
+    serve_live(live, &config, shutdown).await
 }
 
 /// Serves an already built gateway until `shutdown` (SIGTERM or SIGINT: [`gateway::edge::on_signal`])
@@ -52,6 +68,17 @@ pub async fn serve_gateway(
     config: &Config,
     shutdown: impl Future<Output = &'static str> + Send + 'static,
 ) -> Result<(), String> {
+    serve_live(LiveGateway::fixed(gateway), config, shutdown).await
+}
+
+/// Serves whatever gateway `live` holds (none yet: 503 on `/graphql` and `/ready`) until
+/// `shutdown`, then finishes the requests in flight and returns.
+pub async fn serve_live(
+    live: Arc<LiveGateway>,
+    config: &Config,
+    shutdown: impl Future<Output = &'static str> + Send + 'static,
+) -> Result<(), String> {
+    let readiness = Readiness::new(config).map_err(|e| format!("cache.redis_url: {e}"))?;
     let edge = Arc::new(Edge::new(config).await.map_err(|e| e.to_string())?);
     let listener = TcpListener::bind(config.listen.as_str())
         .await
@@ -67,7 +94,7 @@ pub async fn serve_gateway(
     };
     gateway::server::serve(
         listener,
-        gateway::server::router(gateway, edge),
+        gateway::server::live_router(live, readiness, edge, config.playground),
         &config.server,
         shutdown,
     )

@@ -212,8 +212,16 @@ impl QueryPlanner {
                     }),
                     output_renames,
                     // Not the operation text: its name follows the client's operation name.
+                    // The subgraph's fingerprint: a reloaded supergraph that changes what the
+                    // subgraph is gives its cache entries new keys (supergraph/fingerprint.rs).
                     selection_hash: xxhash_rust::xxh3::xxh3_64(
-                        format!("{}\u{1}{:?}\u{1}{selection}", subgraph.name, step.kind).as_bytes(),
+                        format!(
+                            "{}\u{1}{:016x}\u{1}{:?}\u{1}{selection}",
+                            subgraph.name,
+                            sg.subgraph_fingerprint(step.subgraph),
+                            step.kind
+                        )
+                        .as_bytes(),
                     ),
                     selection: Arc::new(selection),
                 }));

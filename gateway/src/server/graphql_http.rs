@@ -53,11 +53,12 @@ pub async fn get_graphql(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> HttpResponse {
-    if state.gateway.playground()
+    if state.playground
         && !params.contains_key("query")
         && media_type::wants_html(&headers)
+        && let Some(generation) = state.live.current()
     {
-        return playground::page(&state.gateway);
+        return playground::page(&generation.gateway);
     }
     let Some(response_type) = media_type::negotiate(&headers) else {
         return not_acceptable();
@@ -175,8 +176,13 @@ async fn run(
             "the request has no `query` (and no persisted operation id)".into(),
         );
     }
-    let context = state.gateway.request_context(headers, identity);
-    let (outcome, response) = state.gateway.execute(request, transport, context).await;
+    // The request runs to its end on the supergraph it starts with, whatever a reload swaps.
+    let Some(generation) = state.live.current() else {
+        return not_loaded(response_type);
+    };
+    let gateway = &generation.gateway;
+    let context = gateway.request_context(headers, identity);
+    let (outcome, response) = gateway.execute(request, transport, context).await;
     respond(response_type, outcome, response)
 }
 
@@ -252,6 +258,19 @@ fn persisted_refusal(response_type: ResponseType, refusal: Refusal) -> HttpRespo
             HeaderValue::from_static("private, no-cache, must-revalidate"),
         );
     }
+    http
+}
+
+/// No supergraph yet (a registry URL not answered yet): 503, worth retrying soon.
+fn not_loaded(response_type: ResponseType) -> HttpResponse {
+    let response = Response::request_errors(vec![
+        GraphQLError::new("the gateway has not loaded a supergraph yet; retry shortly")
+            .with_code("SUPERGRAPH_NOT_LOADED"),
+    ]);
+    let mut http = respond(response_type, Outcome::RequestError, response);
+    *http.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    http.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     http
 }
 

@@ -12,7 +12,10 @@ use crate::supergraph::Supergraph;
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut text = String::new();
-    state.gateway.metrics(&mut text);
+    if let Some(generation) = state.live.current() {
+        generation.gateway.metrics(&mut text);
+    }
+    state.live.render_metrics(&mut text);
     (
         [(
             header::CONTENT_TYPE,
@@ -33,7 +36,13 @@ pub async fn invalidate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(hooks) = state.gateway.hooks() else {
+    let Some(generation) = state.live.current() else {
+        return json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "error": "no supergraph is loaded yet" }),
+        );
+    };
+    let Some(hooks) = generation.gateway.hooks() else {
         return json(
             StatusCode::NOT_FOUND,
             serde_json::json!({ "error": "the invalidation endpoint is not enabled" }),
@@ -60,7 +69,7 @@ pub async fn invalidate(
         Ok(invalidations) => {
             if let Some(unknown) = invalidations
                 .iter()
-                .find_map(|i| unknown_name(state.gateway.supergraph(), i))
+                .find_map(|i| unknown_name(generation.gateway.supergraph(), i))
             {
                 return json(
                     StatusCode::BAD_REQUEST,

@@ -1,9 +1,11 @@
 //! The HTTP server (axum): GraphQL over HTTP on `/graphql` (POST and GET), the playground for
-//! browsers, and `/health`. It knows the [`Gateway`] facade and the [`Edge`] only:
+//! browsers, `/health` and `/ready`, `/metrics` and `/invalidate`. It knows the [`Gateway`]
+//! facade (through the [`LiveGateway`] that hot reload swaps) and the [`Edge`] only:
 //! connections, CORS, compression, request limits and CSRF are the edge's ([`crate::edge`]).
 
 mod body;
 mod graphql_http;
+mod health;
 pub(crate) mod media_type;
 mod metrics;
 pub mod playground;
@@ -16,18 +18,50 @@ use tokio::net::TcpListener;
 
 use crate::edge::{Edge, ServerConfig};
 use crate::gateway::Gateway;
+use crate::reload::LiveGateway;
 
-/// What every handler reads.
+pub use health::Readiness;
+
+/// What every handler reads. One `Arc`: axum clones the state for every request.
 #[derive(Clone)]
-pub(crate) struct AppState {
-    gateway: Arc<Gateway>,
+pub(crate) struct AppState(Arc<Handlers>);
+
+pub(crate) struct Handlers {
+    live: Arc<LiveGateway>,
     edge: Arc<Edge>,
+    readiness: Arc<Readiness>,
+    playground: bool,
 }
 
-/// The routes of a gateway, behind the edge's HTTP layers.
+impl std::ops::Deref for AppState {
+    type Target = Handlers;
+
+    fn deref(&self) -> &Handlers {
+        &self.0
+    }
+}
+
+/// The routes of a gateway that is never reloaded, behind the edge's HTTP layers.
 pub fn router(gateway: Arc<Gateway>, edge: Arc<Edge>) -> Router {
+    let playground = gateway.playground();
+    live_router(
+        LiveGateway::fixed(gateway),
+        Arc::new(Readiness::default()),
+        edge,
+        playground,
+    )
+}
+
+/// The routes of a gateway whose supergraph may be swapped (or not loaded yet), behind the
+/// edge's HTTP layers. `playground`: whether browsers get the playground (`playground:`).
+pub fn live_router(
+    live: Arc<LiveGateway>,
+    readiness: Arc<Readiness>,
+    edge: Arc<Edge>,
+    playground: bool,
+) -> Router {
     let mut routes = Router::new();
-    if gateway.playground() {
+    if playground {
         routes = routes.merge(playground::routes());
     }
     let routes = routes
@@ -35,18 +69,17 @@ pub fn router(gateway: Arc<Gateway>, edge: Arc<Edge>) -> Router {
             "/graphql",
             get(graphql_http::get_graphql).post(graphql_http::post_graphql),
         )
-        .route("/health", get(health))
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
         .route("/metrics", get(metrics::metrics))
         .route("/invalidate", post(metrics::invalidate))
-        .with_state(AppState {
-            gateway,
+        .with_state(AppState(Arc::new(Handlers {
+            live,
             edge: edge.clone(),
-        });
+            readiness,
+            playground,
+        })));
     edge.wrap(routes)
-}
-
-async fn health() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({ "status": "UP" }))
 }
 
 /// Serves `router` on `listener` behind the edge's connection limits until `shutdown`

@@ -49,7 +49,9 @@ pub(super) fn load(sdl: &str) -> Result<Supergraph, SupergraphError> {
                 .push((*subgraph, def.name.clone()));
         }
     }
+    let fingerprints = super::fingerprint::fingerprints(&schema, subgraphs.len(), types.values());
     Ok(Supergraph {
+        fingerprints,
         schema,
         api_schema: Arc::new(api_schema),
         subgraphs,

@@ -5,6 +5,7 @@
 pub mod access;
 mod api_schema;
 mod error;
+mod fingerprint;
 mod join;
 mod link;
 mod load;
@@ -147,6 +148,8 @@ pub struct Supergraph {
     implementations: HashMap<Name, Vec<(SubgraphId, Name)>>,
     /// `@authenticated`, `@requiresScopes` and `@policy`, per type and field.
     access: access::AccessRules,
+    /// Per subgraph, a hash of what the supergraph says it resolves ([`fingerprint`]).
+    fingerprints: Vec<u64>,
 }
 
 impl Supergraph {
@@ -176,6 +179,12 @@ impl Supergraph {
 
     pub fn subgraph(&self, id: SubgraphId) -> &Subgraph {
         &self.subgraphs[id.0 as usize]
+    }
+
+    /// A hash of what the supergraph says `id` resolves (types, fields, keys; not its URL):
+    /// equal in two supergraphs when the subgraph's part of them is the same.
+    pub fn subgraph_fingerprint(&self, id: SubgraphId) -> u64 {
+        self.fingerprints.get(id.0 as usize).copied().unwrap_or(0)
     }
 
     pub fn subgraph_by_name(&self, name: &str) -> Option<&Subgraph> {
