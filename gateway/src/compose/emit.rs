@@ -427,9 +427,22 @@ fn write_type(out: &mut String, supergraph: &Supergraph, ty: &Type) {
                     .as_ref()
                     .map(|d| format!(" = {d}"))
                     .unwrap_or_default();
+                // Subgraphs that declare the field with another type than the supergraph's
+                // say which, as Apollo's composition writes it.
+                let mut joins = String::new();
+                if field.types.iter().any(|t| *t != field.ty) {
+                    for (origin, ty) in field.origins.iter().zip(&field.types) {
+                        let _ = write!(
+                            joins,
+                            " @join__field(graph: {}, type: {})",
+                            graph(supergraph, origin.subgraph),
+                            string(&ty.to_string())
+                        );
+                    }
+                }
                 let _ = writeln!(
                     out,
-                    "  {}: {}{default}{}",
+                    "  {}: {}{default}{}{joins}",
                     field.name,
                     field.ty,
                     common_directives(&field.common)

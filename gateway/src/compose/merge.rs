@@ -235,7 +235,9 @@ impl Merger<'_> {
                                     default: field.default_value.clone(),
                                     common: Common::default(),
                                     origins: Vec::new(),
+                                    types: Vec::new(),
                                 });
+                        merged.types.push((*field.ty).clone());
                         if !merged.origins.is_empty()
                             && merged.ty != *field.ty
                             && merge_input_type(&mut merged.ty.clone(), &field.ty)
