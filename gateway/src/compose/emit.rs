@@ -515,9 +515,24 @@ fn write_field(out: &mut String, supergraph: &Supergraph, ty: &Type, field: &Fie
             let _ = write!(out, "({})", arguments.join(", "));
         }
     }
-    let _ = write!(out, ": {}{}", field.ty, element_directives(&field.common));
+    // As Apollo's composition orders them on a field: `@inaccessible` and the directives kept
+    // as written, the `@join__field`s, then `@tag`s, composed directives and the carried ones.
+    let mut before = String::new();
+    if field.common.inaccessible {
+        before.push_str(" @inaccessible");
+    }
+    for directive in &field.common.directives {
+        let _ = write!(before, " {}", directive_text(directive));
+    }
+    let _ = write!(out, ": {}{before}", field.ty);
     for join in join_fields(supergraph, ty, field) {
         let _ = write!(out, " {join}");
+    }
+    for tag in &field.common.tags {
+        let _ = write!(out, " @tag(name: {})", string(tag));
+    }
+    for directive in &field.common.composed {
+        let _ = write!(out, " {}", directive_text(directive));
     }
     out.push_str(&carried_directives(&field.common.carried));
     out.push('\n');
