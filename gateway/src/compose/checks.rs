@@ -197,14 +197,9 @@ impl Checker<'_> {
                         continue;
                     }
                     let Some(source_index) = subgraph_index(&from) else {
-                        // Nothing to take over: the field stays as if not overridden.
-                        if let Some(source) = field
-                            .sources
-                            .iter_mut()
-                            .find(|s| s.origin.subgraph == origin.subgraph)
-                        {
-                            source.override_from = None;
-                        }
+                        // Nothing to take over: the field stays as if not overridden (the
+                        // `override:` is still written, as Apollo's composition does; nothing
+                        // reads it for a subgraph that is not there).
                         hints.push(
                             CompositionError::new(
                                 "FROM_SUBGRAPH_DOES_NOT_EXIST",

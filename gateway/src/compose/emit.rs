@@ -554,7 +554,12 @@ fn join_fields(supergraph: &Supergraph, ty: &Type, field: &Field) -> Vec<String>
             s.external
                 || s.requires.is_some()
                 || s.provides.is_some()
-                || s.override_from.is_some()
+                // An override of a subgraph outside the composition changes nothing: written
+                // only when the field needs its @join__fields anyway, as Apollo does.
+                || s
+                    .override_from
+                    .as_ref()
+                    .is_some_and(|from| supergraph.subgraphs.iter().any(|e| e.name == *from))
                 || s.override_label.is_some()
                 || s.used_overridden
         });
