@@ -252,3 +252,65 @@ fn scopes_from_several_subgraphs_are_all_required() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The subgraphs of rover-supergraphs/ (composed there by Apollo's composition) composed by
+/// us: the same API schema, and the same access requirements on every type and field.
+#[test]
+fn rover_subgraph_sets_compose_to_the_same_api_and_access_rules() {
+    use gateway::supergraph::Supergraph;
+    for set in ["authorization", "demo-secured"] {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/rover-supergraphs")
+            .join(set);
+        let inputs: Vec<SubgraphInput> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "graphql"))
+            .filter(|p| p.file_stem().is_some_and(|s| s != "supergraph"))
+            .map(|path| {
+                let name = path.file_stem().unwrap().to_string_lossy().to_string();
+                SubgraphInput {
+                    url: format!("http://{name}"),
+                    sdl: std::fs::read_to_string(&path).unwrap(),
+                    path,
+                    name,
+                }
+            })
+            .collect();
+        let composition = compose(inputs);
+        let ours = Supergraph::parse(
+            composition
+                .supergraph
+                .as_deref()
+                .unwrap_or_else(|| panic!("{set}:\n{}", composition.report.render_text())),
+        )
+        .unwrap();
+        let apollo =
+            Supergraph::parse(&std::fs::read_to_string(dir.join("supergraph.graphql")).unwrap())
+                .unwrap();
+        assert_eq!(
+            ours.api_schema().to_string(),
+            apollo.api_schema().to_string(),
+            "{set}: API schemas differ"
+        );
+        for (type_name, ty) in &apollo.api_schema().types {
+            assert_eq!(
+                ours.access().of_type(type_name),
+                apollo.access().of_type(type_name),
+                "{set}: {type_name}"
+            );
+            let fields = match ty {
+                apollo_compiler::schema::ExtendedType::Object(o) => &o.fields,
+                apollo_compiler::schema::ExtendedType::Interface(i) => &i.fields,
+                _ => continue,
+            };
+            for field in fields.keys() {
+                assert_eq!(
+                    ours.access().of_field(type_name, field),
+                    apollo.access().of_field(type_name, field),
+                    "{set}: {type_name}.{field}"
+                );
+            }
+        }
+    }
+}

@@ -197,14 +197,9 @@ impl Checker<'_> {
                         continue;
                     }
                     let Some(source_index) = subgraph_index(&from) else {
-                        // Nothing to take over: the field stays as if not overridden.
-                        if let Some(source) = field
-                            .sources
-                            .iter_mut()
-                            .find(|s| s.origin.subgraph == origin.subgraph)
-                        {
-                            source.override_from = None;
-                        }
+                        // Nothing to take over: the field stays as if not overridden (the
+                        // `override:` is still written, as Apollo's composition does; nothing
+                        // reads it for a subgraph that is not there).
                         hints.push(
                             CompositionError::new(
                                 "FROM_SUBGRAPH_DOES_NOT_EXIST",
@@ -807,12 +802,14 @@ impl Checker<'_> {
     /// import them must import them under the same name.
     fn import_names(&mut self) {
         for spec in ["tag", "inaccessible"] {
+            // Only subgraphs that apply it: an import nobody uses names nothing.
             let imported: Vec<(&Subgraph, &str)> = self
                 .subgraphs
                 .iter()
                 .filter(|s| !s.fed1)
                 .map(|s| (s, s.names.directive(spec)))
                 .filter(|(_, local)| !local.starts_with("federation__") && !local.is_empty())
+                .filter(|(s, local)| applies(s, local))
                 .collect();
             let Some((first_subgraph, first)) = imported.first().copied() else {
                 continue;
@@ -1341,4 +1338,22 @@ fn fields_is_string(directive: &apollo_compiler::ast::Directive) -> bool {
     directive
         .specified_argument_by_name("fields")
         .is_none_or(|v| v.as_str().is_some())
+}
+
+/// Whether the subgraph applies the directive `name` anywhere in its types.
+fn applies(subgraph: &Subgraph, name: &str) -> bool {
+    subgraph.types().any(|ty| {
+        ty.directives().has(name)
+            || match ty {
+                ExtendedType::Object(o) => o.fields.values().any(|f| {
+                    f.directives.has(name) || f.arguments.iter().any(|a| a.directives.has(name))
+                }),
+                ExtendedType::Interface(i) => i.fields.values().any(|f| {
+                    f.directives.has(name) || f.arguments.iter().any(|a| a.directives.has(name))
+                }),
+                ExtendedType::Enum(e) => e.values.values().any(|v| v.directives.has(name)),
+                ExtendedType::InputObject(i) => i.fields.values().any(|f| f.directives.has(name)),
+                ExtendedType::Union(_) | ExtendedType::Scalar(_) => false,
+            }
+    })
 }

@@ -427,9 +427,22 @@ fn write_type(out: &mut String, supergraph: &Supergraph, ty: &Type) {
                     .as_ref()
                     .map(|d| format!(" = {d}"))
                     .unwrap_or_default();
+                // Subgraphs that declare the field with another type than the supergraph's
+                // say which, as Apollo's composition writes it.
+                let mut joins = String::new();
+                if field.types.iter().any(|t| *t != field.ty) {
+                    for (origin, ty) in field.origins.iter().zip(&field.types) {
+                        let _ = write!(
+                            joins,
+                            " @join__field(graph: {}, type: {})",
+                            graph(supergraph, origin.subgraph),
+                            string(&ty.to_string())
+                        );
+                    }
+                }
                 let _ = writeln!(
                     out,
-                    "  {}: {}{default}{}",
+                    "  {}: {}{default}{}{joins}",
                     field.name,
                     field.ty,
                     common_directives(&field.common)
@@ -502,9 +515,24 @@ fn write_field(out: &mut String, supergraph: &Supergraph, ty: &Type, field: &Fie
             let _ = write!(out, "({})", arguments.join(", "));
         }
     }
-    let _ = write!(out, ": {}{}", field.ty, element_directives(&field.common));
+    // As Apollo's composition orders them on a field: `@inaccessible` and the directives kept
+    // as written, the `@join__field`s, then `@tag`s, composed directives and the carried ones.
+    let mut before = String::new();
+    if field.common.inaccessible {
+        before.push_str(" @inaccessible");
+    }
+    for directive in &field.common.directives {
+        let _ = write!(before, " {}", directive_text(directive));
+    }
+    let _ = write!(out, ": {}{before}", field.ty);
     for join in join_fields(supergraph, ty, field) {
         let _ = write!(out, " {join}");
+    }
+    for tag in &field.common.tags {
+        let _ = write!(out, " @tag(name: {})", string(tag));
+    }
+    for directive in &field.common.composed {
+        let _ = write!(out, " {}", directive_text(directive));
     }
     out.push_str(&carried_directives(&field.common.carried));
     out.push('\n');
@@ -526,7 +554,12 @@ fn join_fields(supergraph: &Supergraph, ty: &Type, field: &Field) -> Vec<String>
             s.external
                 || s.requires.is_some()
                 || s.provides.is_some()
-                || s.override_from.is_some()
+                // An override of a subgraph outside the composition changes nothing: written
+                // only when the field needs its @join__fields anyway, as Apollo does.
+                || s
+                    .override_from
+                    .as_ref()
+                    .is_some_and(|from| supergraph.subgraphs.iter().any(|e| e.name == *from))
                 || s.override_label.is_some()
                 || s.used_overridden
         });

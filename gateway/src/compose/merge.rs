@@ -38,6 +38,7 @@ pub fn merge(
     merger.merge_enums();
     merger.merge_input_objects();
     merger.add_interface_object_fields();
+    merger.propagate_access_to_interfaces();
     let executable_directives = merger.executable_directives();
     Supergraph {
         subgraphs: Vec::new(),
@@ -235,7 +236,9 @@ impl Merger<'_> {
                                     default: field.default_value.clone(),
                                     common: Common::default(),
                                     origins: Vec::new(),
+                                    types: Vec::new(),
                                 });
+                        merged.types.push((*field.ty).clone());
                         if !merged.origins.is_empty()
                             && merged.ty != *field.ty
                             && merge_input_type(&mut merged.ty.clone(), &field.ty)
@@ -766,6 +769,51 @@ impl Merger<'_> {
                     )
                     .at(&self.subgraphs[origin.subgraph].name, origin.span),
                 );
+            }
+        }
+    }
+
+    /// An interface field carries the access requirements of the fields implementing it (all
+    /// of them: a client selecting it through the interface may meet any implementation), as
+    /// Apollo's composition writes them.
+    fn propagate_access_to_interfaces(&mut self) {
+        let mut additions: Vec<(Name, Name, super::model::Carried)> = Vec::new();
+        for interface in self.types.values().filter(|t| t.kind == Kind::Interface) {
+            for field in interface.fields.keys() {
+                let mut carried = super::model::Carried::default();
+                for object in self.types.values().filter(|t| {
+                    t.kind == Kind::Object && t.implements.contains_key(&interface.name)
+                }) {
+                    let Some(own) = object.fields.get(field).map(|f| &f.common.carried) else {
+                        continue;
+                    };
+                    carried.authenticated |= own.authenticated;
+                    if let Some(scopes) = &own.scopes {
+                        carried.scopes = Some(and_requirements(&carried.scopes, scopes.clone()));
+                    }
+                    if let Some(policies) = &own.policies {
+                        carried.policies =
+                            Some(and_requirements(&carried.policies, policies.clone()));
+                    }
+                }
+                additions.push((interface.name.clone(), field.clone(), carried));
+            }
+        }
+        for (interface, field, carried) in additions {
+            let Some(field) = self
+                .types
+                .get_mut(&interface)
+                .and_then(|t| t.fields.get_mut(&field))
+            else {
+                continue;
+            };
+            let own = &mut field.common.carried;
+            own.authenticated |= carried.authenticated;
+            if let Some(scopes) = carried.scopes {
+                own.scopes = Some(and_requirements(&own.scopes, scopes));
+            }
+            if let Some(policies) = carried.policies {
+                own.policies = Some(and_requirements(&own.policies, policies));
             }
         }
     }

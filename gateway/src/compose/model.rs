@@ -181,6 +181,8 @@ pub struct InputField {
     pub default: Option<Node<Value>>,
     pub common: Common,
     pub origins: Vec<Origin>,
+    /// The type each subgraph declares, beside `origins` (they may differ in nullability).
+    pub types: Vec<AstType>,
 }
 
 #[derive(Debug, Clone)]
