@@ -25,6 +25,7 @@ pub mod json;
 pub mod limits;
 pub mod operation;
 pub mod planner;
+pub mod realtime;
 pub mod response;
 pub mod server;
 pub mod startup;

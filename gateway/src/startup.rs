@@ -14,6 +14,8 @@ use crate::supergraph::{Supergraph, SupergraphError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    #[error("{0}")]
+    Subscriptions(String),
     #[error("cannot read supergraph {path}: {source}")]
     ReadSupergraph {
         path: String,
@@ -56,16 +58,32 @@ pub fn load_supergraph(path: &Path) -> Result<Supergraph, StartupError> {
 /// enables it. With the cache enabled, call from within a Tokio runtime (background tasks
 /// connect to Redis and tail the event stream).
 pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway, StartupError> {
-    for name in config.subgraphs.keys().chain(config.cache.subgraphs.keys()) {
+    config
+        .subscriptions
+        .check()
+        .map_err(StartupError::Subscriptions)?;
+    for name in config
+        .subgraphs
+        .keys()
+        .chain(config.cache.subgraphs.keys())
+        .chain(config.subscriptions.subgraphs.keys())
+    {
         if supergraph.subgraph_by_name(name).is_none() {
             return Err(StartupError::UnknownSubgraph(name.clone()));
         }
     }
-    let endpoints = supergraph
+    let endpoints: Vec<SubgraphEndpoint> = supergraph
         .subgraphs()
         .iter()
         .map(|subgraph| subgraph_endpoint(config, &subgraph.name, &subgraph.url))
         .collect::<Result<_, _>>()?;
+    let subscriptions = crate::realtime::Subscriptions::new(
+        config.subscriptions.clone(),
+        endpoints
+            .iter()
+            .map(|e: &SubgraphEndpoint| (e.name.clone(), e.url.clone()))
+            .collect(),
+    );
     let supergraph = Arc::new(supergraph);
     let http_fetcher = Arc::new(HttpFetcher::with_compression(
         endpoints,
@@ -103,6 +121,7 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
         return Ok(Gateway::new(supergraph, http, &config.query_planning)
             .with_request_settings(requests)
             .with_authorization(&config.authorization)
+            .with_subscriptions(subscriptions)
             .with_hooks(Arc::new(FetchHooks {
                 http: http_fetcher,
                 inner: None,
@@ -140,6 +159,7 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
         Gateway::new(supergraph, fetcher.into_shared(), &config.query_planning)
             .with_request_settings(requests)
             .with_authorization(&config.authorization)
+            .with_subscriptions(subscriptions)
             .with_hooks(Arc::new(FetchHooks {
                 http: http_fetcher,
                 inner: Some(Arc::new(CacheHooks { cache, publisher })),
