@@ -193,9 +193,69 @@ impl Ws {
         }
     }
 
+    /// The next message within `within`, if one comes.
+    async fn try_next(&mut self, within: Duration) -> Option<Value> {
+        loop {
+            let message = tokio::time::timeout(within, self.socket.next())
+                .await
+                .ok()??
+                .ok()?;
+            if let Message::Text(text) = message {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                if value["type"] != "ping" && value["type"] != "ka" {
+                    return Some(value);
+                }
+            }
+        }
+    }
+
+    /// The next message that is not a warm-up event (see [`warm_up`]).
+    async fn next_event(&mut self) -> Value {
+        loop {
+            let message = self.next().await;
+            if message["payload"]["data"]["reviewAdded"]["body"] != WARM_UP {
+                return message;
+            }
+        }
+    }
+
     async fn subscribe(&mut self, id: &str, query: &str) {
         self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query } }))
             .await;
+    }
+}
+
+/// The body of the reviews [`warm_up`] adds.
+const WARM_UP: &str = "warm-up";
+
+/// Adds warm-up reviews of product 1 with `add` until every client got one. The gateway
+/// counts a subscription once it asked for it, but the subgraph starts listening a little
+/// later; events published before then are not for it.
+async fn warm_up<F, Fut>(clients: &mut [&mut Ws], add: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut warm = vec![false; clients.len()];
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while warm.contains(&false) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no warm-up event arrived"
+        );
+        add().await;
+        for (client, warm) in clients.iter_mut().zip(&mut warm) {
+            if *warm {
+                continue;
+            }
+            if let Some(message) = client.try_next(Duration::from_millis(300)).await {
+                assert_eq!(
+                    message["payload"]["data"]["reviewAdded"]["body"], WARM_UP,
+                    "{message}"
+                );
+                *warm = true;
+            }
+        }
     }
 }
 
@@ -210,12 +270,13 @@ async fn federated_subscription_over_websocket_runs_entity_fetches_per_event() {
     let mut ws = Ws::ready(&env, "graphql-transport-ws", json!({})).await;
     ws.subscribe("r1", REVIEW_ADDED).await;
     env.wait_for_counts(1, 1).await;
+    warm_up(&mut [&mut ws], || env.add_review("1", WARM_UP)).await;
     // Upc 2 is filtered out at the subgraph; upc 1's events arrive in order.
     env.add_review("2", "not this one").await;
     env.add_review("1", "first").await;
     env.add_review("1", "second").await;
     for body in ["first", "second"] {
-        let next = ws.next().await;
+        let next = ws.next_event().await;
         assert_eq!(next["type"], "next", "{next}");
         assert_eq!(next["id"], "r1");
         assert!(next["payload"]["errors"].is_null(), "{next}");
@@ -241,6 +302,10 @@ async fn identical_subscriptions_share_one_upstream_until_the_last_leaves() {
     first.subscribe("a", REVIEW_ADDED).await;
     second.subscribe("b", REVIEW_ADDED).await;
     env.wait_for_counts(2, 1).await;
+    warm_up(&mut [&mut first, &mut second], || {
+        env.add_review("1", WARM_UP)
+    })
+    .await;
     assert_eq!(
         env.reviews.open_connections(),
         1,
@@ -263,9 +328,13 @@ async fn identical_subscriptions_share_one_upstream_until_the_last_leaves() {
         metrics.contains("gateway_subscriptions{side=\"upstream\"} 1"),
         "{metrics}"
     );
+    warm_up(&mut [&mut first, &mut second], || {
+        env.add_review("1", WARM_UP)
+    })
+    .await;
     env.add_review("1", "shared").await;
     for (ws, id) in [(&mut first, "a"), (&mut second, "b")] {
-        let next = ws.next().await;
+        let next = ws.next_event().await;
         assert_eq!(next["id"], id);
         assert_eq!(next["payload"]["data"]["reviewAdded"]["body"], "shared");
     }
@@ -274,7 +343,7 @@ async fn identical_subscriptions_share_one_upstream_until_the_last_leaves() {
     env.wait_for_counts(1, 1).await;
     assert_eq!(env.reviews.open_connections(), 1);
     env.add_review("1", "still here").await;
-    let next = second.next().await;
+    let next = second.next_event().await;
     assert_eq!(next["payload"]["data"]["reviewAdded"]["body"], "still here");
     drop(second);
     env.wait_for_counts(0, 0).await;
@@ -343,23 +412,46 @@ async fn sse_and_multipart_clients_get_each_event() {
         r#"multipart/mixed;boundary="graphql";subscriptionSpec="1.0""#
     );
     env.wait_for_counts(2, 1).await;
-    env.set_stock("3", false).await;
-    env.set_stock("3", true).await;
+    let product_name =
+        env.post(r#"{ product(upc: "3") { name } }"#).await["data"]["product"]["name"].clone();
+    let expected = |in_stock: bool| json!({ "data": { "stockChanged": { "upc": "3", "inStock": in_stock, "name": product_name } } });
 
+    // SSE: `next` events; warmed up with inStock: true until the upstream listens.
     let mut sse_body = sse.bytes_stream();
     let mut text = String::new();
-    let events = loop {
-        let events: Vec<Value> = text
-            .split("\n\n")
+    let sse_events = |text: &str| -> Vec<Value> {
+        text.split("\n\n")
             .filter_map(|block| {
                 let event = block.lines().find_map(|l| l.strip_prefix("event: "))?;
                 let data = block.lines().find_map(|l| l.strip_prefix("data: "))?;
                 (event == "next").then(|| serde_json::from_str(data).unwrap())
             })
-            .collect();
+            .collect()
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while sse_events(&text).is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no warm-up event");
+        env.set_stock("3", true).await;
+        if let Ok(Some(chunk)) =
+            tokio::time::timeout(Duration::from_millis(300), sse_body.next()).await
+        {
+            text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+        }
+    }
+    env.set_stock("3", false).await;
+    env.set_stock("3", true).await;
+    // The events after the warm-up ones: false, then true, in order, and a heartbeat.
+    loop {
+        let events = sse_events(&text);
+        let changed = events.iter().position(|e| *e == expected(false));
         let heartbeat = text.starts_with(':') || text.contains("\n:");
-        if events.len() >= 2 && heartbeat {
-            break events;
+        if let Some(at) = changed
+            && events.len() > at + 1
+            && heartbeat
+        {
+            assert_eq!(events[at + 1], expected(true));
+            assert!(events[..at].iter().all(|e| *e == expected(true)));
+            break;
         }
         let chunk = tokio::time::timeout(WAIT, sse_body.next())
             .await
@@ -367,20 +459,12 @@ async fn sse_and_multipart_clients_get_each_event() {
             .unwrap()
             .unwrap();
         text.push_str(std::str::from_utf8(&chunk).unwrap());
-    };
-    let product_name =
-        env.post(r#"{ product(upc: "3") { name } }"#).await["data"]["product"]["name"].clone();
-    assert_eq!(
-        events[..2],
-        [
-            json!({ "data": { "stockChanged": { "upc": "3", "inStock": false, "name": product_name } } }),
-            json!({ "data": { "stockChanged": { "upc": "3", "inStock": true, "name": product_name } } }),
-        ]
-    );
+    }
 
+    // Multipart: `{"payload": ...}` parts and `{}` heartbeats, the same events.
     let mut multipart_body = multipart.bytes_stream();
     let mut text = String::new();
-    let (payloads, heartbeats) = loop {
+    loop {
         let parts: Vec<Value> = text
             .split("\r\n--graphql")
             .filter_map(|part| part.split_once("\r\n\r\n"))
@@ -389,11 +473,16 @@ async fn sse_and_multipart_clients_get_each_event() {
         let payloads: Vec<Value> = parts
             .iter()
             .filter(|p| !p["payload"].is_null())
-            .cloned()
+            .map(|p| p["payload"].clone())
             .collect();
         let heartbeats = parts.iter().filter(|p| **p == json!({})).count();
-        if payloads.len() >= 2 && heartbeats >= 1 {
-            break (payloads, heartbeats);
+        let changed = payloads.iter().position(|e| *e == expected(false));
+        if let Some(at) = changed
+            && payloads.len() > at + 1
+            && heartbeats >= 1
+        {
+            assert_eq!(payloads[at + 1], expected(true));
+            break;
         }
         let chunk = tokio::time::timeout(WAIT, multipart_body.next())
             .await
@@ -401,20 +490,7 @@ async fn sse_and_multipart_clients_get_each_event() {
             .unwrap()
             .unwrap();
         text.push_str(std::str::from_utf8(&chunk).unwrap());
-    };
-    assert!(heartbeats >= 1);
-    assert_eq!(
-        payloads[0]["payload"]["data"]["stockChanged"]["inStock"],
-        false
-    );
-    assert_eq!(
-        payloads[1]["payload"]["data"]["stockChanged"]["inStock"],
-        true
-    );
-    assert_eq!(
-        payloads[1]["payload"]["data"]["stockChanged"]["name"],
-        product_name
-    );
+    }
 
     // Closing the responses releases both subscriptions and the shared upstream.
     drop(sse_body);
@@ -437,8 +513,9 @@ async fn sse_upstream_is_chosen_per_subgraph() {
     let mut ws = Ws::ready(&env, "graphql-transport-ws", json!({})).await;
     ws.subscribe("r", REVIEW_ADDED).await;
     env.wait_for_counts(1, 1).await;
+    warm_up(&mut [&mut ws], || env.add_review("1", WARM_UP)).await;
     env.add_review("1", "over sse").await;
-    let next = ws.next().await;
+    let next = ws.next_event().await;
     assert_eq!(
         next["payload"]["data"]["reviewAdded"]["body"], "over sse",
         "{next}"
@@ -464,8 +541,9 @@ async fn legacy_graphql_ws_protocol_and_queries_over_a_socket() {
     ws.send(json!({ "id": "s", "type": "start", "payload": { "query": REVIEW_ADDED } }))
         .await;
     env.wait_for_counts(1, 1).await;
+    warm_up(&mut [&mut ws], || env.add_review("1", WARM_UP)).await;
     env.add_review("1", "legacy").await;
-    let data = ws.next().await;
+    let data = ws.next_event().await;
     assert_eq!(data["type"], "data");
     assert_eq!(data["payload"]["data"]["reviewAdded"]["body"], "legacy");
     ws.send(json!({ "id": "s", "type": "stop" })).await;
@@ -520,6 +598,37 @@ async fn protocol_errors_close_the_socket_with_their_codes() {
     let error = ws.next().await;
     assert_eq!(error["type"], "error", "{error}");
     env.wait_for_counts(0, 0).await;
+}
+
+#[tokio::test]
+async fn websockets_from_other_sites_are_refused() {
+    let env = Env::start(|_| {}).await;
+    let url = env.url.replace("http://", "ws://");
+    let upgrade = |origin: &str| {
+        let mut request = url.as_str().into_client_request().unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+        tokio_tungstenite::connect_async(request)
+    };
+    match upgrade("https://evil.example").await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!(
+            "a cross-site upgrade must be refused, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+    let own = env.url.trim_end_matches("/graphql").to_string();
+    assert!(
+        upgrade(&own).await.is_ok(),
+        "the gateway's own origin (the playground) may"
+    );
 }
 
 #[tokio::test]
@@ -660,15 +769,19 @@ mod auth {
             ws.subscribe("s", REVIEW_ADDED).await;
             env.wait_for_counts(1, 1).await;
             // Straight to the subgraph: the gateway would want a token for it too.
-            let added = env
-                .subgraphs
-                .request(
-                    "reviews",
-                    r#"mutation { addReview(productUpc: "1", authorId: "1", body: "authenticated", rating: 5) { id } }"#,
-                )
-                .await;
-            assert!(added["errors"].is_null(), "{added}");
-            let next = ws.next().await;
+            let add = |body: &'static str| {
+                let subgraphs = &env.subgraphs;
+                async move {
+                    let mutation = format!(
+                        r#"mutation {{ addReview(productUpc: "1", authorId: "1", body: "{body}", rating: 5) {{ id }} }}"#
+                    );
+                    let added = subgraphs.request("reviews", &mutation).await;
+                    assert!(added["errors"].is_null(), "{added}");
+                }
+            };
+            warm_up(&mut [&mut ws], || add(WARM_UP)).await;
+            add("authenticated").await;
+            let next = ws.next_event().await;
             assert_eq!(
                 next["payload"]["data"]["reviewAdded"]["body"], "authenticated",
                 "{next}"

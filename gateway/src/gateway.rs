@@ -544,7 +544,8 @@ impl Gateway {
         request: &GraphQLRequest,
         identity: Option<&Identity>,
     ) -> Result<Arc<PlannedOperation>, Vec<GraphQLError>> {
-        match self.prepare(request, Transport::Post, identity) {
+        // As a streaming transport would: every operation type has a plan.
+        match self.prepare(request, Transport::Stream, identity) {
             Ok(prepared) => Ok(prepared.planned),
             Err(Rejected::Request(errors) | Rejected::Unauthorized(errors)) => Err(errors),
             Err(Rejected::Planning(error)) => Err(vec![*error]),

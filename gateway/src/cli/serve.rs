@@ -61,9 +61,13 @@ pub async fn serve_gateway(
     if config.playground {
         tracing::info!("playground: http://{address}/graphql (open it in a browser)");
     }
+    let subscriptions = gateway.subscriptions().clone();
     let shutdown = async move {
         let signal = shutdown.await;
         tracing::info!("{signal} received");
+        // Upgraded WebSockets and event streams are not requests the server can drain: each
+        // subscription ends now with a last error naming the reason, then `complete`.
+        subscriptions.close("the gateway is shutting down");
     };
     gateway::server::serve(
         listener,

@@ -79,6 +79,15 @@ pub(crate) fn upgrade(
         );
         return http;
     };
+    if !edge.websocket_origin_allowed(&headers) {
+        let response = Response::request_errors(vec![
+            GraphQLError::new(
+                "WebSocket from an origin that is neither the gateway's nor allowed by cors: refused",
+            )
+            .with_code("FORBIDDEN_ORIGIN"),
+        ]);
+        return (http::StatusCode::FORBIDDEN, response.to_bytes()).into_response();
+    }
     if !gateway.subscriptions().enabled() {
         let response = Response::request_errors(vec![
             GraphQLError::new("subscriptions are disabled on this gateway (subscriptions.enabled)")
