@@ -590,6 +590,10 @@ async fn protocol_errors_close_the_socket_with_their_codes() {
         error["payload"][0]["extensions"]["code"],
         "GRAPHQL_VALIDATION_FAILED"
     );
+    ws.subscribe("meta", "subscription { __typename }").await;
+    let error = ws.next().await;
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["id"], "meta");
     ws.subscribe(
         "two",
         "subscription { reviewAdded { body } stockChanged { upc } }",
@@ -629,6 +633,27 @@ async fn websockets_from_other_sites_are_refused() {
         upgrade(&own).await.is_ok(),
         "the gateway's own origin (the playground) may"
     );
+}
+
+#[tokio::test]
+async fn websockets_past_max_websockets_are_refused() {
+    let env = Env::start(|config| config.subscriptions.max_websockets = 1).await;
+    let first = Ws::ready(&env, "graphql-transport-ws", json!({})).await;
+    let url = env.url.replace("http://", "ws://");
+    match tokio_tungstenite::connect_async(url.as_str()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+        }
+        other => panic!(
+            "a second WebSocket must be refused, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+    drop(first);
+    wait_until(|| env.gateway.subscriptions().websockets() == 0)
+        .await
+        .expect("the closed socket gives its place back");
+    Ws::ready(&env, "graphql-transport-ws", json!({})).await;
 }
 
 #[tokio::test]

@@ -431,6 +431,19 @@ impl Gateway {
         let prepared = self.prepare(&request, Transport::Stream, context.identity.as_deref());
         let prepared = match prepared {
             Ok(prepared) if prepared.planned.operation.kind == ast::OperationType::Subscription => {
+                if prepared.planned.plan.subscription_fetch().is_none() {
+                    // Nothing to stream (every root field filtered out, say): refused, as the
+                    // planner refuses a subscription without one root field.
+                    let error = GraphQLError::new(format!(
+                        "cannot plan the query: {}",
+                        crate::planner::PlanError::SubscriptionRoot
+                    ))
+                    .with_code("QUERY_PLANNING_FAILED");
+                    return Streamed::Response(
+                        Outcome::RequestError,
+                        Response::request_errors(vec![error]),
+                    );
+                }
                 return Streamed::Subscription(Box::new(SubscriptionPlan { prepared, context }));
             }
             other => other,

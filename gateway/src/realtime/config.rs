@@ -14,6 +14,9 @@ pub struct SubscriptionsConfig {
     pub max_per_connection: usize,
     /// Client subscriptions open at once on this instance, over every transport.
     pub max_total: usize,
+    /// WebSocket connections open at once (an upgraded socket leaves the edge's connection
+    /// count, and one may idle with no operation).
+    pub max_websockets: usize,
     /// How often an idle stream shows it is alive: a WebSocket `ping` (`ka` for the legacy
     /// protocol), an SSE comment, a multipart `{}` part.
     pub heartbeat_ms: u64,
@@ -34,6 +37,7 @@ impl Default for SubscriptionsConfig {
             enabled: true,
             max_per_connection: 100,
             max_total: 10_000,
+            max_websockets: 10_000,
             heartbeat_ms: 10_000,
             connection_init_timeout_ms: 10_000,
             buffer: 128,
@@ -57,6 +61,7 @@ impl SubscriptionsConfig {
         for (key, value) in [
             ("max_per_connection", self.max_per_connection),
             ("max_total", self.max_total),
+            ("max_websockets", self.max_websockets),
             ("buffer", self.buffer),
         ] {
             if value == 0 {

@@ -39,6 +39,8 @@ pub struct Subscriptions {
     hub: Hub,
     /// Client subscriptions open now, over every transport.
     active: Arc<AtomicUsize>,
+    /// WebSocket connections open now.
+    websockets: Arc<AtomicUsize>,
     /// Set once, with the reason, when every subscription must end.
     closing: watch::Sender<Option<Arc<str>>>,
     client: reqwest::Client,
@@ -66,6 +68,7 @@ impl Subscriptions {
             config,
             endpoints,
             active: Arc::new(AtomicUsize::new(0)),
+            websockets: Arc::new(AtomicUsize::new(0)),
             closing: watch::channel(None).0,
             client,
         }
@@ -110,6 +113,21 @@ impl Subscriptions {
         }
     }
 
+    /// A place for one more WebSocket connection (`max_websockets`), held while it is open.
+    pub(crate) fn admit_websocket(&self) -> Option<Ticket> {
+        self.websockets
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < self.config.max_websockets).then_some(open + 1)
+            })
+            .ok()
+            .map(|_| Ticket::new(self.websockets.clone()))
+    }
+
+    /// WebSocket connections open now.
+    pub fn websockets(&self) -> usize {
+        self.websockets.load(Ordering::Acquire)
+    }
+
     /// Client subscriptions open now.
     pub fn active(&self) -> usize {
         self.active.load(Ordering::Acquire)
@@ -129,9 +147,13 @@ impl Subscriptions {
              upstream (to subgraphs; identical client subscriptions share one).\n\
              # TYPE gateway_subscriptions gauge\n\
              gateway_subscriptions{{side=\"client\"}} {}\n\
-             gateway_subscriptions{{side=\"upstream\"}} {}\n",
+             gateway_subscriptions{{side=\"upstream\"}} {}\n\
+             # HELP gateway_websockets WebSocket connections open now.\n\
+             # TYPE gateway_websockets gauge\n\
+             gateway_websockets {}\n",
             self.active(),
-            self.upstreams()
+            self.upstreams(),
+            self.websockets()
         );
     }
 }
@@ -228,5 +250,61 @@ impl HttpStream {
             HttpStream::Sse => sse::respond(messages, heartbeat),
             HttpStream::Multipart => multipart::respond(messages, heartbeat),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> Option<HttpStream> {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::ACCEPT, value.parse().unwrap());
+        HttpStream::from_headers(&headers)
+    }
+
+    #[test]
+    fn the_accept_header_picks_the_streaming_protocol() {
+        assert_eq!(accept("text/event-stream"), Some(HttpStream::Sse));
+        assert_eq!(
+            accept("application/json, text/event-stream;q=0.9"),
+            Some(HttpStream::Sse)
+        );
+        assert_eq!(
+            accept(r#"multipart/mixed;subscriptionSpec="1.0", application/json"#),
+            Some(HttpStream::Multipart)
+        );
+        // @defer's multipart, and plain JSON, are not subscription requests.
+        assert_eq!(
+            accept("multipart/mixed;deferSpec=20220824, application/json"),
+            None
+        );
+        assert_eq!(accept("application/graphql-response+json"), None);
+    }
+
+    #[test]
+    fn limits_are_checked_and_places_given_back() {
+        let config = SubscriptionsConfig {
+            max_total: 1,
+            ..Default::default()
+        };
+        let subscriptions = Subscriptions::new(config, Vec::new());
+        let ticket = subscriptions.admit().expect("a place");
+        let refused = subscriptions.admit().expect_err("full");
+        assert_eq!(
+            refused.extensions.get("code").and_then(|c| c.as_str()),
+            Some(LIMIT_CODE)
+        );
+        drop(ticket);
+        assert_eq!(subscriptions.active(), 0);
+        let _ticket = subscriptions.admit().expect("a place again");
+        subscriptions.close("stopping");
+        let closed = subscriptions.admit().expect_err("closing");
+        assert_eq!(closed.message, "stopping");
+        let zero = SubscriptionsConfig {
+            buffer: 0,
+            ..Default::default()
+        };
+        assert!(zero.check().unwrap_err().contains("subscriptions.buffer"));
     }
 }

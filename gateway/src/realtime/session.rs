@@ -25,6 +25,7 @@ pub(crate) enum Message {
 }
 
 /// A place among `subscriptions.max_total`, given back when dropped.
+#[derive(Debug)]
 pub(crate) struct Ticket(Arc<AtomicUsize>);
 
 impl Ticket {

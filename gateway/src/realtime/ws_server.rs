@@ -95,10 +95,27 @@ pub(crate) fn upgrade(
         ]);
         return (http::StatusCode::BAD_REQUEST, response.to_bytes()).into_response();
     }
+    let Some(ticket) = gateway.subscriptions().admit_websocket() else {
+        let response = Response::request_errors(vec![
+            GraphQLError::new(format!(
+                "the gateway has {} WebSocket connections open, its maximum \
+                 (subscriptions.max_websockets): try again later",
+                gateway.subscriptions().config().max_websockets
+            ))
+            .with_code(super::LIMIT_CODE),
+        ]);
+        let mut http = (http::StatusCode::SERVICE_UNAVAILABLE, response.to_bytes()).into_response();
+        http.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("5"),
+        );
+        return http;
+    };
     upgrade
         .protocols(["graphql-transport-ws", "graphql-ws"])
         .max_message_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| async move {
+            let _ticket = ticket;
             Connection::new(gateway, edge, headers, protocol)
                 .run(socket)
                 .await;
@@ -493,5 +510,27 @@ async fn operation(
             }
             reporter.send(Out::Complete).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_init_headers_are_read_where_clients_put_them() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("authorization", "Bearer from-upgrade".parse().unwrap());
+        let payload = serde_json::json!({
+            "Authorization": "Bearer top",
+            "headers": { "X-Tenant": "a", "authorization": "Bearer nested", "bad": 1 },
+            "other": "ignored",
+        });
+        merge_payload_headers(&mut headers, payload.as_object().unwrap());
+        // The top-level token wins over the nested one and over the upgrade's header.
+        assert_eq!(headers["authorization"], "Bearer top");
+        assert_eq!(headers["x-tenant"], "a");
+        assert!(!headers.contains_key("other"));
+        assert!(!headers.contains_key("bad"));
     }
 }

@@ -138,3 +138,54 @@ fn event(endpoint: &Endpoint, payload: &[u8]) -> Result<SubgraphResponse, Upstre
         reason: e.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_follow_the_protocol() {
+        let websocket = UpstreamConfig::default();
+        let sse = UpstreamConfig {
+            protocol: UpstreamProtocol::Sse,
+            ..Default::default()
+        };
+        let url = |config, url| Endpoint::new("reviews", url, config).url;
+        assert_eq!(url(&websocket, "http://a:1/graphql"), "ws://a:1/graphql");
+        assert_eq!(url(&websocket, "https://a/graphql"), "wss://a/graphql");
+        assert_eq!(url(&websocket, "ws://a/graphql"), "ws://a/graphql");
+        assert_eq!(url(&sse, "ws://a:1/graphql"), "http://a:1/graphql");
+        assert_eq!(url(&sse, "https://a/graphql"), "https://a/graphql");
+    }
+
+    #[test]
+    fn errors_name_the_subgraph() {
+        let closed = UpstreamError::Closed {
+            subgraph: "reviews".into(),
+            reason: "connection lost".into(),
+        };
+        let errors = closed.to_graphql_errors();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].extensions.get("code").and_then(|c| c.as_str()),
+            Some(crate::realtime::UPSTREAM_CODE)
+        );
+        assert_eq!(
+            errors[0]
+                .extensions
+                .get("serviceName")
+                .and_then(|c| c.as_str()),
+            Some("reviews")
+        );
+        let refused = UpstreamError::Refused {
+            subgraph: "reviews".into(),
+            errors: vec![GraphQLError::new("unknown field")],
+        };
+        let errors = refused.to_graphql_errors();
+        assert_eq!(errors[0].message, "unknown field");
+        assert_eq!(
+            errors[0].extensions.get("code").and_then(|c| c.as_str()),
+            Some("DOWNSTREAM_SERVICE_ERROR")
+        );
+    }
+}
