@@ -158,6 +158,11 @@ impl Subscriptions {
     }
 }
 
+fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len()
+        && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
 /// Resolves with the reason once every subscription must end (`None`: the gateway is gone).
 async fn closed(closing: &mut watch::Receiver<Option<Arc<str>>>) -> Option<Arc<str>> {
     match closing.wait_for(Option::is_some).await {
@@ -219,12 +224,18 @@ impl HttpStream {
         let mut found = None;
         for value in headers.get_all(http::header::ACCEPT) {
             let Ok(value) = value.to_str() else { continue };
+            // Looked at on every POST: compared in place, nothing allocated.
             for media in value.split(',') {
-                let media = media.trim().to_ascii_lowercase();
-                if media.starts_with("text/event-stream") {
+                let media = media.trim();
+                if starts_with_ignore_case(media, "text/event-stream") {
                     return Some(HttpStream::Sse);
                 }
-                if media.starts_with("multipart/mixed") && media.contains("subscriptionspec") {
+                if starts_with_ignore_case(media, "multipart/mixed")
+                    && media
+                        .as_bytes()
+                        .windows("subscriptionspec".len())
+                        .any(|w| w.eq_ignore_ascii_case(b"subscriptionspec"))
+                {
                     found = Some(HttpStream::Multipart);
                 }
             }
@@ -280,6 +291,11 @@ mod tests {
             None
         );
         assert_eq!(accept("application/graphql-response+json"), None);
+        assert_eq!(accept("Text/Event-Stream"), Some(HttpStream::Sse));
+        assert_eq!(
+            accept(r#"multipart/mixed; SubscriptionSpec=1.0"#),
+            Some(HttpStream::Multipart)
+        );
     }
 
     #[test]
