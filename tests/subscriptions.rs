@@ -499,6 +499,36 @@ async fn sse_and_multipart_clients_get_each_event() {
 }
 
 #[tokio::test]
+async fn queries_over_sse_get_one_event_and_refused_requests_plain_json() {
+    let env = Env::start(|_| {}).await;
+    let sse = |body: Value| {
+        env.client
+            .post(&env.url)
+            .header("accept", "text/event-stream")
+            .json(&body)
+            .send()
+    };
+    let answer = sse(json!({ "query": r#"{ product(upc: "1") { upc } }"# }))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let text = answer.text().await.unwrap();
+    assert_eq!(
+        text,
+        "event: next\ndata: {\"data\":{\"product\":{\"upc\":\"1\"}}}\n\nevent: complete\ndata:\n\n"
+    );
+    let refused = sse(json!({ "query": "subscription { nope }" }))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+}
+
+#[tokio::test]
 async fn sse_upstream_is_chosen_per_subgraph() {
     let env = Env::start(|config| {
         config.subscriptions.subgraphs.insert(

@@ -131,3 +131,34 @@ pub struct UpstreamOverrides {
     pub url: Option<String>,
     pub connect_timeout_ms: Option<u64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_subgraph_keys_override_the_defaults_and_unknown_keys_are_refused() {
+        let config: SubscriptionsConfig = serde_yaml::from_str(
+            "subgraph_defaults: { connect_timeout_ms: 100 }\n\
+             subgraphs: { inventory: { protocol: sse } }",
+        )
+        .unwrap();
+        let inventory = config.upstream("inventory");
+        assert_eq!(inventory.protocol, UpstreamProtocol::Sse);
+        assert_eq!(inventory.connect_timeout_ms, 100);
+        assert_eq!(
+            config.upstream("reviews").protocol,
+            UpstreamProtocol::Websocket
+        );
+        for bad in [
+            "max_subscriptions: 3",
+            "subgraphs: { inventory: { protocol: grpc } }",
+            "subgraphs: { inventory: { timeout: 3 } }",
+        ] {
+            assert!(
+                serde_yaml::from_str::<SubscriptionsConfig>(bad).is_err(),
+                "{bad}"
+            );
+        }
+    }
+}

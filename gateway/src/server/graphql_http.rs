@@ -128,7 +128,9 @@ async fn post_streamed(
     body: &[u8],
     stream: HttpStream,
 ) -> HttpResponse {
-    let response_type = ResponseType::Json;
+    // Refusals as application/graphql-response+json: with its statuses (400 for a request
+    // that cannot run), which an event-stream client sees as a failure to start.
+    let response_type = ResponseType::GraphQLResponseJson;
     let identity = match admit(state, headers, response_type).await {
         Ok(identity) => identity,
         Err(refused) => return refused,
