@@ -26,6 +26,45 @@ const QUERY: &str = "{ topProducts(first: 2) { name price } }";
 const HEADER: (&str, &str) = ("x-playground-check", "typed-in-the-headers-editor");
 
 #[tokio::test]
+async fn the_playground_runs_a_subscription_in_chromium() {
+    let stack = Stack::demo().await;
+    let screenshot = browser::artifacts_dir().join("playground-subscription.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let query = r#"subscription { reviewAdded(upc: "1") { body product { name inStock } } }"#;
+    let mutation = serde_json::json!({
+        "query": r#"mutation { addReview(productUpc: "1", authorId: "1", body: "Seen live in GraphiQL", rating: 5) { id } }"#,
+    })
+    .to_string();
+    let report =
+        browser::playground_subscription(&stack.gateway_url, &screenshot, query, &mutation).await;
+    println!("{report}");
+    assert!(report.ok(), "the scenario failed:\n{report}");
+    assert!(
+        report.blocked().is_empty(),
+        "requests beyond loopback:\n{report}"
+    );
+    assert!(report.csp_violations().is_empty(), "{report}");
+    // The event, with what products and inventory add to it, in the result pane.
+    let result: Value = serde_json::from_str(report.str("result")).expect("the pane holds JSON");
+    let review = &result["data"]["reviewAdded"];
+    assert_eq!(review["body"], "Seen live in GraphiQL", "{report}");
+    assert!(review["product"]["name"].is_string(), "{report}");
+    assert!(review["product"]["inStock"].is_boolean(), "{report}");
+    // Sent as GraphQL over SSE.
+    let sent = report.json["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| {
+            r["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("reviewAdded"))
+        })
+        .expect("GraphiQL sent the subscription");
+    assert_eq!(sent["headers"]["accept"], "text/event-stream", "{report}");
+}
+
+#[tokio::test]
 async fn the_playground_runs_a_typed_query_in_chromium_with_no_network() {
     let stack = Stack::demo().await;
     let screenshot = browser::artifacts_dir().join("playground.png");

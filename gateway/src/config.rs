@@ -54,6 +54,9 @@ pub struct Config {
     pub authorization: crate::authorization::AuthorizationConfig,
     /// Whether browsers that `GET /graphql` get the GraphiQL playground.
     pub playground: bool,
+    /// Subscriptions: limits, heartbeats, and how each subgraph's are opened
+    /// (docs/realtime.md).
+    pub subscriptions: crate::realtime::SubscriptionsConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -140,6 +143,7 @@ impl Default for Config {
             authentication: Default::default(),
             authorization: Default::default(),
             playground: true,
+            subscriptions: Default::default(),
         }
     }
 }

@@ -54,11 +54,57 @@ pub enum Outcome {
     Unauthorized,
 }
 
-/// Whether the transport allows mutations (GET does not).
+/// Whether the transport allows mutations (GET does not) and subscriptions (only streaming
+/// ones do).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     Post,
     Get,
+    /// WebSocket, SSE or multipart: every operation type.
+    Stream,
+}
+
+/// What a streaming transport got for a request: one response (queries, mutations, and
+/// requests refused before execution), or a subscription to open.
+pub enum Streamed {
+    Response(Outcome, Response),
+    Subscription(Box<SubscriptionPlan>),
+}
+
+/// A subscription the gateway accepted (parsed, validated, within limits, authorised and
+/// planned): what opens its stream on the subgraph, and what each event runs.
+pub struct SubscriptionPlan {
+    prepared: Prepared,
+    context: Arc<RequestContext>,
+}
+
+impl SubscriptionPlan {
+    /// The fetch whose subgraph stream feeds the subscription.
+    pub fn root_fetch(&self) -> &Arc<crate::planner::FetchNode> {
+        self.prepared
+            .planned
+            .plan
+            .subscription_fetch()
+            .expect("checked when the plan was accepted")
+    }
+
+    /// The variables the root fetch sends.
+    pub fn root_variables(&self) -> Map<String, Value> {
+        self.root_fetch()
+            .variable_usages
+            .iter()
+            .filter_map(|name| {
+                self.prepared
+                    .variables
+                    .get(name.as_str())
+                    .map(|v| (name.to_string(), v.clone()))
+            })
+            .collect()
+    }
+
+    pub fn context(&self) -> &Arc<RequestContext> {
+        &self.context
+    }
 }
 
 /// A valid document as the document cache keeps it. Invalid documents are not kept: their
@@ -131,6 +177,8 @@ pub struct Gateway {
     inflight: Inflight<InboundKey, Response>,
     /// The security directives' enforcement.
     authorization: Authorization,
+    /// Open subscriptions, their shared upstreams and their limits.
+    subscriptions: Arc<crate::realtime::Subscriptions>,
 }
 
 /// What makes two client queries the same execution: the same operation of the same document
@@ -232,7 +280,6 @@ impl Gateway {
         Self {
             planner: QueryPlanner::new(supergraph.clone())
                 .with_location_budget(planning.location_budget),
-            supergraph,
             api,
             implementers,
             documents: moka::sync::Cache::builder()
@@ -250,7 +297,23 @@ impl Gateway {
             hooks: None,
             inflight: Inflight::default(),
             authorization: Authorization::default(),
+            subscriptions: Arc::new(crate::realtime::Subscriptions::new(
+                Default::default(),
+                supergraph_urls(&supergraph),
+            )),
+            supergraph,
         }
+    }
+
+    /// Serves subscriptions with `subscriptions` (its config and subgraph endpoints).
+    pub fn with_subscriptions(mut self, subscriptions: crate::realtime::Subscriptions) -> Self {
+        self.subscriptions = Arc::new(subscriptions);
+        self
+    }
+
+    /// Open subscriptions, their shared upstreams and their limits.
+    pub fn subscriptions(&self) -> &Arc<crate::realtime::Subscriptions> {
+        &self.subscriptions
     }
 
     /// Enforces the supergraph's `@authenticated`, `@requiresScopes` and `@policy` as `config`
@@ -288,6 +351,9 @@ impl Gateway {
                  gateway_inbound_deduplication_total{{role=\"ran\"}} {ran}\n\
                  gateway_inbound_deduplication_total{{role=\"shared\"}} {shared}\n"
             );
+        }
+        if self.subscriptions.enabled() {
+            self.subscriptions.metrics(out);
         }
         if let Some(hooks) = &self.hooks {
             hooks.metrics(out);
@@ -367,18 +433,94 @@ impl Gateway {
         (outcome, response)
     }
 
+    /// Runs one request that came over a streaming transport: a subscription is planned and
+    /// handed back to be opened; anything else runs as [`Gateway::execute`] runs it.
+    pub async fn execute_streamed(
+        &self,
+        request: GraphQLRequest,
+        context: Arc<RequestContext>,
+    ) -> Streamed {
+        let prepared = self.prepare(&request, Transport::Stream, context.identity.as_deref());
+        let prepared = match prepared {
+            Ok(prepared) if prepared.planned.operation.kind == ast::OperationType::Subscription => {
+                if prepared.planned.plan.subscription_fetch().is_none() {
+                    // Nothing to stream (every root field filtered out, say): refused, as the
+                    // planner refuses a subscription without one root field.
+                    let error = GraphQLError::new(format!(
+                        "cannot plan the query: {}",
+                        crate::planner::PlanError::SubscriptionRoot
+                    ))
+                    .with_code("QUERY_PLANNING_FAILED");
+                    return Streamed::Response(
+                        Outcome::RequestError,
+                        Response::request_errors(vec![error]),
+                    );
+                }
+                return Streamed::Subscription(Box::new(SubscriptionPlan { prepared, context }));
+            }
+            other => other,
+        };
+        let (outcome, mut response) = self
+            .run_prepared(prepared, request.operation_name, context)
+            .await;
+        if self.requests.mask_subgraph_errors {
+            mask_subgraph_errors(&mut response.errors);
+        }
+        self.requests.limits.cap_errors(&mut response.errors);
+        Streamed::Response(outcome, response)
+    }
+
+    /// The response to one event of `subscription`'s stream: the rest of its plan run with
+    /// the event as the root fetch's answer.
+    pub async fn execute_event(
+        &self,
+        subscription: &SubscriptionPlan,
+        event: crate::executor::SubgraphResponse,
+    ) -> Response {
+        let prepared = &subscription.prepared;
+        let mut response = executor::execute_event(
+            &prepared.planned.plan,
+            Execution {
+                supergraph: &self.supergraph,
+                shape: &prepared.planned.shape,
+                variables: &prepared.variables,
+                fetcher: &*self.fetcher,
+                introspection: None,
+                context: subscription.context.clone(),
+            },
+            event,
+        )
+        .await;
+        if self.requests.mask_subgraph_errors {
+            mask_subgraph_errors(&mut response.errors);
+        }
+        self.requests.limits.cap_errors(&mut response.errors);
+        response
+    }
+
     async fn execute_uncapped(
         &self,
         request: GraphQLRequest,
         transport: Transport,
         context: Arc<RequestContext>,
     ) -> (Outcome, Response) {
-        match self.prepare(&request, transport, context.identity.as_deref()) {
+        let prepared = self.prepare(&request, transport, context.identity.as_deref());
+        self.run_prepared(prepared, request.operation_name, context)
+            .await
+    }
+
+    async fn run_prepared(
+        &self,
+        prepared: Result<Prepared, Rejected>,
+        operation_name: Option<String>,
+        context: Arc<RequestContext>,
+    ) -> (Outcome, Response) {
+        match prepared {
             Ok(prepared) => {
                 let shared = self.requests.deduplicate_inbound
                     && prepared.planned.operation.kind == ast::OperationType::Query;
                 let response = if shared {
-                    let key = InboundKey::new(&prepared, request.operation_name, &context);
+                    let key = InboundKey::new(&prepared, operation_name, &context);
                     let (_, response) = self
                         .inflight
                         .run_or_join(key, self.run(prepared, context))
@@ -427,7 +569,8 @@ impl Gateway {
         request: &GraphQLRequest,
         identity: Option<&Identity>,
     ) -> Result<Arc<PlannedOperation>, Vec<GraphQLError>> {
-        match self.prepare(request, Transport::Post, identity) {
+        // As a streaming transport would: every operation type has a plan.
+        match self.prepare(request, Transport::Stream, identity) {
             Ok(prepared) => Ok(prepared.planned),
             Err(Rejected::Request(errors) | Rejected::Unauthorized(errors)) => Err(errors),
             Err(Rejected::Planning(error)) => Err(vec![*error]),
@@ -459,7 +602,12 @@ impl Gateway {
             return Err(Rejected::MutationOverGet);
         }
         if operation.operation_type == ast::OperationType::Subscription {
-            return Err(request_error(OperationError::SubscriptionUnsupported));
+            if transport != Transport::Stream {
+                return Err(request_error(OperationError::SubscriptionUnsupported));
+            }
+            if !self.subscriptions.enabled() {
+                return Err(request_error(OperationError::SubscriptionsDisabled));
+            }
         }
         let empty = Map::new();
         let raw_variables = request.variables.as_ref().unwrap_or(&empty);
@@ -787,6 +935,15 @@ enum Rejected {
 
 fn request_error(error: OperationError) -> Rejected {
     Rejected::Request(error.to_graphql_errors())
+}
+
+/// Each subgraph's routing URL, by name.
+fn supergraph_urls(supergraph: &Supergraph) -> Vec<(String, String)> {
+    supergraph
+        .subgraphs()
+        .iter()
+        .map(|s| (s.name.to_string(), s.url.to_string()))
+        .collect()
 }
 
 /// The variables used as `@skip(if:)` / `@include(if:)` conditions anywhere in the document.

@@ -15,6 +15,8 @@ use crate::supergraph::{Supergraph, SupergraphError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    #[error("{0}")]
+    Subscriptions(String),
     #[error("cannot read supergraph {path}: {source}")]
     ReadSupergraph {
         path: String,
@@ -108,7 +110,16 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
 
 /// Every subgraph the config names must be in the supergraph.
 fn check_subgraph_names(supergraph: &Supergraph, config: &Config) -> Result<(), StartupError> {
-    for name in config.subgraphs.keys().chain(config.cache.subgraphs.keys()) {
+    config
+        .subscriptions
+        .check()
+        .map_err(StartupError::Subscriptions)?;
+    for name in config
+        .subgraphs
+        .keys()
+        .chain(config.cache.subgraphs.keys())
+        .chain(config.subscriptions.subgraphs.keys())
+    {
         if supergraph.subgraph_by_name(name).is_none() {
             return Err(StartupError::UnknownSubgraph(name.clone()));
         }
@@ -143,7 +154,7 @@ pub fn build_gateway_on(
     shared: &SharedParts,
 ) -> Result<Gateway, StartupError> {
     check_subgraph_names(&supergraph, config)?;
-    let endpoints = supergraph
+    let endpoints: Vec<SubgraphEndpoint> = supergraph
         .subgraphs()
         .iter()
         .map(|subgraph| subgraph_endpoint(config, &subgraph.name, &subgraph.url))
@@ -158,6 +169,13 @@ pub fn build_gateway_on(
         }
         .into());
     }
+    let subscriptions = crate::realtime::Subscriptions::new(
+        config.subscriptions.clone(),
+        endpoints
+            .iter()
+            .map(|e: &SubgraphEndpoint| (e.name.clone(), e.url.clone()))
+            .collect(),
+    );
     let supergraph = Arc::new(supergraph);
     let cache = shared.cache().cloned();
     let mut http_fetcher =
@@ -192,6 +210,7 @@ pub fn build_gateway_on(
         return Ok(Gateway::new(supergraph, http, &config.query_planning)
             .with_request_settings(requests)
             .with_authorization(&config.authorization)
+            .with_subscriptions(subscriptions)
             .with_hooks(Arc::new(FetchHooks {
                 http: http_fetcher,
                 inner: None,
@@ -213,6 +232,7 @@ pub fn build_gateway_on(
         Gateway::new(supergraph, fetcher.into_shared(), &config.query_planning)
             .with_request_settings(requests)
             .with_authorization(&config.authorization)
+            .with_subscriptions(subscriptions)
             .with_hooks(Arc::new(FetchHooks {
                 http: http_fetcher,
                 inner: Some(Arc::new(CacheHooks {

@@ -83,7 +83,7 @@ fn the_load_benchmark_scenario_files_extend_a_base_config() {
 
 #[test]
 fn the_examples_in_the_docs_are_valid_configs() {
-    for doc in ["docs/config.md", "docs/cache.md"] {
+    for doc in ["docs/config.md", "docs/cache.md", "docs/realtime.md"] {
         let blocks = yaml_blocks(&repo_file(doc));
         assert!(!blocks.is_empty(), "{doc} has a YAML example");
         for block in blocks {

@@ -9,13 +9,15 @@
 use crate::events::ChangeEvent;
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::{Context, EmptySubscription, Object, Result, Schema};
+use async_graphql::futures_util::{Stream, StreamExt};
+use async_graphql::{Context, Object, Result, Schema, Subscription};
 use tokio::sync::RwLock;
 
+use crate::feed::Feed;
 use crate::seed;
 
 /// The executable inventory schema.
-pub type InventorySchema = Schema<Query, Mutation, EmptySubscription>;
+pub type InventorySchema = Schema<Query, Mutation, Subscription>;
 
 /// Orders above this price ship for free.
 const FREE_SHIPPING_ABOVE: i32 = 1000;
@@ -115,9 +117,12 @@ pub fn schema() -> InventorySchema {
 
 /// Builds the schema over freshly seeded data, publishing a change event for each mutation.
 pub fn schema_with(publisher: crate::events::Publisher) -> InventorySchema {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query, Mutation, Subscription)
         .enable_federation()
+        // Subscription fields in the SDL, for composition (async-graphql leaves them out else).
+        .enable_subscription_in_federation()
         .data::<Db>(Arc::new(RwLock::new(Store::seeded())))
+        .data(Feed::<Product>::default())
         .data(publisher)
         .finish()
 }
@@ -179,11 +184,32 @@ impl Mutation {
                 serde_json::json!({ "upc": upc }),
             )],
         );
-        Ok(Some(Product {
+        let product = Product {
             upc,
             price: None,
             weight: None,
             in_stock,
+        };
+        ctx.data::<Feed<Product>>()?.publish(product.clone());
+        Ok(Some(product))
+    }
+}
+
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// Every stock change from now on (each `setStock`, changed or not); only those of
+    /// product `upc` when it is given.
+    async fn stock_changed(
+        &self,
+        ctx: &Context<'_>,
+        upc: Option<String>,
+    ) -> Result<impl Stream<Item = Product> + use<>> {
+        let changes = ctx.data::<Feed<Product>>()?.stream();
+        Ok(changes.filter(move |product| {
+            let wanted = upc.as_ref().is_none_or(|upc| *upc == product.upc);
+            std::future::ready(wanted)
         }))
     }
 }

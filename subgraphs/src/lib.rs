@@ -11,6 +11,7 @@ use std::{fmt, str::FromStr};
 
 pub mod accounts;
 pub mod events;
+pub mod feed;
 mod http;
 pub mod inventory;
 pub mod products;

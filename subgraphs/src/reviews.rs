@@ -9,13 +9,15 @@
 use crate::events::ChangeEvent;
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::{Context, EmptySubscription, ID, Object, Result, Schema};
+use async_graphql::futures_util::{Stream, StreamExt};
+use async_graphql::{Context, ID, Object, Result, Schema, Subscription};
 use tokio::sync::RwLock;
 
+use crate::feed::Feed;
 use crate::{limit, seed};
 
 /// The executable reviews schema.
-pub type ReviewsSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type ReviewsSchema = Schema<Query, Mutation, Subscription>;
 
 /// A stored review.
 #[derive(Clone, Debug)]
@@ -180,9 +182,12 @@ pub fn schema() -> ReviewsSchema {
 
 /// Builds the schema over freshly seeded data, publishing a change event for each mutation.
 pub fn schema_with(publisher: crate::events::Publisher) -> ReviewsSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query, Mutation, Subscription)
         .enable_federation()
+        // Subscription fields in the SDL, for composition (async-graphql leaves them out else).
+        .enable_subscription_in_federation()
         .data::<Db>(Arc::new(RwLock::new(Store::seeded())))
+        .data(Feed::<Review>::default())
         .data(publisher)
         .finish()
 }
@@ -266,6 +271,7 @@ impl Mutation {
             product_upc,
         };
         store.reviews.push(review.clone());
+        ctx.data::<Feed<Review>>()?.publish(review.clone());
         // A new review: the author's and the product's review lists changed.
         crate::events::publish(
             ctx,
@@ -284,6 +290,24 @@ impl Mutation {
             ],
         );
         Ok(review)
+    }
+}
+
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// Every review added from now on; only those of product `upc` when it is given.
+    async fn review_added(
+        &self,
+        ctx: &Context<'_>,
+        upc: Option<String>,
+    ) -> Result<impl Stream<Item = Review> + use<>> {
+        let reviews = ctx.data::<Feed<Review>>()?.stream();
+        Ok(reviews.filter(move |review| {
+            let wanted = upc.as_ref().is_none_or(|upc| *upc == review.product_upc);
+            std::future::ready(wanted)
+        }))
     }
 }
 
@@ -396,6 +420,60 @@ mod tests {
             ids.as_array().and_then(|a| a.last()),
             Some(&json!({"id": "73"}))
         );
+    }
+
+    #[tokio::test]
+    async fn review_added_streams_new_reviews_of_the_product_asked_for() {
+        use async_graphql::futures_util::StreamExt;
+        let schema = schema();
+        let mut all = schema.execute_stream("subscription { reviewAdded { id product { upc } } }");
+        let mut of_two =
+            schema.execute_stream(r#"subscription { reviewAdded(upc: "2") { id body } }"#);
+        // Polled once so that both subscribe before the mutations publish.
+        let pending = futures_poll_once(&mut all).await;
+        assert!(pending.is_none());
+        assert!(futures_poll_once(&mut of_two).await.is_none());
+        for (upc, body) in [("1", "one"), ("2", "two")] {
+            let query = format!(
+                r#"mutation {{ addReview(productUpc: "{upc}", authorId: "1", body: "{body}", rating: 5) {{ id }} }}"#
+            );
+            run(&schema, &query, json!({})).await;
+        }
+        let first = all
+            .next()
+            .await
+            .expect("an event")
+            .data
+            .into_json()
+            .unwrap();
+        assert_eq!(first["reviewAdded"]["product"]["upc"], "1");
+        let second = all
+            .next()
+            .await
+            .expect("an event")
+            .data
+            .into_json()
+            .unwrap();
+        assert_eq!(second["reviewAdded"]["product"]["upc"], "2");
+        let only = of_two
+            .next()
+            .await
+            .expect("an event")
+            .data
+            .into_json()
+            .unwrap();
+        assert_eq!(only["reviewAdded"]["body"], "two");
+    }
+
+    /// Polls a stream once without waiting: `None` when it has nothing yet.
+    async fn futures_poll_once<S: async_graphql::futures_util::Stream + Unpin>(
+        stream: &mut S,
+    ) -> Option<S::Item> {
+        use async_graphql::futures_util::StreamExt;
+        tokio::time::timeout(std::time::Duration::from_millis(50), stream.next())
+            .await
+            .ok()
+            .flatten()
     }
 
     #[tokio::test]

@@ -10,6 +10,12 @@
 //     FILE), types --header into the headers editor, runs again with the run button and
 //     reports the requests GraphiQL sent.
 //
+//   node playground.mjs subscription --gateway-url URL --screenshot FILE --query TEXT
+//       --mutation JSON
+//     Opens the playground, types the subscription --query and runs it, then POSTs the
+//     --mutation body to the gateway (from node) every 300 ms until the result pane shows an
+//     event; reports the pane's text and the request GraphiQL sent (screenshot FILE).
+//
 //   node playground.mjs fetch --page-url URL --gateway-url URL [--body JSON]
 //       [--header NAME:VALUE]... [--credentials include|same-origin|omit] [--method POST]
 //     Opens the page at --page-url (another origin) and, from it, fetches --gateway-url as a
@@ -234,6 +240,55 @@ async function playground(options, report) {
   }
 }
 
+async function subscription(options, report) {
+  const { page, close } = await launch(report, { intercept: true });
+  report.requests = [];
+  page.on('request', async (request) => {
+    if (request.url() === options.gatewayUrl && request.method() === 'POST') {
+      report.requests.push({ headers: await request.allHeaders(), body: request.postData() });
+    }
+  });
+  try {
+    report.step = 'open the playground';
+    await page.goto(options.gatewayUrl, { waitUntil: 'load' });
+    await page.waitForSelector(QUERY);
+    report.step = 'type the subscription';
+    report.typed = await typeInto(page, QUERY, options.query);
+    report.step = 'run it';
+    const before = await editorText(page, RESPONSE);
+    await page.click(QUERY);
+    await page.keyboard.press('ControlOrMeta+Enter');
+    report.step = 'publish events until one shows';
+    const deadline = Date.now() + TIMEOUT_MS;
+    let text = before;
+    report.published = 0;
+    while (Date.now() < deadline) {
+      const answer = await fetch(options.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: options.mutation,
+      });
+      report.published += 1;
+      report.mutationStatus = answer.status;
+      await page.waitForTimeout(300);
+      text = await editorText(page, RESPONSE);
+      if (text !== before && /"data"/.test(text)) break;
+    }
+    report.result = text;
+    report.step = 'screenshot';
+    await page.screenshot({ path: options.screenshot });
+    report.screenshot = options.screenshot;
+    report.step = 'done';
+    report.ok = true;
+  } catch (error) {
+    report.ok = false;
+    report.error = String(error && error.stack ? error.stack : error);
+  } finally {
+    report.cspViolations = await page.evaluate(() => window.__cspViolations).catch(() => null);
+    await close();
+  }
+}
+
 async function crossOriginFetch(options, report) {
   const { page, close } = await launch(report, { intercept: false });
   try {
@@ -285,11 +340,16 @@ try {
   if (options.scenario === 'playground') {
     if (!options.gatewayUrl || !options.screenshot) throw new Error('needs --gateway-url and --screenshot');
     await playground(options, report);
+  } else if (options.scenario === 'subscription') {
+    if (!options.gatewayUrl || !options.screenshot || !options.query || !options.mutation) {
+      throw new Error('needs --gateway-url, --screenshot, --query and --mutation');
+    }
+    await subscription(options, report);
   } else if (options.scenario === 'fetch') {
     if (!options.gatewayUrl || !options.pageUrl) throw new Error('needs --page-url and --gateway-url');
     await crossOriginFetch(options, report);
   } else {
-    throw new Error(`unknown scenario "${options.scenario}": playground or fetch`);
+    throw new Error(`unknown scenario "${options.scenario}": playground, subscription or fetch`);
   }
 } catch (error) {
   report.ok = false;

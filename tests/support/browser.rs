@@ -273,6 +273,29 @@ pub async fn playground(
     run(&owned(&args), Duration::from_secs(120)).await
 }
 
+/// Opens the playground at `gateway_url`, runs the subscription `query`, and POSTs
+/// `mutation` (a request body) to the gateway until an event shows in the result pane; keeps
+/// a screenshot at `screenshot`.
+pub async fn playground_subscription(
+    gateway_url: &str,
+    screenshot: &Path,
+    query: &str,
+    mutation: &str,
+) -> Report {
+    let args = [
+        "subscription",
+        "--gateway-url",
+        gateway_url,
+        "--screenshot",
+        &screenshot.display().to_string(),
+        "--query",
+        query,
+        "--mutation",
+        mutation,
+    ];
+    run(&owned(&args), Duration::from_secs(120)).await
+}
+
 /// How the page on the other origin calls the gateway.
 #[derive(Debug, Clone)]
 pub struct Fetch {

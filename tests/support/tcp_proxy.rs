@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -15,6 +15,8 @@ use tokio::task::JoinHandle;
 pub struct TcpProxy {
     pub address: SocketAddr,
     blackholed: Arc<AtomicBool>,
+    /// Connections open through the proxy now.
+    open: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -31,6 +33,8 @@ impl TcpProxy {
         let address = listener.local_addr().expect("address");
         let blackholed = Arc::new(AtomicBool::new(false));
         let state = blackholed.clone();
+        let open = Arc::new(AtomicUsize::new(0));
+        let counter = open.clone();
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
             loop {
@@ -38,10 +42,13 @@ impl TcpProxy {
                     continue;
                 };
                 let state = state.clone();
+                let counter = counter.clone();
                 connections.spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else {
                         return;
                     };
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let _open = OpenConnection(counter);
                     let (client_read, client_write) = client.into_split();
                     let (server_read, server_write) = server.into_split();
                     tokio::join!(
@@ -54,8 +61,14 @@ impl TcpProxy {
         Self {
             address,
             blackholed,
+            open,
             task,
         }
+    }
+
+    /// Connections open through the proxy now (both directions not yet closed).
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
     }
 
     /// A `redis://` URL through the proxy.
@@ -70,6 +83,15 @@ impl TcpProxy {
 
     pub fn heal(&self) {
         self.blackholed.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Counts one connection as open while it lives.
+struct OpenConnection(Arc<AtomicUsize>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

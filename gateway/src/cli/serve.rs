@@ -88,9 +88,19 @@ pub async fn serve_live(
     if config.playground {
         tracing::info!("playground: http://{address}/graphql (open it in a browser)");
     }
+    let serving = live.clone();
     let shutdown = async move {
         let signal = shutdown.await;
         tracing::info!("{signal} received");
+        // Upgraded WebSockets and event streams are not requests the server can drain: each
+        // subscription ends now with a last error naming the reason, then `complete`. (Those of
+        // earlier generations were closed when a reload replaced them.)
+        if let Some(generation) = serving.current() {
+            generation
+                .gateway
+                .subscriptions()
+                .close("the gateway is shutting down");
+        }
     };
     gateway::server::serve(
         listener,

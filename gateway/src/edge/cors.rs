@@ -173,6 +173,11 @@ impl Cors {
         }))
     }
 
+    /// Whether `origin` is one the policy allows.
+    pub(crate) fn allows(&self, origin: &HeaderValue) -> bool {
+        self.origins.allow(origin)
+    }
+
     /// `routes` behind the policy.
     pub(crate) fn wrap(&self, routes: Router) -> Router {
         let origins = self.origins.clone();

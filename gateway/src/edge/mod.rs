@@ -102,6 +102,27 @@ impl Edge {
         &self.persisted
     }
 
+    /// Whether a WebSocket upgrade may proceed. Browsers open WebSockets to any site with its
+    /// cookies and without a preflight, and CORS does not apply to them: a page's upgrade is
+    /// let through only from the gateway's own origin or one CORS allows. Clients that are
+    /// not browsers send no `Origin`.
+    pub(crate) fn websocket_origin_allowed(&self, headers: &axum::http::HeaderMap) -> bool {
+        let Some(origin) = headers.get(axum::http::header::ORIGIN) else {
+            return true;
+        };
+        let same_origin = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://").map(|(_, authority)| authority))
+            .zip(
+                headers
+                    .get(axum::http::header::HOST)
+                    .and_then(|h| h.to_str().ok()),
+            )
+            .is_some_and(|(authority, host)| authority.eq_ignore_ascii_case(host));
+        same_origin || self.cors.as_ref().is_some_and(|cors| cors.allows(origin))
+    }
+
     /// The request's verified identity, if it has one.
     pub(crate) async fn authenticate(
         &self,

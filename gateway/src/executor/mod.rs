@@ -42,6 +42,25 @@ pub struct Execution<'a> {
 
 /// Executes `plan`.
 pub async fn execute(plan: &QueryPlan, execution: Execution<'_>) -> Response {
+    execute_with(plan, execution, None).await
+}
+
+/// Runs a subscription `plan` for one event of its stream: `event` stands in for the answer
+/// of the root (subscription) fetch, and the rest of the plan (entity fetches to other
+/// subgraphs) runs as for a query.
+pub async fn execute_event(
+    plan: &QueryPlan,
+    execution: Execution<'_>,
+    event: SubgraphResponse,
+) -> Response {
+    execute_with(plan, execution, Some(event)).await
+}
+
+async fn execute_with(
+    plan: &QueryPlan,
+    execution: Execution<'_>,
+    event: Option<SubgraphResponse>,
+) -> Response {
     let Execution {
         supergraph: sg,
         shape,
@@ -59,6 +78,7 @@ pub async fn execute(plan: &QueryPlan, execution: Execution<'_>) -> Response {
         errors: Mutex::new(Vec::new()),
         cache_reports: Mutex::new(Vec::new()),
         meta: Mutex::new(Meta::default()),
+        event: Mutex::new(event),
     };
     if let Some(root) = &plan.root {
         run.node(root).await;
@@ -117,6 +137,8 @@ struct Run<'a> {
     errors: Mutex<Vec<GraphQLError>>,
     cache_reports: Mutex<Vec<FetchCacheReport>>,
     meta: Mutex<Meta>,
+    /// The subscription event the root fetch is answered with (taken by it).
+    event: Mutex<Option<SubgraphResponse>>,
 }
 
 impl Run<'_> {
@@ -251,7 +273,16 @@ impl Run<'_> {
     }
 
     async fn root_fetch(&self, fetch: &FetchNode, request: FetchRequest) {
-        match self.fetcher.fetch(request).await {
+        let answer = if fetch.kind == OperationKind::Subscription {
+            // The stream was opened elsewhere; its event is this fetch's answer.
+            let event = self.event.lock().unwrap_or_else(|e| e.into_inner()).take();
+            event.ok_or_else(|| {
+                FetchError::InvalidResponse("a subscription runs only for an event".into())
+            })
+        } else {
+            self.fetcher.fetch(request).await
+        };
+        match answer {
             Ok(mut response) => {
                 self.report(fetch, &[], &response);
                 self.absorb(Some(&mut response));

@@ -717,6 +717,8 @@ impl Fetcher for CachedFetcher {
             };
             let mut response = match (request.kind, request.entities.is_some()) {
                 (OperationKind::Mutation, _) => self.mutation(request).await,
+                // Opened as a stream by the realtime part, never fetched; not cacheable.
+                (OperationKind::Subscription, _) => self.inner.fetch(request).await,
                 (OperationKind::Query, false) => self.root(request).await,
                 (OperationKind::Query, true) => self.entities(request).await,
             };

@@ -131,8 +131,14 @@ pub enum OperationError {
         message: String,
         location: Option<(usize, usize)>,
     },
-    #[error("subscriptions are not supported by this gateway")]
+    #[error(
+        "subscriptions need a streaming transport: a WebSocket (graphql-transport-ws or \
+         graphql-ws), SSE (Accept: text/event-stream) or multipart \
+         (Accept: multipart/mixed;subscriptionSpec=\"1.0\")"
+    )]
     SubscriptionUnsupported,
+    #[error("subscriptions are disabled on this gateway (subscriptions.enabled)")]
+    SubscriptionsDisabled,
     #[error(transparent)]
     Limit(#[from] LimitExceeded),
 }
@@ -154,7 +160,7 @@ impl OperationError {
             | OperationError::NoOperation => {
                 vec![GraphQLError::new(self.to_string()).with_code("GRAPHQL_VALIDATION_FAILED")]
             }
-            OperationError::SubscriptionUnsupported => {
+            OperationError::SubscriptionUnsupported | OperationError::SubscriptionsDisabled => {
                 vec![GraphQLError::new(self.to_string()).with_code("SUBSCRIPTION_UNSUPPORTED")]
             }
             OperationError::Limit(exceeded) => vec![exceeded.to_graphql_error()],

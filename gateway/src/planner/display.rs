@@ -68,7 +68,12 @@ fn write_node(f: &mut impl Write, node: &PlanNode, level: usize) -> fmt::Result 
 }
 
 fn write_fetch(f: &mut impl Write, fetch: &FetchNode, level: usize) -> fmt::Result {
-    writeln!(f, "Fetch(service: \"{}\") {{", fetch.subgraph_name)?;
+    // A subscription's root fetch is opened as a stream; the rest runs once per event.
+    let name = match fetch.kind {
+        super::OperationKind::Subscription => "Subscription",
+        _ => "Fetch",
+    };
+    writeln!(f, "{name}(service: \"{}\") {{", fetch.subgraph_name)?;
     match &fetch.entity {
         Some(entity) => {
             // Every path's parts; the same part at several paths printed once.

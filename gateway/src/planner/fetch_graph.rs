@@ -42,7 +42,7 @@ impl FetchGraph {
         let mut jump_steps = HashMap::new();
         for root in roots {
             let deps = match kind {
-                OperationKind::Query => BTreeSet::new(),
+                OperationKind::Query | OperationKind::Subscription => BTreeSet::new(),
                 OperationKind::Mutation => (0..graph.steps.len()).collect(),
             };
             let id = graph.steps.len();

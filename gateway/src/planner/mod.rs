@@ -51,8 +51,8 @@ pub enum PlanError {
     },
     #[error("the schema has no {0} type")]
     MissingRootType(&'static str),
-    #[error("subscriptions are not supported")]
-    SubscriptionUnsupported,
+    #[error("a subscription selects exactly one root field, served by one subgraph")]
+    SubscriptionRoot,
     #[error("the query is too complex to plan: simplify it or split it")]
     TooComplex,
 }
@@ -138,7 +138,7 @@ impl QueryPlanner {
         let kind = match operation.kind {
             OperationType::Query => OperationKind::Query,
             OperationType::Mutation => OperationKind::Mutation,
-            OperationType::Subscription => return Err(PlanError::SubscriptionUnsupported),
+            OperationType::Subscription => OperationKind::Subscription,
         };
         let walker = Walker::new(sg, self.location_budget);
         let mut unplannable = Vec::new();
@@ -156,6 +156,11 @@ impl QueryPlanner {
             OperationKind::Mutation => {
                 root::plan_mutation_root(&walker, &operation.root_type, &operation.selection_set)
             }
+            OperationKind::Subscription => root::plan_subscription_root(
+                &walker,
+                &operation.root_type,
+                &operation.selection_set,
+            ),
         };
         if walker.exhausted() {
             return Err(PlanError::TooComplex);

@@ -57,6 +57,7 @@ pub(super) fn render(
     out.push_str(match kind {
         OperationKind::Query => "query",
         OperationKind::Mutation => "mutation",
+        OperationKind::Subscription => "subscription",
     });
     if let Some(name) = name {
         out.push(' ');

@@ -46,6 +46,9 @@ pub enum PathSegment {
 pub enum OperationKind {
     Query,
     Mutation,
+    /// The root fetch of a subscription: opened once as a stream to its subgraph, never sent
+    /// as a request; each event it yields runs the rest of the plan (see `crate::realtime`).
+    Subscription,
 }
 
 /// One request to one subgraph.
@@ -120,5 +123,22 @@ impl QueryPlan {
             fetch_count: 0,
             unplannable: Vec::new(),
         }
+    }
+
+    /// The fetch that opens a subscription's stream: the first fetch of a subscription plan.
+    pub fn subscription_fetch(&self) -> Option<&Arc<FetchNode>> {
+        fn first(node: &PlanNode) -> Option<&Arc<FetchNode>> {
+            match node {
+                PlanNode::Fetch(fetch) => Some(fetch),
+                PlanNode::Flatten { node, .. } => first(node),
+                PlanNode::Sequence(nodes) | PlanNode::Parallel(nodes) => {
+                    nodes.iter().find_map(first)
+                }
+            }
+        }
+        self.root
+            .as_ref()
+            .and_then(first)
+            .filter(|fetch| fetch.kind == OperationKind::Subscription)
     }
 }

@@ -187,6 +187,29 @@ pub(super) fn plan_mutation_root(
         .collect()
 }
 
+/// Plans a subscription's root field: one fetch, to one subgraph, whose stream of events each
+/// run the rest of the plan. Nothing may be left over: a stream cannot be opened on two
+/// subgraphs and joined.
+pub(super) fn plan_subscription_root(
+    walker: &Walker,
+    root_type: &Name,
+    selection: &SelectionSet,
+) -> Result<Vec<RootFetch>, PlanError> {
+    let mut fields = selection.fields().filter(|f| !is_meta_field(f));
+    let (Some(field), None) = (fields.next(), fields.next()) else {
+        return Err(PlanError::SubscriptionRoot);
+    };
+    let subgraph = choose_subgraph(walker, root_type, field, &[], |_| false)?;
+    let located = walker.plan_at(subgraph, root_type, selection, None);
+    match located.leftover.fields().next() {
+        Some(field) => Err(PlanError::unsatisfiable(root_type, field)),
+        None => Ok(vec![RootFetch {
+            subgraph,
+            planned: located.planned,
+        }]),
+    }
+}
+
 /// Adds, under every entity a mutation returns, the `__typename` and the key fields the
 /// subgraph resolves: whoever caches answers learns from them which entities the mutation
 /// touched (read-your-writes). Skipped where the client already uses such a key for another

@@ -109,12 +109,19 @@ impl LiveGateway {
     /// Makes `gateway` the one new requests get; returns its generation number.
     pub fn install(&self, gateway: Arc<Gateway>, hash: String) -> u64 {
         let number = *self.generation.borrow() + 1;
-        self.current.store(Some(Arc::new(Generation {
+        let replaced = self.current.swap(Some(Arc::new(Generation {
             gateway,
             hash,
             number,
         })));
         self.generation.send_replace(number);
+        if let Some(replaced) = replaced {
+            // Their plans are the old schema's: clients resubscribe on the new one.
+            replaced
+                .gateway
+                .subscriptions()
+                .close("the gateway's schema was reloaded: subscribe again");
+        }
         number
     }
 

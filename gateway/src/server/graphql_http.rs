@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use serde_json::{Map, Value};
@@ -19,6 +20,7 @@ use crate::edge::csrf::CsrfRefused;
 use crate::edge::persisted::Refusal;
 use crate::gateway::{GraphQLRequest, Outcome, Transport};
 use crate::identity::Identity;
+use crate::realtime::{self, HttpStream};
 use crate::response::{GraphQLError, Response};
 
 pub async fn post_graphql(
@@ -26,6 +28,9 @@ pub async fn post_graphql(
     headers: HeaderMap,
     body: Bytes,
 ) -> HttpResponse {
+    if let Some(stream) = HttpStream::from_headers(&headers) {
+        return post_streamed(&state, &headers, &body, stream).await;
+    }
     let Some(response_type) = media_type::negotiate(&headers) else {
         return not_acceptable();
     };
@@ -48,11 +53,34 @@ pub async fn post_graphql(
     .await
 }
 
-pub async fn get_graphql(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
-) -> HttpResponse {
+pub async fn get_graphql(State(state): State<AppState>, request: Request) -> HttpResponse {
+    let (mut parts, _) = request.into_parts();
+    if is_websocket_upgrade(&parts.headers) {
+        return match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+            Ok(upgrade) => match state.live.current() {
+                Some(generation) => realtime::ws_server::upgrade(
+                    generation.gateway.clone(),
+                    state.edge.clone(),
+                    parts.headers,
+                    upgrade,
+                ),
+                None => not_loaded(ResponseType::Json),
+            },
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    let headers = parts.headers;
+    let params = match Query::<HashMap<String, String>>::try_from_uri(&parts.uri) {
+        Ok(Query(params)) => params,
+        Err(rejection) => {
+            let response_type = media_type::negotiate(&headers).unwrap_or(ResponseType::Json);
+            return bad_request(
+                response_type,
+                StatusCode::BAD_REQUEST,
+                format!("invalid query string: {rejection}"),
+            );
+        }
+    };
     if state.playground
         && !params.contains_key("query")
         && media_type::wants_html(&headers)
@@ -85,6 +113,54 @@ pub async fn get_graphql(
     http.headers_mut()
         .append(header::VARY, HeaderValue::from_static("accept"));
     http
+}
+
+/// Whether a GET asks to become a WebSocket.
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// A POST that accepts a stream (SSE, or multipart for subscriptions): the same checks as any
+/// POST, then a subscription's events (or a query's one result) in that protocol. Requests
+/// refused before execution get a plain JSON answer with the usual status.
+async fn post_streamed(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    stream: HttpStream,
+) -> HttpResponse {
+    // Refusals as application/graphql-response+json: with its statuses (400 for a request
+    // that cannot run), which an event-stream client sees as a failure to start.
+    let response_type = ResponseType::GraphQLResponseJson;
+    let identity = match admit(state, headers, response_type).await {
+        Ok(identity) => identity,
+        Err(refused) => return refused,
+    };
+    let mut request = match post_body(headers, body) {
+        Ok(request) => request,
+        Err((status, message)) => return bad_request(response_type, status, message),
+    };
+    if let Err(refusal) = state.edge.persisted().resolve(&mut request).await {
+        return persisted_refusal(response_type, refusal);
+    }
+    // A subscription runs on the supergraph it starts with; a reload ends it with a reason.
+    let Some(generation) = state.live.current() else {
+        return not_loaded(response_type);
+    };
+    let gateway = &generation.gateway;
+    let context = gateway.request_context(headers, identity);
+    match realtime::start(gateway, request, context).await {
+        realtime::Started::Once(outcome, response) if outcome != Outcome::Executed => {
+            respond(response_type, outcome, response)
+        }
+        started => {
+            let heartbeat = gateway.subscriptions().config().heartbeat();
+            stream.respond(started, heartbeat)
+        }
+    }
 }
 
 /// The edge's checks of a GraphQL request, in order: CSRF, then the token. The request's

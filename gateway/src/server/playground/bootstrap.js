@@ -31,9 +31,123 @@
     });
   }
 
+  // The type of the operation a request runs: the one named, else the only one.
+  function operationType(params) {
+    var text = (params.query || '').replace(/#[^\n\r]*/g, '').replace(/"""[\s\S]*?"""|"(?:[^"\\]|\\.)*"/g, '""');
+    var pattern = /(^|[}\s])(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?/g;
+    var match, first = null;
+    while ((match = pattern.exec(text))) {
+      if (!first) first = match[2];
+      if (params.operationName && match[3] === params.operationName) return match[2];
+    }
+    return first || 'query';
+  }
+
+  // A subscription over GraphQL over SSE (the gateway's text/event-stream answer to a POST):
+  // an async iterator of results for GraphiQL, ended by the `complete` event; GraphiQL's
+  // stop button calls return(), which aborts the request and so ends the subscription.
+  function subscribe(params, headers) {
+    var controller = new AbortController();
+    var queue = [];
+    var waiting = null;
+    var finished = false;
+    function push(item) {
+      if (finished) return;
+      if (item.done) finished = true;
+      if (waiting) {
+        var resolve = waiting;
+        waiting = null;
+        resolve(item);
+      } else {
+        queue.push(item);
+      }
+    }
+    function fail(message) {
+      push({ value: { errors: [{ message: message }] }, done: false });
+      push({ value: undefined, done: true });
+    }
+    headers.set('accept', 'text/event-stream');
+    fetch(endpoint, {
+      method: 'POST',
+      headers: headers,
+      body: JSON.stringify(params),
+      credentials: 'same-origin',
+      signal: controller.signal,
+    }).then(function (response) {
+      var type = response.headers.get('content-type') || '';
+      if (type.indexOf('text/event-stream') !== 0 || !response.body) {
+        // Refused before it started (validation, limits, auth): a GraphQL error response.
+        return response.text().then(function (text) {
+          try {
+            push({ value: JSON.parse(text), done: false });
+            push({ value: undefined, done: true });
+          } catch (e) {
+            fail('HTTP ' + response.status + ': ' + text.slice(0, 2000));
+          }
+        });
+      }
+      var reader = response.body.getReader();
+      var decoder = new TextDecoder();
+      var buffer = '';
+      function pump() {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) {
+            push({ value: undefined, done: true });
+            return;
+          }
+          buffer += decoder.decode(chunk.value, { stream: true });
+          var blocks = buffer.split('\n\n');
+          buffer = blocks.pop();
+          blocks.forEach(function (block) {
+            var event = 'message';
+            var data = [];
+            block.split('\n').forEach(function (line) {
+              if (line.indexOf('event:') === 0) event = line.slice(6).trim();
+              else if (line.indexOf('data:') === 0) data.push(line.slice(5).replace(/^ /, ''));
+            });
+            if (event === 'next') push({ value: JSON.parse(data.join('\n')), done: false });
+            else if (event === 'complete') push({ value: undefined, done: true });
+          });
+          return pump();
+        });
+      }
+      return pump();
+    }).catch(function (error) {
+      if (error && error.name === 'AbortError') return;
+      fail(String(error));
+    });
+    var iterator = {
+      next: function () {
+        if (queue.length) return Promise.resolve(queue.shift());
+        if (finished) return Promise.resolve({ value: undefined, done: true });
+        return new Promise(function (resolve) {
+          waiting = resolve;
+        });
+      },
+      return: function () {
+        finished = true;
+        controller.abort();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+    iterator[Symbol.asyncIterator] = function () {
+      return iterator;
+    };
+    return iterator;
+  }
+
+  function fetcherWithSubscriptions(params, options) {
+    if (operationType(params) === 'subscription') {
+      var headers = new Headers((options && options.headers) || {});
+      headers.set('content-type', 'application/json');
+      return subscribe(params, headers);
+    }
+    return fetcher(params, options);
+  }
+
   ReactDOM.createRoot(document.getElementById('graphiql')).render(
     React.createElement(GraphiQL, {
-      fetcher: fetcher,
+      fetcher: fetcherWithSubscriptions,
       defaultQuery: config.exampleOperation,
       defaultEditorToolsVisibility: true,
       isHeadersEditorEnabled: true,
