@@ -52,6 +52,10 @@ pub struct Config {
     pub authorization: crate::authorization::AuthorizationConfig,
     /// Whether browsers that `GET /graphql` get the GraphiQL playground.
     pub playground: bool,
+    /// Log format, level and the access log.
+    pub log: crate::telemetry::LogConfig,
+    /// Metrics and OpenTelemetry tracing.
+    pub telemetry: crate::telemetry::TelemetryConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -142,6 +146,8 @@ impl Default for Config {
             authentication: Default::default(),
             authorization: Default::default(),
             playground: true,
+            log: Default::default(),
+            telemetry: Default::default(),
         }
     }
 }
@@ -204,6 +210,13 @@ impl Config {
             location: String::new(),
             message: format!("listen: {message}"),
         })?;
+        if let Some(listen) = &config.telemetry.metrics.listen {
+            check_listen(listen).map_err(|message| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                location: String::new(),
+                message: format!("telemetry.metrics.listen: {message}"),
+            })?;
+        }
         config.apply_env()?;
         Ok(config)
     }

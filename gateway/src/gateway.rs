@@ -22,6 +22,9 @@ use crate::operation::{self, ApiSchema, NormalizedOperation, OperationError};
 use crate::planner::{QueryPlan, QueryPlanner};
 use crate::response::{GraphQLError, JsonText, Response};
 use crate::supergraph::Supergraph;
+use crate::telemetry::metrics::{CacheSize, OperationType, RequestOutcome};
+use crate::telemetry::{RequestRecord, Telemetry, spans};
+use tracing::Instrument;
 
 /// A GraphQL request as GraphQL over HTTP carries it (POST body or GET query string).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -130,6 +133,8 @@ pub struct Gateway {
     inflight: Inflight<InboundKey, Response>,
     /// The security directives' enforcement.
     authorization: Authorization,
+    /// Metrics and the access log.
+    telemetry: Telemetry,
 }
 
 /// What makes two client queries the same execution: the same operation of the same document
@@ -249,7 +254,18 @@ impl Gateway {
             hooks: None,
             inflight: Inflight::default(),
             authorization: Authorization::default(),
+            telemetry: Telemetry::default(),
         }
+    }
+
+    /// Records metrics in `telemetry` (and writes access log lines, if it says so).
+    pub fn with_telemetry(mut self, telemetry: Telemetry) -> Self {
+        self.telemetry = telemetry;
+        self
+    }
+
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
     }
 
     /// Enforces the supergraph's `@authenticated`, `@requiresScopes` and `@policy` as `config`
@@ -276,6 +292,17 @@ impl Gateway {
     /// Prometheus text for `/metrics`: inbound de-duplication (when it is on) and the hooks'.
     pub fn metrics(&self, out: &mut String) {
         use std::fmt::Write;
+        self.telemetry.metrics.render(
+            out,
+            CacheSize {
+                entries: self.documents.entry_count(),
+                bytes: self.documents.weighted_size(),
+            },
+            CacheSize {
+                entries: self.plans.entry_count(),
+                bytes: self.plans.weighted_size(),
+            },
+        );
         if self.requests.deduplicate_inbound {
             let (ran, shared) = self.inflight.counts();
             let _ = write!(
@@ -299,6 +326,17 @@ impl Gateway {
         &self,
         headers: &http::HeaderMap,
         identity: Option<Arc<Identity>>,
+    ) -> Arc<RequestContext> {
+        self.observed_request_context(headers, identity, None)
+    }
+
+    /// [`Gateway::request_context`] of a request the server observes: the gateway and the
+    /// fetchers report to `record`.
+    pub fn observed_request_context(
+        &self,
+        headers: &http::HeaderMap,
+        identity: Option<Arc<Identity>>,
+        record: Option<Arc<RequestRecord>>,
     ) -> Arc<RequestContext> {
         let mut forwarded = http::HeaderMap::new();
         for name in &self.requests.propagate_headers {
@@ -328,6 +366,7 @@ impl Gateway {
                 .as_ref()
                 .is_some_and(|name| headers.contains_key(name)),
             identity,
+            record,
         })
     }
 
@@ -347,11 +386,20 @@ impl Gateway {
         transport: Transport,
         context: Arc<RequestContext>,
     ) -> (Outcome, Response) {
+        let record = context.record.clone();
         let (outcome, mut response) = self.execute_uncapped(request, transport, context).await;
         if self.requests.mask_subgraph_errors {
             mask_subgraph_errors(&mut response.errors);
         }
         self.requests.limits.cap_errors(&mut response.errors);
+        if let Some(record) = record {
+            record.outcome(match outcome {
+                Outcome::Executed if response.errors.is_empty() => RequestOutcome::Success,
+                Outcome::Executed => RequestOutcome::FieldErrors,
+                Outcome::RequestError => RequestOutcome::RequestError,
+                Outcome::MutationNotAllowed | Outcome::Unauthorized => RequestOutcome::Unauthorized,
+            });
+        }
         (outcome, response)
     }
 
@@ -361,7 +409,13 @@ impl Gateway {
         transport: Transport,
         context: Arc<RequestContext>,
     ) -> (Outcome, Response) {
-        match self.prepare(&request, transport, context.identity.as_deref()) {
+        let prepared = self.prepare(
+            &request,
+            transport,
+            context.identity.as_deref(),
+            context.record.as_deref(),
+        );
+        match prepared {
             Ok(prepared) => {
                 let shared = self.requests.deduplicate_inbound
                     && prepared.planned.operation.kind == ast::OperationType::Query;
@@ -415,7 +469,7 @@ impl Gateway {
         request: &GraphQLRequest,
         identity: Option<&Identity>,
     ) -> Result<Arc<PlannedOperation>, Vec<GraphQLError>> {
-        match self.prepare(request, Transport::Post, identity) {
+        match self.prepare(request, Transport::Post, identity, None) {
             Ok(prepared) => Ok(prepared.planned),
             Err(Rejected::Request(errors) | Rejected::Unauthorized(errors)) => Err(errors),
             Err(Rejected::Planning(error)) => Err(vec![*error]),
@@ -428,6 +482,7 @@ impl Gateway {
         request: &GraphQLRequest,
         transport: Transport,
         identity: Option<&Identity>,
+        record: Option<&RequestRecord>,
     ) -> Result<Prepared, Rejected> {
         let query = request.query.as_deref().ok_or_else(|| {
             Rejected::Request(vec![
@@ -438,6 +493,12 @@ impl Gateway {
         let document = &prepared.document;
         let operation = operation::select_operation(document, request.operation_name.as_deref())
             .map_err(request_error)?;
+        if let Some(record) = record {
+            record.operation(
+                operation.name.as_ref(),
+                OperationType::from(operation.operation_type),
+            );
+        }
         let measures = prepared.measures(operation);
         self.requests
             .limits
@@ -486,10 +547,13 @@ impl Gateway {
             grants_key,
         );
         let mut planned_now = false;
+        let plan_span = spans::plan();
+        let planning = plan_span.enter();
         let planned = self
             .plans
             .try_get_with(key, || {
                 planned_now = true;
+                let started = std::time::Instant::now();
                 let normalized =
                     NormalizedOperation::new(&self.api, document, operation, &condition);
                 let filtered = grants.as_ref().and_then(|grants| {
@@ -507,7 +571,9 @@ impl Gateway {
                         Vec::new(),
                     ),
                 };
-                self.planner.plan(&operation).map(|plan| {
+                let plan = self.planner.plan(&operation);
+                self.telemetry.metrics.planning.observe(started.elapsed());
+                plan.map(|plan| {
                     Arc::new(PlannedOperation {
                         shape,
                         operation,
@@ -523,10 +589,13 @@ impl Gateway {
                         .with_code("QUERY_PLANNING_FAILED"),
                 ))
             })?;
+        self.telemetry.metrics.plans.record(!planned_now);
         if planned_now {
             // As for documents: evict now rather than after a batch of new plans.
             self.plans.run_pending_tasks();
         }
+        plan_span.record("graphql.plan.cached", !planned_now);
+        drop(planning);
         if self.authorization.reject_unauthorized() && !planned.unauthorized.is_empty() {
             return Err(Rejected::Unauthorized(
                 planned
@@ -551,6 +620,7 @@ impl Gateway {
     }
 
     async fn run(&self, prepared: Prepared, context: Arc<RequestContext>) -> Response {
+        let span = spans::execute();
         executor::execute(
             &prepared.planned.plan,
             Execution {
@@ -562,18 +632,25 @@ impl Gateway {
                 context,
             },
         )
+        .instrument(span)
         .await
     }
 
     /// The parsed and validated document for `query`, from the cache when it is there.
     fn document(&self, query: &str) -> Result<Arc<PreparedDocument>, Vec<GraphQLError>> {
+        let span = spans::parse_validate();
+        let _entered = span.enter();
         let key = self.document_hasher.hash_one(query);
         let cached = self.documents.get(&key);
         if let Some(found) = &cached
             && found.text() == query
         {
+            self.telemetry.metrics.documents.record(true);
+            span.record("graphql.document.cached", true);
             return Ok(found.clone());
         }
+        self.telemetry.metrics.documents.record(false);
+        span.record("graphql.document.cached", false);
         let limits = &self.requests.limits;
         let parsed = operation::parse_document(&self.api, query, limits).map_err(|e| {
             let mut errors = e.to_graphql_errors();

@@ -29,3 +29,4 @@ pub mod response;
 pub mod server;
 pub mod startup;
 pub mod supergraph;
+pub mod telemetry;

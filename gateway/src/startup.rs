@@ -66,11 +66,15 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
         .iter()
         .map(|subgraph| subgraph_endpoint(config, &subgraph.name, &subgraph.url))
         .collect::<Result<_, _>>()?;
+    let telemetry = crate::telemetry::Telemetry::new(&config.telemetry, &config.log);
+    telemetry
+        .metrics
+        .set_schema_hash(&crate::telemetry::schema_hash(&supergraph));
     let supergraph = Arc::new(supergraph);
-    let http_fetcher = Arc::new(HttpFetcher::with_compression(
-        endpoints,
-        config.compression.subgraph_responses,
-    ));
+    let http_fetcher = Arc::new(
+        HttpFetcher::with_compression(endpoints, config.compression.subgraph_responses)
+            .with_metrics(&telemetry.metrics),
+    );
     let http: Arc<dyn Fetcher> = http_fetcher.clone();
     let propagate_headers = config
         .headers
@@ -102,6 +106,7 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
     if !config.cache.enabled {
         return Ok(Gateway::new(supergraph, http, &config.query_planning)
             .with_request_settings(requests)
+            .with_telemetry(telemetry)
             .with_authorization(&config.authorization)
             .with_hooks(Arc::new(FetchHooks {
                 http: http_fetcher,
@@ -139,6 +144,7 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
     Ok(
         Gateway::new(supergraph, fetcher.into_shared(), &config.query_planning)
             .with_request_settings(requests)
+            .with_telemetry(telemetry)
             .with_authorization(&config.authorization)
             .with_hooks(Arc::new(FetchHooks {
                 http: http_fetcher,

@@ -29,11 +29,15 @@ pub async fn serve(
     if let Some(listen) = listen {
         config.listen = listen;
     }
+    let telemetry = gateway::telemetry::init(&config.log, &config.telemetry.tracing)
+        .map_err(|e| e.to_string())?;
     let path = supergraph
         .or_else(|| config.supergraph.clone())
         .ok_or("no supergraph: pass --supergraph FILE or set `supergraph:` in the config")?;
     let supergraph = load_supergraph(&path).map_err(|e| e.to_string())?;
-    run_gateway(supergraph, &config, shutdown).await
+    let result = run_gateway(supergraph, &config, shutdown).await;
+    telemetry.shutdown().await;
+    result
 }
 
 pub async fn run_gateway(
@@ -57,6 +61,11 @@ pub async fn serve_gateway(
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    log_supergraph(&gateway, config);
+    let metrics_server = match &config.telemetry.metrics.listen {
+        Some(listen) => Some(serve_metrics(listen, gateway.clone(), edge.clone()).await?),
+        None => None,
+    };
     tracing::info!("gateway listening on http://{address}/graphql");
     if config.playground {
         tracing::info!("playground: http://{address}/graphql (open it in a browser)");
@@ -73,6 +82,46 @@ pub async fn serve_gateway(
     )
     .await
     .map_err(|e| e.to_string())?;
+    if let Some(task) = metrics_server {
+        task.abort();
+    }
     tracing::info!("gateway stopped");
     Ok(())
+}
+
+/// The startup lines that say what is served: the supergraph's hash and its subgraphs.
+fn log_supergraph(gateway: &Gateway, config: &Config) {
+    let supergraph = gateway.supergraph();
+    tracing::info!(
+        schema_hash = %gateway::telemetry::schema_hash(supergraph),
+        subgraphs = supergraph.subgraphs().len(),
+        "supergraph loaded"
+    );
+    for subgraph in supergraph.subgraphs() {
+        let url = config
+            .subgraphs
+            .get(&*subgraph.name)
+            .and_then(|own| own.url.as_deref())
+            .unwrap_or(&subgraph.url);
+        tracing::info!(subgraph = %subgraph.name, url, "subgraph {} at {url}", subgraph.name);
+    }
+}
+
+/// `/metrics` and `/health` on their own listener (`telemetry.metrics.listen`).
+async fn serve_metrics(
+    listen: &str,
+    gateway: Arc<Gateway>,
+    edge: Arc<Edge>,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen} (telemetry.metrics.listen): {e}"))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("metrics on http://{address}/metrics");
+    let router = gateway::server::metrics_router(gateway, edge);
+    Ok(tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!("the metrics listener failed: {error}");
+        }
+    }))
 }

@@ -54,6 +54,9 @@ pub struct RequestContext {
     pub cache_debug: bool,
     /// The verified identity of the client, if any (authorization reads it before planning).
     pub identity: Option<std::sync::Arc<crate::identity::Identity>>,
+    /// Where the fetchers report which subgraphs they fetched from, when the request is
+    /// observed (metrics, access log, tracing).
+    pub record: Option<std::sync::Arc<crate::telemetry::RequestRecord>>,
 }
 
 /// How a cache served one fetch, for `extensions.cache`.

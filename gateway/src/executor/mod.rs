@@ -135,6 +135,11 @@ impl Run<'_> {
     }
 
     async fn fetch(&self, fetch: &FetchNode, path: &[PathSegment]) {
+        let span = crate::telemetry::spans::subgraph_fetch(&fetch.subgraph_name);
+        tracing::Instrument::instrument(self.fetch_in_span(fetch, path), span).await
+    }
+
+    async fn fetch_in_span(&self, fetch: &FetchNode, path: &[PathSegment]) {
         let variables: Map<String, serde_json::Value> = fetch
             .variable_usages
             .iter()
@@ -191,6 +196,9 @@ impl Run<'_> {
     }
 
     fn report(&self, fetch: &FetchNode, path: &[PathSegment], response: &SubgraphResponse) {
+        if crate::telemetry::tracing_enabled() {
+            crate::telemetry::spans::record_fetch(response.cache, None);
+        }
         if let (true, Some(report)) = (self.context.cache_debug, response.cache) {
             self.cache_reports
                 .lock()
@@ -219,7 +227,12 @@ impl Run<'_> {
                         .map(|e| subgraph_error(e, service)),
                 );
             }
-            Err(error) => self.push_errors([fetch_failed(fetch, &error, None)]),
+            Err(error) => {
+                if crate::telemetry::tracing_enabled() {
+                    crate::telemetry::spans::record_fetch(None, Some(error.code()));
+                }
+                self.push_errors([fetch_failed(fetch, &error, None)])
+            }
         }
     }
 
@@ -246,6 +259,9 @@ impl Run<'_> {
                 response
             }
             Err(error) => {
+                if crate::telemetry::tracing_enabled() {
+                    crate::telemetry::spans::record_fetch(None, Some(error.code()));
+                }
                 self.push_errors([fetch_failed(fetch, &error, first_path())]);
                 return;
             }

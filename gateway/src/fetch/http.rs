@@ -18,6 +18,8 @@ use super::config::{CircuitBreakerConfig, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_R
 use crate::executor::{FetchError, FetchFuture, FetchRequest, Fetcher, SubgraphResponse};
 use crate::json::Value;
 use crate::response::GraphQLError;
+use crate::telemetry::LogRateLimit;
+use crate::telemetry::metrics::{Metrics, SUBGRAPH_GRAPHQL_ERROR, SubgraphSeries};
 
 /// Where one subgraph is reached, and what it may cost the gateway.
 #[derive(Debug, Clone)]
@@ -68,7 +70,14 @@ struct Endpoint {
     connections: Arc<Semaphore>,
     max_connections: usize,
     breaker: Option<Arc<Breaker>>,
+    /// Its request count, durations and errors (`telemetry.metrics`).
+    metrics: Option<Arc<SubgraphSeries>>,
+    /// Failures are logged at most once per interval (with the count held back).
+    failure_log: Arc<LogRateLimit>,
 }
+
+/// How often a failing subgraph's failures are logged, at most.
+const FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
 impl HttpFetcher {
     /// A fetcher that asks subgraphs for compressed answers.
@@ -116,10 +125,22 @@ impl HttpFetcher {
                         .is_active()
                         .then(|| Arc::new(Breaker::new(&endpoint.name, &endpoint.circuit_breaker))),
                     name: endpoint.name.into(),
+                    metrics: None,
+                    failure_log: Arc::new(LogRateLimit::new(FAILURE_LOG_INTERVAL)),
                 }
             })
             .collect();
         Self { client, endpoints }
+    }
+
+    /// Records each subgraph's requests in `metrics` (handles resolved now, once).
+    pub fn with_metrics(mut self, metrics: &Metrics) -> Self {
+        if metrics.enabled() {
+            for endpoint in &mut self.endpoints {
+                endpoint.metrics = Some(metrics.subgraph(&endpoint.name));
+            }
+        }
+        self
     }
 
     /// Prometheus text: whether each subgraph's circuit breaker is open.
@@ -213,7 +234,23 @@ impl Fetcher for HttpFetcher {
                 .endpoints
                 .get(request.subgraph.0 as usize)
                 .ok_or(FetchError::UnknownSubgraph)?;
+            let started = Instant::now();
             let result = self.fetch_from(endpoint, &request).await;
+            // A request refused by the open breaker never reached the subgraph.
+            let sent = !matches!(result, Err(FetchError::CircuitOpen));
+            if sent {
+                if let Some(series) = &endpoint.metrics {
+                    let error = match &result {
+                        Ok(response) if response.errors.is_empty() => None,
+                        Ok(_) => Some(SUBGRAPH_GRAPHQL_ERROR),
+                        Err(error) => Some(error.code()),
+                    };
+                    series.record(started.elapsed(), error);
+                }
+                if let Some(record) = &request.context.record {
+                    record.fetched(request.subgraph);
+                }
+            }
             if let Err(error) = &result {
                 match error {
                     FetchError::CircuitOpen => tracing::debug!(
@@ -221,12 +258,19 @@ impl Fetcher for HttpFetcher {
                         "fetch from subgraph \"{}\" refused: circuit breaker open",
                         endpoint.name
                     ),
-                    error => tracing::warn!(
-                        subgraph = %endpoint.name,
-                        code = error.code(),
-                        "fetch from subgraph \"{}\" failed: {error}",
-                        endpoint.name
-                    ),
+                    error => {
+                        if let Some(held_back) = endpoint.failure_log.admit() {
+                            tracing::warn!(
+                                subgraph = %endpoint.name,
+                                code = error.code(),
+                                reason = %error,
+                                held_back,
+                                "fetch from subgraph \"{}\" failed: {error} ({held_back} more \
+                                 failures of it not logged since the last line)",
+                                endpoint.name
+                            );
+                        }
+                    }
                 }
             }
             result
@@ -261,10 +305,18 @@ impl HttpFetcher {
         };
         let body = serde_json::to_vec(&Body { request })
             .map_err(|e| FetchError::InvalidResponse(e.to_string()))?;
+        let mut headers = request.context.headers.clone();
+        let tracing = crate::telemetry::tracing_enabled();
+        if tracing {
+            crate::telemetry::spans::record_subgraph_request(url.as_str(), None);
+            if crate::telemetry::propagating() {
+                crate::telemetry::spans::inject_current(&mut headers);
+            }
+        }
         let send = self
             .client
             .post(url)
-            .headers(request.context.headers.clone())
+            .headers(headers)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(
                 ACCEPT,
@@ -276,6 +328,9 @@ impl HttpFetcher {
         let exchange = self.exchange(endpoint, send).await;
         let (result, outcome) = match exchange {
             Ok((status, cache_control, bytes)) => {
+                if tracing {
+                    crate::telemetry::spans::record_subgraph_request_status(status.as_u16());
+                }
                 let result = read_response(status.as_u16(), cache_control, &bytes);
                 let outcome = match result {
                     Err(FetchError::HttpStatus { status: 502..=504 }) => Some(Outcome::Down),

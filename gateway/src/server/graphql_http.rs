@@ -20,28 +20,49 @@ use crate::edge::persisted::Refusal;
 use crate::gateway::{GraphQLRequest, Outcome, Transport};
 use crate::identity::Identity;
 use crate::response::{GraphQLError, Response};
+use crate::telemetry::RequestRecord;
+use tracing::Instrument;
 
 pub async fn post_graphql(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> HttpResponse {
-    let Some(response_type) = media_type::negotiate(&headers) else {
+    match state.gateway.telemetry().observe(true, &headers) {
+        None => post(&state, &headers, &body, None).await,
+        Some(observation) => {
+            let record = Some(observation.record.clone());
+            let response = post(&state, &headers, &body, record)
+                .instrument(observation.span.clone())
+                .await;
+            observation.finish(response.status().as_u16(), state.gateway.supergraph());
+            response
+        }
+    }
+}
+
+async fn post(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    record: Option<Arc<RequestRecord>>,
+) -> HttpResponse {
+    let Some(response_type) = media_type::negotiate(headers) else {
         return not_acceptable();
     };
-    let identity = match admit(&state, &headers, response_type).await {
+    let identity = match admit(state, headers, response_type).await {
         Ok(identity) => identity,
         Err(refused) => return refused,
     };
-    let request = match post_body(&headers, &body) {
+    let request = match post_body(headers, body) {
         Ok(request) => request,
         Err((status, message)) => return bad_request(response_type, status, message),
     };
     run(
-        &state,
-        &headers,
+        state,
+        headers,
         response_type,
-        identity,
+        (identity, record),
         request,
         Transport::Post,
     )
@@ -59,31 +80,50 @@ pub async fn get_graphql(
     {
         return playground::page(&state.gateway);
     }
-    let Some(response_type) = media_type::negotiate(&headers) else {
-        return not_acceptable();
+    let mut http = match state.gateway.telemetry().observe(false, &headers) {
+        None => get(&state, &headers, &params, None).await,
+        Some(observation) => {
+            let record = Some(observation.record.clone());
+            let response = get(&state, &headers, &params, record)
+                .instrument(observation.span.clone())
+                .await;
+            observation.finish(response.status().as_u16(), state.gateway.supergraph());
+            response
+        }
     };
-    let identity = match admit(&state, &headers, response_type).await {
-        Ok(identity) => identity,
-        Err(refused) => return refused,
-    };
-    let request = match get_params(&params) {
-        Ok(request) => request,
-        Err(message) => return bad_request(response_type, StatusCode::BAD_REQUEST, message),
-    };
-    let mut http = run(
-        &state,
-        &headers,
-        response_type,
-        identity,
-        request,
-        Transport::Get,
-    )
-    .await;
     // The same URL answers a browser with the playground and a client with JSON, and the
     // media type by Accept: a cache in front (a CDN, for persisted queries) must key by it.
     http.headers_mut()
         .append(header::VARY, HeaderValue::from_static("accept"));
     http
+}
+
+async fn get(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    record: Option<Arc<RequestRecord>>,
+) -> HttpResponse {
+    let Some(response_type) = media_type::negotiate(headers) else {
+        return not_acceptable();
+    };
+    let identity = match admit(state, headers, response_type).await {
+        Ok(identity) => identity,
+        Err(refused) => return refused,
+    };
+    let request = match get_params(params) {
+        Ok(request) => request,
+        Err(message) => return bad_request(response_type, StatusCode::BAD_REQUEST, message),
+    };
+    run(
+        state,
+        headers,
+        response_type,
+        (identity, record),
+        request,
+        Transport::Get,
+    )
+    .await
 }
 
 /// The edge's checks of a GraphQL request, in order: CSRF, then the token. The request's
@@ -161,7 +201,7 @@ async fn run(
     state: &AppState,
     headers: &HeaderMap,
     response_type: ResponseType,
-    identity: Option<Arc<Identity>>,
+    (identity, record): (Option<Arc<Identity>>, Option<Arc<RequestRecord>>),
     mut request: GraphQLRequest,
     transport: Transport,
 ) -> HttpResponse {
@@ -175,7 +215,9 @@ async fn run(
             "the request has no `query` (and no persisted operation id)".into(),
         );
     }
-    let context = state.gateway.request_context(headers, identity);
+    let context = state
+        .gateway
+        .observed_request_context(headers, identity, record);
     let (outcome, response) = state.gateway.execute(request, transport, context).await;
     respond(response_type, outcome, response)
 }

@@ -36,13 +36,26 @@ pub fn router(gateway: Arc<Gateway>, edge: Arc<Edge>) -> Router {
             get(graphql_http::get_graphql).post(graphql_http::post_graphql),
         )
         .route("/health", get(health))
-        .route("/metrics", get(metrics::metrics))
-        .route("/invalidate", post(metrics::invalidate))
-        .with_state(AppState {
-            gateway,
-            edge: edge.clone(),
-        });
+        .route("/invalidate", post(metrics::invalidate));
+    let routes = if gateway.telemetry().separate_metrics {
+        routes
+    } else {
+        routes.route("/metrics", get(metrics::metrics))
+    };
+    let routes = routes.with_state(AppState {
+        gateway,
+        edge: edge.clone(),
+    });
     edge.wrap(routes)
+}
+
+/// The routes of `telemetry.metrics.listen`: `/metrics` and `/health`, for scrapers and
+/// probes on an address that need not be public.
+pub fn metrics_router(gateway: Arc<Gateway>, edge: Arc<Edge>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .route("/health", get(health))
+        .with_state(AppState { gateway, edge })
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

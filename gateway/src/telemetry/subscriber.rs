@@ -1,0 +1,187 @@
+//! The process's `tracing` subscriber: the log layer (text or JSON on stderr) and, when
+//! tracing is on, the OpenTelemetry layer that turns the gateway's spans into OTLP exports.
+//!
+//! The gateway's spans are at TRACE level under [`super::spans::TARGET`], and only the
+//! OpenTelemetry layer asks for them: with tracing off, no layer is interested, `tracing`'s
+//! static level check skips them, and a span costs a load and a compare.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use tracing_subscriber::filter::{EnvFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, Registry};
+
+use super::config::{LogConfig, LogFormat, OtlpProtocol, TracingConfig};
+
+static TRACING: AtomicBool = AtomicBool::new(false);
+static PROPAGATE: AtomicBool = AtomicBool::new(false);
+
+/// Whether spans are exported (checked before any work for them: reading `traceparent`,
+/// recording fields).
+pub fn tracing_enabled() -> bool {
+    TRACING.load(Ordering::Relaxed)
+}
+
+/// Whether `traceparent` is sent to subgraphs.
+pub fn propagating() -> bool {
+    PROPAGATE.load(Ordering::Relaxed)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("`log.level`: {0}")]
+    Filter(String),
+    #[error("`telemetry.tracing.sampling` must be between 0 and 1, not {0}")]
+    Sampling(f64),
+    #[error("`telemetry.tracing.otlp`: {0}")]
+    Exporter(String),
+    #[error("a global tracing subscriber is already installed")]
+    AlreadyInstalled,
+}
+
+/// Keeps the span exporter; [`TelemetryGuard::shutdown`] exports what is left.
+#[must_use = "dropping the guard loses the spans not yet exported"]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl TelemetryGuard {
+    /// Exports the spans still buffered, within the exporter's timeout.
+    pub async fn shutdown(self) {
+        if let Some(provider) = self.provider {
+            TRACING.store(false, Ordering::Relaxed);
+            // The batch task runs on this runtime: wait for it from a blocking thread.
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Err(error) = provider.shutdown() {
+                    eprintln!("exporting the last spans failed: {error}");
+                }
+            })
+            .await;
+        }
+    }
+}
+
+/// The filter for the log layer: `RUST_LOG` when set, else `log.level`.
+fn log_filter(log: &LogConfig) -> Result<EnvFilter, TelemetryError> {
+    match std::env::var("RUST_LOG") {
+        Ok(value) if !value.is_empty() => {
+            EnvFilter::try_new(value).map_err(|e| TelemetryError::Filter(format!("RUST_LOG: {e}")))
+        }
+        _ => EnvFilter::try_new(&log.level).map_err(|e| TelemetryError::Filter(e.to_string())),
+    }
+}
+
+/// The log layer alone, for commands other than `serve` (and before its config is read).
+pub fn init_logs(log: &LogConfig) -> Result<(), TelemetryError> {
+    Registry::default()
+        .with(log_layer(log)?)
+        .try_init()
+        .map_err(|_| TelemetryError::AlreadyInstalled)
+}
+
+fn log_layer(log: &LogConfig) -> Result<Box<dyn Layer<Registry> + Send + Sync>, TelemetryError> {
+    let filter = log_filter(log)?;
+    // Colour codes only for a person at a terminal, not in log files and collectors.
+    let ansi = std::io::stderr().is_terminal();
+    Ok(match log.format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(ansi)
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .with_filter(filter)
+            .boxed(),
+    })
+}
+
+/// Installs the subscriber for `serve`: logs as `log` says, spans exported as `tracing` says.
+/// Call from within a Tokio runtime (the exporter's batch task runs on it).
+pub fn init(log: &LogConfig, tracing: &TracingConfig) -> Result<TelemetryGuard, TelemetryError> {
+    let logs = log_layer(log)?;
+    let provider = if tracing.enabled {
+        Some(tracer_provider(tracing)?)
+    } else {
+        None
+    };
+    let otel = provider.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("gateway"))
+            .with_location(false)
+            .with_threads(false)
+            .with_target(false)
+            .with_level(false)
+            .with_filter(Targets::new().with_target(super::spans::TARGET, tracing::Level::TRACE))
+    });
+    Registry::default()
+        .with(logs)
+        .with(otel)
+        .try_init()
+        .map_err(|_| TelemetryError::AlreadyInstalled)?;
+    if provider.is_some() {
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        PROPAGATE.store(tracing.propagate, Ordering::Relaxed);
+        TRACING.store(true, Ordering::Relaxed);
+    }
+    Ok(TelemetryGuard { provider })
+}
+
+fn tracer_provider(config: &TracingConfig) -> Result<SdkTracerProvider, TelemetryError> {
+    if !(0.0..=1.0).contains(&config.sampling) {
+        return Err(TelemetryError::Sampling(config.sampling));
+    }
+    let timeout = Duration::from_millis(config.otlp.timeout_ms);
+    let exporter = match config.otlp.protocol {
+        OtlpProtocol::Grpc => {
+            let mut builder = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_timeout(timeout);
+            if let Some(endpoint) = &config.otlp.endpoint {
+                builder = builder.with_endpoint(endpoint.clone());
+            }
+            builder.build()
+        }
+        OtlpProtocol::HttpProtobuf => {
+            let mut builder = opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_timeout(timeout);
+            if let Some(endpoint) = &config.otlp.endpoint {
+                builder = builder.with_endpoint(endpoint.clone());
+            }
+            builder.build()
+        }
+    }
+    .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
+    // Batches are exported from a task on the gateway's runtime (both the tonic and the hyper
+    // client need one), never on the request path.
+    let processor =
+        opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor::builder(
+            exporter,
+            opentelemetry_sdk::runtime::Tokio,
+        )
+        .build();
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(config.service_name.clone())
+        .build();
+    Ok(SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            config.sampling,
+        ))))
+        .with_resource(resource)
+        .build())
+}
