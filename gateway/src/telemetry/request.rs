@@ -110,7 +110,8 @@ impl Observation {
             metrics.http_request(self.post, status, duration);
         }
         if !self.span.is_disabled() {
-            self.span.record("http.response.status_code", status);
+            self.span
+                .record("http.response.status_code", i64::from(status));
             self.span
                 .record("graphql.operation.name", record.operation_name());
             self.span.record("graphql.operation.type", kind.as_str());

@@ -96,13 +96,13 @@ pub fn record_subgraph_request(url: &str, status: Option<u16>) {
     let span = Span::current();
     span.record("url.full", url);
     if let Some(status) = status {
-        span.record("http.response.status_code", status);
+        span.record("http.response.status_code", i64::from(status));
     }
 }
 
 /// Records the subgraph's HTTP status on the current fetch span.
 pub fn record_subgraph_request_status(status: u16) {
-    Span::current().record("http.response.status_code", status);
+    Span::current().record("http.response.status_code", i64::from(status));
 }
 
 /// Adds `traceparent` (and `tracestate`) of the current span to a subgraph request's headers.

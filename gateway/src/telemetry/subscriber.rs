@@ -122,6 +122,7 @@ pub fn init(log: &LogConfig, tracing: &TracingConfig) -> Result<TelemetryGuard, 
             .with_threads(false)
             .with_target(false)
             .with_level(false)
+            .with_tracked_inactivity(false)
             .with_filter(Targets::new().with_target(super::spans::TARGET, tracing::Level::TRACE))
     });
     Registry::default()
