@@ -11,7 +11,12 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
@@ -393,4 +398,160 @@ async fn spans_of_a_federated_query_reach_an_otlp_receiver_and_logs_are_json() {
     assert_eq!(access["outcome"], "success");
     assert_eq!(access["subgraphs"], "products,reviews");
     assert!(access["duration_ms"].as_f64().unwrap() > 0.0);
+}
+
+/// An OTLP/gRPC receiver (the collector's `TraceService`), served by tonic.
+struct GrpcReceiver(Arc<Mutex<Vec<Span>>>);
+
+#[tonic::async_trait]
+impl TraceService for GrpcReceiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let mut spans = self.0.lock().unwrap();
+        for resource in request.into_inner().resource_spans {
+            for scope in resource.scope_spans {
+                spans.extend(scope.spans);
+            }
+        }
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+async fn otlp_grpc_receiver() -> (String, Arc<Mutex<Vec<Span>>>) {
+    let spans = Arc::new(Mutex::new(Vec::new()));
+    let (listener, address) = listener().await;
+    let service = TraceServiceServer::new(GrpcReceiver(spans.clone()));
+    tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+            .await;
+    });
+    (format!("http://{address}"), spans)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_grpc_unsampled_requests_export_nothing_and_cached_fetches_say_so() {
+    let (urls, _recorded) = subgraphs().await;
+    let (endpoint, spans) = otlp_grpc_receiver().await;
+    // Ratio 0: only requests whose caller sampled them are traced (parent-based). The cache
+    // answers the second request's fetches.
+    let config = format!(
+        "listen: 127.0.0.1:0\n\
+         log: {{ access_log: false }}\n\
+         cache: {{ enabled: true, defaults: {{ mode: ttl, ttl_seconds: 3600 }} }}\n\
+         telemetry:\n  metrics: {{ listen: 127.0.0.1:0 }}\n  tracing:\n    enabled: true\n    \
+         sampling: 0.0\n    otlp: {{ endpoint: \"{endpoint}\", protocol: grpc }}\n{}",
+        subgraphs_yaml(&urls)
+    );
+    let mut gateway = start_gateway(&config, "grpc");
+    let client = reqwest::Client::new();
+    for traceparent in [None, Some(format!("00-{TRACE_ID}-{CLIENT_SPAN_ID}-01"))] {
+        let mut request = client
+            .post(&gateway.graphql)
+            .json(&serde_json::json!({ "query": QUERY }));
+        if let Some(traceparent) = traceparent {
+            request = request.header("traceparent", traceparent);
+        }
+        let response: Value = request.send().await.unwrap().json().await.unwrap();
+        assert!(response.get("errors").is_none(), "{response}");
+    }
+    gateway.stop();
+
+    let spans = spans.lock().unwrap().clone();
+    assert!(
+        !spans.is_empty(),
+        "the sampled request's spans were exported"
+    );
+    for span in &spans {
+        assert_eq!(
+            hex(&span.trace_id),
+            TRACE_ID,
+            "only the sampled trace: {span:?}"
+        );
+    }
+    let fetches: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.name == "subgraph.fetch")
+        .collect();
+    assert_eq!(fetches.len(), 2, "{fetches:?}");
+    for fetch in fetches {
+        assert_eq!(
+            string_attribute(fetch, "cache.level"),
+            Some("l1"),
+            "{fetch:?}"
+        );
+        assert_eq!(
+            string_attribute(fetch, "url.full"),
+            None,
+            "not sent: {fetch:?}"
+        );
+    }
+    // Text logs to a pipe: no colour codes; the access log is off.
+    let log = gateway.log.lock().unwrap().clone();
+    assert!(log.iter().any(|l| l.contains("supergraph loaded")));
+    assert!(log.iter().all(|l| !l.contains('\x1b')), "{log:?}");
+    assert!(
+        log.iter().all(|l| !l.contains("gateway::access")),
+        "{log:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_subgraph_is_logged_at_warn_once_per_interval() {
+    let (mut urls, _recorded) = subgraphs().await;
+    // Nothing listens on port 1.
+    urls.insert("inventory", "http://127.0.0.1:1/graphql".into());
+    let config = format!(
+        "listen: 127.0.0.1:0\nlog: {{ format: json }}\n\
+         telemetry:\n  metrics: {{ listen: 127.0.0.1:0 }}\n{}",
+        subgraphs_yaml(&urls)
+    );
+    let mut gateway = start_gateway(&config, "failing");
+    let client = reqwest::Client::new();
+    for _ in 0..3 {
+        let response: Value = client
+            .post(&gateway.graphql)
+            .json(&serde_json::json!({ "query": "query Stock { topProducts(first: 1) { inStock } }" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            response["errors"][0]["extensions"]["code"],
+            "SUBGRAPH_UNREACHABLE"
+        );
+    }
+    gateway.stop();
+    let log = gateway.log.lock().unwrap().clone();
+    let lines: Vec<Value> = log
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let warnings: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["level"] == "WARN" && l["subgraph"] == "inventory")
+        .collect();
+    assert_eq!(warnings.len(), 1, "one line per interval: {warnings:?}");
+    assert_eq!(warnings[0]["code"], "SUBGRAPH_UNREACHABLE");
+    assert!(
+        warnings[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("connection failed"),
+        "{:?}",
+        warnings[0]
+    );
+    // Every request still has its access line, with the failed subgraph among those hit.
+    let access: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["target"] == "gateway::access")
+        .collect();
+    assert_eq!(access.len(), 3);
+    assert_eq!(access[0]["outcome"], "field_errors");
+    assert_eq!(access[0]["subgraphs"], "inventory,products");
 }
