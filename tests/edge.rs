@@ -67,6 +67,8 @@ async fn slow_accounts(delay: Duration) -> (String, Arc<Seen>) {
 async fn stack(server: ServerConfig, accounts: Option<String>) -> Stack {
     Stack::demo_with(|config| {
         config.server = server;
+        // Each test's identical concurrent queries must each hold a subgraph request.
+        config.subgraph_defaults.deduplicate = false;
         if let Some(url) = accounts {
             config.subgraphs.insert(
                 "accounts".into(),

@@ -96,6 +96,8 @@ pub struct SubgraphDefaults {
     pub max_connections: usize,
     /// Stop calling a subgraph that keeps failing, for a while.
     pub circuit_breaker: crate::fetch::CircuitBreakerConfig,
+    /// Identical query requests to a subgraph in flight at once share one HTTP request.
+    pub deduplicate: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -109,6 +111,7 @@ pub struct SubgraphConfig {
     pub max_connections: Option<usize>,
     #[serde(default)]
     pub circuit_breaker: crate::fetch::CircuitBreakerOverrides,
+    pub deduplicate: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,6 +162,7 @@ impl Default for SubgraphDefaults {
             max_response_bytes: crate::fetch::config::DEFAULT_MAX_RESPONSE_BYTES,
             max_connections: crate::fetch::config::DEFAULT_MAX_CONNECTIONS,
             circuit_breaker: crate::fetch::CircuitBreakerConfig::default(),
+            deduplicate: true,
         }
     }
 }

@@ -71,10 +71,21 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
         .metrics
         .set_schema_hash(&crate::telemetry::schema_hash(&supergraph));
     let supergraph = Arc::new(supergraph);
-    let http_fetcher = Arc::new(
+    let cache = match config.cache.enabled {
+        true => {
+            Some(Cache::new(config.cache.clone()).map_err(|e| StartupError::Redis(e.to_string()))?)
+        }
+        false => None,
+    };
+    let mut http_fetcher =
         HttpFetcher::with_compression(endpoints, config.compression.subgraph_responses)
-            .with_metrics(&telemetry.metrics),
-    );
+            .with_metrics(&telemetry.metrics);
+    if let Some(cache) = cache.clone() {
+        // A request started before an invalidation this gateway learned is never joined
+        // after it (its answer may hold what the invalidation replaced).
+        http_fetcher = http_fetcher.with_data_version(Arc::new(move || cache.watermark()));
+    }
+    let http_fetcher = Arc::new(http_fetcher);
     let http: Arc<dyn Fetcher> = http_fetcher.clone();
     let propagate_headers = config
         .headers
@@ -103,7 +114,7 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
         playground: config.playground,
         ..Default::default()
     };
-    if !config.cache.enabled {
+    let Some(cache) = cache else {
         return Ok(Gateway::new(supergraph, http, &config.query_planning)
             .with_request_settings(requests)
             .with_telemetry(telemetry)
@@ -112,14 +123,13 @@ pub fn build_gateway(supergraph: Supergraph, config: &Config) -> Result<Gateway,
                 http: http_fetcher,
                 inner: None,
             })));
-    }
+    };
     let cache_config = &config.cache;
     requests.private = cache_config.private.clone();
     requests.cache_debug_header = cache_config
         .debug_header
         .as_ref()
         .and_then(|name| http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).ok());
-    let cache = Cache::new(cache_config.clone()).map_err(|e| StartupError::Redis(e.to_string()))?;
     let publisher = match &cache_config.redis_url {
         Some(url) => {
             StreamListener::start(cache.clone(), url, cache_config.stream.clone())
@@ -179,6 +189,7 @@ fn subgraph_endpoint(
             .unwrap_or(defaults.max_response_bytes),
         max_connections,
         circuit_breaker: defaults.circuit_breaker.overridden_by(&own.circuit_breaker),
+        deduplicate: own.deduplicate.unwrap_or(defaults.deduplicate),
     })
 }
 

@@ -4,8 +4,10 @@
 //! [`FetchError`] rather than a panic.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -15,7 +17,11 @@ use tokio::sync::Semaphore;
 use super::body::{BodyError, read_limited};
 use super::breaker::{Breaker, Outcome};
 use super::config::{CircuitBreakerConfig, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES};
-use crate::executor::{FetchError, FetchFuture, FetchRequest, Fetcher, SubgraphResponse};
+use super::dedup::{Deduplicator, RequestKey};
+use crate::executor::{
+    FetchError, FetchFuture, FetchRequest, Fetcher, OperationKind, SubgraphResponse,
+};
+use crate::inflight::Role;
 use crate::json::Value;
 use crate::response::GraphQLError;
 use crate::telemetry::LogRateLimit;
@@ -33,6 +39,8 @@ pub struct SubgraphEndpoint {
     /// Requests in flight at once (each holds one connection).
     pub max_connections: usize,
     pub circuit_breaker: CircuitBreakerConfig,
+    /// Identical query requests in flight share one HTTP request (see [`super::dedup`]).
+    pub deduplicate: bool,
 }
 
 impl SubgraphEndpoint {
@@ -45,21 +53,29 @@ impl SubgraphEndpoint {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             circuit_breaker: CircuitBreakerConfig::default(),
+            deduplicate: true,
         }
     }
 }
 
+/// The version of the data as the cache knows it (its invalidations): requests started under
+/// an older one are not joined.
+pub type DataVersion = Arc<dyn Fn() -> u128 + Send + Sync>;
+
 /// Fetches over HTTP; subgraphs indexed like the supergraph's.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpFetcher {
     client: reqwest::Client,
     endpoints: Vec<Endpoint>,
+    /// Mutations sent so far: a query sent after one never joins a request sent before.
+    writes: Arc<AtomicU64>,
+    data_version: Option<DataVersion>,
 }
 
 /// An endpoint with its URL parsed once: parsing it per request (IDNA, IP formatting) was
 /// a visible share of a small query's time. A URL that does not parse fails the fetches to
 /// that subgraph, not the startup: a supergraph may name subgraphs no query ever reaches.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Endpoint {
     name: Arc<str>,
     url: Result<reqwest::Url, String>,
@@ -70,6 +86,7 @@ struct Endpoint {
     connections: Arc<Semaphore>,
     max_connections: usize,
     breaker: Option<Arc<Breaker>>,
+    dedup: Option<Arc<Deduplicator>>,
     /// Its request count, durations and errors (`telemetry.metrics`).
     metrics: Option<Arc<SubgraphSeries>>,
     /// Failures are logged at most once per interval (with the count held back).
@@ -124,13 +141,21 @@ impl HttpFetcher {
                         .circuit_breaker
                         .is_active()
                         .then(|| Arc::new(Breaker::new(&endpoint.name, &endpoint.circuit_breaker))),
+                    dedup: endpoint
+                        .deduplicate
+                        .then(|| Arc::new(Deduplicator::default())),
                     name: endpoint.name.into(),
                     metrics: None,
                     failure_log: Arc::new(LogRateLimit::new(FAILURE_LOG_INTERVAL)),
                 }
             })
             .collect();
-        Self { client, endpoints }
+        Self {
+            client,
+            endpoints,
+            writes: Arc::new(AtomicU64::new(0)),
+            data_version: None,
+        }
     }
 
     /// Records each subgraph's requests in `metrics` (handles resolved now, once).
@@ -143,9 +168,38 @@ impl HttpFetcher {
         self
     }
 
-    /// Prometheus text: whether each subgraph's circuit breaker is open.
+    /// Requests are de-duplicated only among those started under the same version of the
+    /// data (the cache's watermark).
+    pub fn with_data_version(mut self, version: DataVersion) -> Self {
+        self.data_version = Some(version);
+        self
+    }
+
+    /// Prometheus text: whether each subgraph's circuit breaker is open, and how its requests
+    /// were de-duplicated.
     pub fn render_metrics(&self, out: &mut String) {
         use std::fmt::Write;
+        let mut deduplicated = self
+            .endpoints
+            .iter()
+            .filter_map(|e| Some((&e.name, e.dedup.as_ref()?)))
+            .peekable();
+        if deduplicated.peek().is_some() {
+            out.push_str(
+                "# HELP gateway_subgraph_deduplication_total Query requests to a subgraph by how \
+                 they were served: sent, or shared with an identical request in flight.\n\
+                 # TYPE gateway_subgraph_deduplication_total counter\n",
+            );
+        }
+        for (name, dedup) in deduplicated {
+            let (sent, shared) = dedup.counts();
+            let name = label_value(name);
+            let _ = writeln!(
+                out,
+                "gateway_subgraph_deduplication_total{{subgraph=\"{name}\",role=\"sent\"}} {sent}\n\
+                 gateway_subgraph_deduplication_total{{subgraph=\"{name}\",role=\"shared\"}} {shared}"
+            );
+        }
         let mut breakers = self
             .endpoints
             .iter()
@@ -235,11 +289,31 @@ impl Fetcher for HttpFetcher {
                 .get(request.subgraph.0 as usize)
                 .ok_or(FetchError::UnknownSubgraph)?;
             let started = Instant::now();
-            let result = self.fetch_from(endpoint, &request).await;
+            let body: Bytes = serde_json::to_vec(&Body { request: &request })
+                .map_err(|e| FetchError::InvalidResponse(e.to_string()))?
+                .into();
+            let (role, result) = match (&endpoint.dedup, request.kind) {
+                (Some(dedup), OperationKind::Query) => {
+                    let key = RequestKey::new(
+                        self.writes.load(Ordering::Acquire),
+                        self.data_version.as_ref().map_or(0, |version| version()),
+                        &body,
+                        &request.context.headers,
+                    );
+                    dedup
+                        .send(key, self.fetch_from(endpoint, &request, body.clone()))
+                        .await
+                }
+                _ => (Role::Ran, self.fetch_from(endpoint, &request, body).await),
+            };
+            if request.kind == OperationKind::Mutation {
+                // Before the client hears of it: no query after this joins one from before.
+                self.writes.fetch_add(1, Ordering::Release);
+            }
             // A request refused by the open breaker never reached the subgraph.
-            let sent = !matches!(result, Err(FetchError::CircuitOpen));
-            if sent {
-                if let Some(series) = &endpoint.metrics {
+            if !matches!(result, Err(FetchError::CircuitOpen)) {
+                // A shared request was counted by the one that ran it.
+                if let (Role::Ran, Some(series)) = (role, &endpoint.metrics) {
                     let error = match &result {
                         Ok(response) if response.errors.is_empty() => None,
                         Ok(_) => Some(SUBGRAPH_GRAPHQL_ERROR),
@@ -251,7 +325,8 @@ impl Fetcher for HttpFetcher {
                     record.fetched(request.subgraph);
                 }
             }
-            if let Err(error) = &result {
+            // A shared failure was logged by the request that ran.
+            if let (Role::Ran, Err(error)) = (role, &result) {
                 match error {
                     FetchError::CircuitOpen => tracing::debug!(
                         subgraph = %endpoint.name,
@@ -293,6 +368,7 @@ impl HttpFetcher {
         &self,
         endpoint: &Endpoint,
         request: &FetchRequest,
+        body: Bytes,
     ) -> Result<SubgraphResponse, FetchError> {
         let url = endpoint.url.clone().map_err(FetchError::Unreachable)?;
         let attempt = match &endpoint.breaker {
@@ -303,8 +379,6 @@ impl HttpFetcher {
             ),
             None => None,
         };
-        let body = serde_json::to_vec(&Body { request })
-            .map_err(|e| FetchError::InvalidResponse(e.to_string()))?;
         let mut headers = request.context.headers.clone();
         let tracing = crate::telemetry::tracing_enabled();
         if tracing {

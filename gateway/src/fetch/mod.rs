@@ -6,8 +6,9 @@ mod body;
 mod breaker;
 mod cached;
 pub mod config;
+mod dedup;
 mod http;
 
 pub use cached::{CachedFetcher, InvalidationSink};
 pub use config::{CircuitBreakerConfig, CircuitBreakerOverrides};
-pub use http::{HttpFetcher, SubgraphEndpoint, read_response};
+pub use http::{DataVersion, HttpFetcher, SubgraphEndpoint, read_response};
