@@ -217,3 +217,49 @@ async fn with_a_metrics_listener_the_graphql_listener_has_no_metrics() {
     let response = stack.client().get(url).send().await.unwrap();
     assert_eq!(response.status(), 404);
 }
+
+/// Every metric the Grafana dashboard (docs/grafana/gateway.json) queries is one the gateway
+/// exports, and docs/operations.md lists it.
+#[tokio::test]
+async fn the_dashboard_queries_only_metrics_the_gateway_exports() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{root}/docs/grafana/gateway.json")).unwrap(),
+    )
+    .expect("the dashboard is JSON");
+    let operations = std::fs::read_to_string(format!("{root}/docs/operations.md")).unwrap();
+    let stack = Stack::demo_with(|config| {
+        config.cache.enabled = true;
+        config.deduplication.inbound = true;
+    })
+    .await;
+    stack.query("{ topProducts(first: 1) { upc } }").await;
+    let text = stack.metrics().await;
+    let mut names = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"].as_str().unwrap();
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if word.starts_with("gateway_") || word.starts_with("http_server_") {
+                    let family = ["_bucket", "_count", "_sum"]
+                        .iter()
+                        .fold(word, |name, suffix| {
+                            name.strip_suffix(suffix).unwrap_or(name)
+                        });
+                    names.push(family.to_string());
+                }
+            }
+        }
+    }
+    assert!(names.len() > 15, "{names:?}");
+    for name in names {
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "{name} is not exported"
+        );
+        assert!(
+            operations.contains(&format!("`{name}`")),
+            "{name} is not in docs/operations.md"
+        );
+    }
+}
