@@ -572,7 +572,7 @@ impl Gateway {
                     ),
                 };
                 let plan = self.planner.plan(&operation);
-                self.telemetry.metrics.planning.observe(started.elapsed());
+                self.telemetry.metrics.observe_planning(started.elapsed());
                 plan.map(|plan| {
                     Arc::new(PlannedOperation {
                         shape,

@@ -11,13 +11,16 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::metrics::v1::{Metric, metric::Data, number_data_point};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde_json::Value;
@@ -81,28 +84,44 @@ async fn subgraphs() -> (
     (urls, recorded)
 }
 
-/// An OTLP/HTTP receiver: every span of every `POST /v1/traces` (protobuf).
-async fn otlp_http_receiver() -> (String, Arc<Mutex<Vec<Span>>>) {
+/// An OTLP/HTTP receiver: every span of every `POST /v1/traces` and every metric of every
+/// `POST /v1/metrics` (protobuf). Its base URL.
+async fn otlp_http_receiver() -> (String, Arc<Mutex<Vec<Span>>>, Arc<Mutex<Vec<Metric>>>) {
     let spans = Arc::new(Mutex::new(Vec::new()));
-    let received = spans.clone();
-    let app = axum::Router::new().route(
-        "/v1/traces",
-        axum::routing::post(move |body: Bytes| {
-            let request = ExportTraceServiceRequest::decode(body).expect("OTLP protobuf");
-            let mut spans = received.lock().unwrap();
-            for resource in request.resource_spans {
-                for scope in resource.scope_spans {
-                    spans.extend(scope.spans);
+    let metrics = Arc::new(Mutex::new(Vec::new()));
+    let (received, received_metrics) = (spans.clone(), metrics.clone());
+    let app = axum::Router::new()
+        .route(
+            "/v1/traces",
+            axum::routing::post(move |body: Bytes| {
+                let request = ExportTraceServiceRequest::decode(body).expect("OTLP protobuf");
+                let mut spans = received.lock().unwrap();
+                for resource in request.resource_spans {
+                    for scope in resource.scope_spans {
+                        spans.extend(scope.spans);
+                    }
                 }
-            }
-            async { "" }
-        }),
-    );
+                async { "" }
+            }),
+        )
+        .route(
+            "/v1/metrics",
+            axum::routing::post(move |body: Bytes| {
+                let request = ExportMetricsServiceRequest::decode(body).expect("OTLP protobuf");
+                let mut metrics = received_metrics.lock().unwrap();
+                for resource in request.resource_metrics {
+                    for scope in resource.scope_metrics {
+                        metrics.extend(scope.metrics);
+                    }
+                }
+                async { "" }
+            }),
+        );
     let (listener, address) = listener().await;
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    (format!("http://{address}/v1/traces"), spans)
+    (format!("http://{address}"), spans, metrics)
 }
 
 struct Gateway {
@@ -224,12 +243,15 @@ const QUERY: &str = "query Reviewed { topProducts(first: 2) { name reviews { bod
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_of_a_federated_query_reach_an_otlp_receiver_and_logs_are_json() {
     let (urls, recorded) = subgraphs().await;
-    let (endpoint, spans) = otlp_http_receiver().await;
+    let (receiver, spans, exported_metrics) = otlp_http_receiver().await;
+    // Metrics every minute: the ones checked below are those flushed at shutdown.
     let config = format!(
         "listen: 127.0.0.1:0\n\
          log: {{ format: json }}\n\
-         telemetry:\n  metrics: {{ listen: 127.0.0.1:0 }}\n  tracing:\n    enabled: true\n    \
-         sampling: 1.0\n    otlp: {{ endpoint: \"{endpoint}\", protocol: http_protobuf }}\n{}",
+         telemetry:\n  metrics:\n    listen: 127.0.0.1:0\n    otlp: {{ endpoint: \
+         \"{receiver}/v1/metrics\", protocol: http_protobuf, interval_ms: 60000 }}\n  \
+         tracing:\n    enabled: true\n    sampling: 1.0\n    \
+         otlp: {{ endpoint: \"{receiver}/v1/traces\", protocol: http_protobuf }}\n{}",
         subgraphs_yaml(&urls)
     );
     let mut gateway = start_gateway(&config, "http");
@@ -365,6 +387,55 @@ async fn spans_of_a_federated_query_reach_an_otlp_receiver_and_logs_are_json() {
             traceparent.split('-').nth(2),
             Some(hex(&fetch.span_id).as_str())
         );
+    }
+
+    // The metrics went out over OTLP too.
+    let metrics = exported_metrics.lock().unwrap().clone();
+    let metric = |name: &str| {
+        metrics
+            .iter()
+            .rev()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{name} among {:?}",
+                    metrics.iter().map(|m| &m.name).collect::<Vec<_>>()
+                )
+            })
+    };
+    let has = |attributes: &[KeyValue], key: &str, value: &str| {
+        attributes.iter().any(|a| {
+            a.key == key
+                && matches!(a.value.as_ref().and_then(|v| v.value.as_ref()), Some(AnyValue::StringValue(v)) if v == value)
+        })
+    };
+    let Some(Data::Sum(requests)) = &metric("gateway.graphql.requests").data else {
+        panic!("a sum");
+    };
+    let point = requests
+        .data_points
+        .iter()
+        .find(|p| has(&p.attributes, "graphql.operation.name", "Reviewed"))
+        .expect("a point for the operation");
+    assert!(requests.is_monotonic);
+    assert!(has(&point.attributes, "outcome", "success"));
+    assert_eq!(point.value, Some(number_data_point::Value::AsInt(1)));
+    let Some(Data::Histogram(durations)) = &metric("gateway.graphql.request.duration").data else {
+        panic!("a histogram");
+    };
+    let point = &durations.data_points[0];
+    assert_eq!(point.count, 1);
+    assert!(has(&point.attributes, "graphql.operation.type", "query"));
+    let Some(Data::Sum(subgraph_requests)) = &metric("gateway.subgraph.requests").data else {
+        panic!("a sum");
+    };
+    for subgraph in ["products", "reviews"] {
+        let point = subgraph_requests
+            .data_points
+            .iter()
+            .find(|p| has(&p.attributes, "subgraph.name", subgraph))
+            .unwrap_or_else(|| panic!("{subgraph}"));
+        assert_eq!(point.value, Some(number_data_point::Value::AsInt(1)));
     }
 
     // Every log line is JSON; the startup lines and the request's access line are there.

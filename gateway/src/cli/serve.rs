@@ -29,8 +29,8 @@ pub async fn serve(
     if let Some(listen) = listen {
         config.listen = listen;
     }
-    let telemetry = gateway::telemetry::init(&config.log, &config.telemetry.tracing)
-        .map_err(|e| e.to_string())?;
+    let telemetry =
+        gateway::telemetry::init(&config.log, &config.telemetry).map_err(|e| e.to_string())?;
     let path = supergraph
         .or_else(|| config.supergraph.clone())
         .ok_or("no supergraph: pass --supergraph FILE or set `supergraph:` in the config")?;

@@ -50,6 +50,32 @@ pub struct MetricsConfig {
     /// Operation names get a series each, up to this many; later ones are counted under
     /// `__other__` (names are chosen by clients).
     pub max_operation_names: usize,
+    /// Also push the metrics over OTLP.
+    pub otlp: Option<MetricsOtlpConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsOtlpConfig {
+    /// The collector: `http://host:4317` for gRPC; for HTTP the full metrics URL, e.g.
+    /// `http://host:4318/v1/metrics`.
+    pub endpoint: Option<String>,
+    pub protocol: OtlpProtocol,
+    /// How long one export may take, in milliseconds.
+    pub timeout_ms: u64,
+    /// How often metrics are exported, in milliseconds.
+    pub interval_ms: u64,
+}
+
+impl Default for MetricsOtlpConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            protocol: OtlpProtocol::Grpc,
+            timeout_ms: 10_000,
+            interval_ms: 15_000,
+        }
+    }
 }
 
 impl Default for MetricsConfig {
@@ -58,6 +84,7 @@ impl Default for MetricsConfig {
             enabled: true,
             listen: None,
             max_operation_names: 200,
+            otlp: None,
         }
     }
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use dashmap::DashMap;
 
 use super::config::MetricsConfig;
+use super::otlp_metrics::{Histograms, OtelHistogram};
 
 /// Upper bounds of the duration histograms' buckets, in seconds: from half a millisecond (a
 /// cached small query) to ten seconds (a subgraph near its timeout).
@@ -162,21 +163,34 @@ pub struct OperationSeries {
     kind: OperationType,
     requests: [AtomicU64; RequestOutcome::ALL.len()],
     duration: Histogram,
+    otel: Option<OtelHistogram>,
 }
 
 impl OperationSeries {
-    fn new(name: &str, kind: OperationType) -> Self {
+    fn new(name: &str, kind: OperationType, otel: Option<&Histograms>) -> Self {
         Self {
             name: name.into(),
             kind,
             requests: Default::default(),
             duration: Histogram::default(),
+            otel: otel.map(|histograms| {
+                (
+                    histograms.requests.clone(),
+                    vec![
+                        opentelemetry::KeyValue::new("graphql.operation.name", name.to_string()),
+                        opentelemetry::KeyValue::new("graphql.operation.type", kind.as_str()),
+                    ],
+                )
+            }),
         }
     }
 
     pub fn record(&self, outcome: RequestOutcome, duration: Duration) {
         self.requests[outcome as usize].fetch_add(1, Ordering::Relaxed);
         self.duration.observe(duration);
+        if let Some((histogram, attributes)) = &self.otel {
+            histogram.record(duration.as_secs_f64(), attributes);
+        }
     }
 }
 
@@ -189,6 +203,7 @@ pub struct SubgraphSeries {
     /// By `error.type`: the fetch error's code, or `GRAPHQL_ERROR` for an answer carrying
     /// errors. A handful of fixed codes, so a short list behind a lock (failures only).
     errors: std::sync::Mutex<Vec<(&'static str, u64)>>,
+    otel: Option<OtelHistogram>,
 }
 
 /// `error.type` of a subgraph answer that came with GraphQL errors.
@@ -199,6 +214,9 @@ impl SubgraphSeries {
     pub fn record(&self, duration: Duration, error: Option<&'static str>) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.duration.observe(duration);
+        if let Some((histogram, attributes)) = &self.otel {
+            histogram.record(duration.as_secs_f64(), attributes);
+        }
         if let Some(code) = error {
             let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
             match errors.iter_mut().find(|(c, _)| *c == code) {
@@ -250,6 +268,8 @@ pub struct Metrics {
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
     schema_hash: std::sync::RwLock<Option<String>>,
+    /// The OTLP histograms, when metrics are pushed over OTLP too.
+    otel: Option<Histograms>,
 }
 
 impl Default for Metrics {
@@ -260,7 +280,8 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new(config: &MetricsConfig) -> Self {
-        let other = |kind| Arc::new(OperationSeries::new(OTHER_OPERATIONS, kind));
+        let otel = super::otlp_metrics::histograms();
+        let other = |kind| Arc::new(OperationSeries::new(OTHER_OPERATIONS, kind, otel.as_ref()));
         Self {
             enabled: config.enabled,
             max_operation_names: config.max_operation_names,
@@ -281,6 +302,57 @@ impl Metrics {
             reloads_ok: AtomicU64::new(0),
             reloads_failed: AtomicU64::new(0),
             schema_hash: Default::default(),
+            otel,
+        }
+    }
+
+    /// Planning took `duration` (a plan cache miss).
+    pub fn observe_planning(&self, duration: Duration) {
+        self.planning.observe(duration);
+        if let Some(otel) = &self.otel {
+            otel.planning.record(duration.as_secs_f64(), &[]);
+        }
+    }
+
+    pub fn active_requests(&self) -> i64 {
+        self.active_requests.load(Ordering::Relaxed)
+    }
+
+    /// Each (operation name, type, outcome) with its request count.
+    pub fn for_each_request_count(
+        &self,
+        mut each: impl FnMut(&str, &'static str, &'static str, u64),
+    ) {
+        let mut visit = |series: &OperationSeries| {
+            for outcome in RequestOutcome::ALL {
+                let count = series.requests[outcome as usize].load(Ordering::Relaxed);
+                if count > 0 {
+                    each(&series.name, series.kind.as_str(), outcome.as_str(), count);
+                }
+            }
+        };
+        for series in self.operations.iter() {
+            visit(series.value());
+        }
+        for series in &self.other_operations {
+            visit(series);
+        }
+    }
+
+    /// Each subgraph with its request count and its errors by code.
+    pub fn for_each_subgraph_count(&self, mut each: impl FnMut(&str, u64, &[(&'static str, u64)])) {
+        let subgraphs = self.subgraphs.read().unwrap_or_else(|e| e.into_inner());
+        for series in subgraphs.iter() {
+            let errors = series
+                .errors
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            each(
+                &series.name,
+                series.requests.load(Ordering::Relaxed),
+                &errors,
+            );
         }
     }
 
@@ -311,7 +383,7 @@ impl Metrics {
         }
         let entry = self.operations.entry(id).or_insert_with(|| {
             self.operation_names.fetch_add(1, Ordering::Relaxed);
-            Arc::new(OperationSeries::new(name, kind))
+            Arc::new(OperationSeries::new(name, kind, self.otel.as_ref()))
         });
         // A different name under the same 64-bit hash shares the overflow series.
         if &*entry.name == name {
@@ -351,6 +423,15 @@ impl Metrics {
             requests: AtomicU64::new(0),
             duration: Histogram::default(),
             errors: Default::default(),
+            otel: self.otel.as_ref().map(|histograms| {
+                (
+                    histograms.subgraphs.clone(),
+                    vec![opentelemetry::KeyValue::new(
+                        "subgraph.name",
+                        name.to_string(),
+                    )],
+                )
+            }),
         });
         subgraphs.push(series.clone());
         series

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod metrics;
+pub mod otlp_metrics;
 pub mod rate_limit;
 pub mod request;
 pub mod spans;
@@ -33,8 +34,10 @@ pub struct Telemetry {
 
 impl Telemetry {
     pub fn new(config: &TelemetryConfig, log: &LogConfig) -> Self {
+        let metrics = Arc::new(Metrics::new(&config.metrics));
+        otlp_metrics::register(&metrics);
         Self {
-            metrics: Arc::new(Metrics::new(&config.metrics)),
+            metrics,
             access_log: log.access_log,
             separate_metrics: config.metrics.listen.is_some(),
         }

@@ -17,7 +17,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
 
-use super::config::{LogConfig, LogFormat, OtlpProtocol, TracingConfig};
+use super::config::{LogConfig, LogFormat, OtlpProtocol, TelemetryConfig, TracingConfig};
 
 static TRACING: AtomicBool = AtomicBool::new(false);
 static PROPAGATE: AtomicBool = AtomicBool::new(false);
@@ -54,6 +54,7 @@ pub struct TelemetryGuard {
 impl TelemetryGuard {
     /// Exports the spans still buffered, within the exporter's timeout.
     pub async fn shutdown(self) {
+        let _ = tokio::task::spawn_blocking(super::otlp_metrics::shutdown).await;
         if let Some(provider) = self.provider {
             TRACING.store(false, Ordering::Relaxed);
             // The batch task runs on this runtime: wait for it from a blocking thread.
@@ -106,10 +107,19 @@ fn log_layer(log: &LogConfig) -> Result<Box<dyn Layer<Registry> + Send + Sync>, 
     })
 }
 
-/// Installs the subscriber for `serve`: logs as `log` says, spans exported as `tracing` says.
-/// Call from within a Tokio runtime (the exporter's batch task runs on it).
-pub fn init(log: &LogConfig, tracing: &TracingConfig) -> Result<TelemetryGuard, TelemetryError> {
+/// Installs the subscriber for `serve`: logs as `log` says, spans exported as
+/// `telemetry.tracing` says, and the OTLP metrics pipeline when `telemetry.metrics.otlp` is set
+/// (before the gateway is built: its metrics register with it). Call from within a Tokio
+/// runtime (the exporters' tasks run on it).
+pub fn init(
+    log: &LogConfig,
+    telemetry: &TelemetryConfig,
+) -> Result<TelemetryGuard, TelemetryError> {
+    let tracing = &telemetry.tracing;
     let logs = log_layer(log)?;
+    if let Some(otlp) = &telemetry.metrics.otlp {
+        super::otlp_metrics::init(otlp, &tracing.service_name)?;
+    }
     let provider = if tracing.enabled {
         Some(tracer_provider(tracing)?)
     } else {
