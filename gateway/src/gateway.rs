@@ -594,7 +594,10 @@ impl Gateway {
             // As for documents: evict now rather than after a batch of new plans.
             self.plans.run_pending_tasks();
         }
-        plan_span.record("graphql.plan.cached", !planned_now);
+        // A disabled span (tracing off) would still look the field up by name.
+        if !plan_span.is_disabled() {
+            plan_span.record("graphql.plan.cached", !planned_now);
+        }
         drop(planning);
         if self.authorization.reject_unauthorized() && !planned.unauthorized.is_empty() {
             return Err(Rejected::Unauthorized(
@@ -646,11 +649,15 @@ impl Gateway {
             && found.text() == query
         {
             self.telemetry.metrics.documents.record(true);
-            span.record("graphql.document.cached", true);
+            if !span.is_disabled() {
+                span.record("graphql.document.cached", true);
+            }
             return Ok(found.clone());
         }
         self.telemetry.metrics.documents.record(false);
-        span.record("graphql.document.cached", false);
+        if !span.is_disabled() {
+            span.record("graphql.document.cached", false);
+        }
         let limits = &self.requests.limits;
         let parsed = operation::parse_document(&self.api, query, limits).map_err(|e| {
             let mut errors = e.to_graphql_errors();
