@@ -489,7 +489,8 @@ impl Gateway {
                 GraphQLError::new("the request has no `query`").with_code("BAD_REQUEST"),
             ])
         })?;
-        let prepared = self.document(query).map_err(Rejected::Request)?;
+        let traced = record.is_some_and(|r| r.traced);
+        let prepared = self.document(query, traced).map_err(Rejected::Request)?;
         let document = &prepared.document;
         let operation = operation::select_operation(document, request.operation_name.as_deref())
             .map_err(request_error)?;
@@ -547,7 +548,7 @@ impl Gateway {
             grants_key,
         );
         let mut planned_now = false;
-        let plan_span = spans::plan();
+        let plan_span = spans::plan(traced);
         let planning = plan_span.enter();
         let planned = self
             .plans
@@ -623,7 +624,7 @@ impl Gateway {
     }
 
     async fn run(&self, prepared: Prepared, context: Arc<RequestContext>) -> Response {
-        let span = spans::execute();
+        let span = spans::execute(context.traced());
         executor::execute(
             &prepared.planned.plan,
             Execution {
@@ -640,8 +641,12 @@ impl Gateway {
     }
 
     /// The parsed and validated document for `query`, from the cache when it is there.
-    fn document(&self, query: &str) -> Result<Arc<PreparedDocument>, Vec<GraphQLError>> {
-        let span = spans::parse_validate();
+    fn document(
+        &self,
+        query: &str,
+        traced: bool,
+    ) -> Result<Arc<PreparedDocument>, Vec<GraphQLError>> {
+        let span = spans::parse_validate(traced);
         let _entered = span.enter();
         let key = self.document_hasher.hash_one(query);
         let cached = self.documents.get(&key);

@@ -519,7 +519,12 @@ async fn over_grpc_unsampled_requests_export_nothing_and_cached_fetches_say_so()
     );
     let mut gateway = start_gateway(&config, "grpc");
     let client = reqwest::Client::new();
-    for traceparent in [None, Some(format!("00-{TRACE_ID}-{CLIENT_SPAN_ID}-01"))] {
+    let unsampled = format!("00-{TRACE_ID}-{CLIENT_SPAN_ID}-00");
+    for traceparent in [
+        None,
+        Some(unsampled.clone()),
+        Some(format!("00-{TRACE_ID}-{CLIENT_SPAN_ID}-01")),
+    ] {
         let mut request = client
             .post(&gateway.graphql)
             .json(&serde_json::json!({ "query": QUERY }));

@@ -8,7 +8,6 @@ use gateway::config::Config;
 use gateway::edge::Edge;
 use gateway::gateway::Gateway;
 use gateway::startup::{build_gateway, load_supergraph};
-use gateway::supergraph::Supergraph;
 use tokio::net::TcpListener;
 
 pub async fn serve(
@@ -35,18 +34,18 @@ pub async fn serve(
         .or_else(|| config.supergraph.clone())
         .ok_or("no supergraph: pass --supergraph FILE or set `supergraph:` in the config")?;
     let supergraph = load_supergraph(&path).map_err(|e| e.to_string())?;
-    let result = run_gateway(supergraph, &config, shutdown).await;
+    let gateway = match build_gateway(supergraph, &config) {
+        Ok(gateway) => Arc::new(gateway),
+        Err(error) => {
+            telemetry.shutdown().await;
+            return Err(error.to_string());
+        }
+    };
+    let result = serve_gateway(gateway.clone(), &config, shutdown).await;
+    // While the gateway is alive: the last OTLP metrics are read from its counters.
     telemetry.shutdown().await;
+    drop(gateway);
     result
-}
-
-pub async fn run_gateway(
-    supergraph: Supergraph,
-    config: &Config,
-    shutdown: impl Future<Output = &'static str> + Send + 'static,
-) -> Result<(), String> {
-    let gateway = Arc::new(build_gateway(supergraph, config).map_err(|e| e.to_string())?);
-    serve_gateway(gateway, config, shutdown).await
 }
 
 /// Serves an already built gateway until `shutdown` (SIGTERM or SIGINT: [`gateway::edge::on_signal`])

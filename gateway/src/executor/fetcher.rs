@@ -59,6 +59,13 @@ pub struct RequestContext {
     pub record: Option<std::sync::Arc<crate::telemetry::RequestRecord>>,
 }
 
+impl RequestContext {
+    /// Whether the request is traced: its parts make spans.
+    pub fn traced(&self) -> bool {
+        self.record.as_ref().is_some_and(|record| record.traced)
+    }
+}
+
 /// How a cache served one fetch, for `extensions.cache`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CacheReport {

@@ -135,7 +135,8 @@ impl Run<'_> {
     }
 
     async fn fetch(&self, fetch: &FetchNode, path: &[PathSegment]) {
-        let span = crate::telemetry::spans::subgraph_fetch(&fetch.subgraph_name);
+        let span =
+            crate::telemetry::spans::subgraph_fetch(self.context.traced(), &fetch.subgraph_name);
         tracing::Instrument::instrument(self.fetch_in_span(fetch, path), span).await
     }
 
@@ -196,7 +197,7 @@ impl Run<'_> {
     }
 
     fn report(&self, fetch: &FetchNode, path: &[PathSegment], response: &SubgraphResponse) {
-        if crate::telemetry::tracing_enabled() {
+        if self.context.traced() {
             crate::telemetry::spans::record_fetch(response.cache, None);
         }
         if let (true, Some(report)) = (self.context.cache_debug, response.cache) {
@@ -228,7 +229,7 @@ impl Run<'_> {
                 );
             }
             Err(error) => {
-                if crate::telemetry::tracing_enabled() {
+                if self.context.traced() {
                     crate::telemetry::spans::record_fetch(None, Some(error.code()));
                 }
                 self.push_errors([fetch_failed(fetch, &error, None)])
@@ -259,7 +260,7 @@ impl Run<'_> {
                 response
             }
             Err(error) => {
-                if crate::telemetry::tracing_enabled() {
+                if self.context.traced() {
                     crate::telemetry::spans::record_fetch(None, Some(error.code()));
                 }
                 self.push_errors([fetch_failed(fetch, &error, first_path())]);

@@ -380,12 +380,20 @@ impl HttpFetcher {
             None => None,
         };
         let mut headers = request.context.headers.clone();
-        let tracing = crate::telemetry::tracing_enabled();
+        let tracing = request.context.traced();
         if tracing {
             crate::telemetry::spans::record_subgraph_request(url.as_str(), None);
             if crate::telemetry::propagating() {
                 crate::telemetry::spans::inject_current(&mut headers);
             }
+        } else if let Some(parent) = request
+            .context
+            .record
+            .as_ref()
+            .and_then(|r| r.parent.clone())
+        {
+            // An untraced request's caller's trace context goes on as it came.
+            headers.insert(http::header::HeaderName::from_static("traceparent"), parent);
         }
         let send = self
             .client

@@ -51,12 +51,23 @@ impl Telemetry {
         if metrics.is_none() && !self.access_log && !tracing {
             return None;
         }
-        let span = if tracing {
-            spans::request(if post { "POST" } else { "GET" }, headers)
+        let (span, parent) = if tracing && spans::head_sampled(headers, subscriber::sampling()) {
+            (
+                spans::request(if post { "POST" } else { "GET" }, headers),
+                None,
+            )
+        } else if tracing && propagating() {
+            (tracing::Span::none(), headers.get("traceparent").cloned())
         } else {
-            tracing::Span::none()
+            (tracing::Span::none(), None)
         };
-        Some(Observation::start(metrics, self.access_log, post, span))
+        Some(Observation::start(
+            metrics,
+            self.access_log,
+            post,
+            span,
+            parent,
+        ))
     }
 }
 

@@ -21,6 +21,11 @@ pub struct RequestRecord {
     /// `RequestOutcome + 1`; 0 until the gateway ran the request.
     outcome: AtomicU8,
     operation_name: OnceLock<apollo_compiler::Name>,
+    /// The request is traced (sampled): its parts make spans.
+    pub traced: bool,
+    /// An untraced request's own `traceparent`, sent on to subgraphs as it came (their spans
+    /// stay in the caller's trace, unsampled as it said).
+    pub parent: Option<http::HeaderValue>,
 }
 
 impl RequestRecord {
@@ -85,14 +90,24 @@ pub struct Observation {
 }
 
 impl Observation {
-    pub fn start(metrics: Option<&Arc<Metrics>>, access_log: bool, post: bool, span: Span) -> Self {
+    pub fn start(
+        metrics: Option<&Arc<Metrics>>,
+        access_log: bool,
+        post: bool,
+        span: Span,
+        parent: Option<http::HeaderValue>,
+    ) -> Self {
         Self {
             started: Instant::now(),
             post,
             _active: metrics.map(|m| m.request_started()),
             metrics: metrics.cloned(),
             access_log,
-            record: Arc::default(),
+            record: Arc::new(RequestRecord {
+                traced: !span.is_disabled(),
+                parent,
+                ..Default::default()
+            }),
             span,
         }
     }

@@ -21,6 +21,13 @@ use super::config::{LogConfig, LogFormat, OtlpProtocol, TelemetryConfig, Tracing
 
 static TRACING: AtomicBool = AtomicBool::new(false);
 static PROPAGATE: AtomicBool = AtomicBool::new(false);
+/// `telemetry.tracing.sampling`, as f64 bits.
+static SAMPLING: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The share of requests without a `traceparent` that are traced.
+pub fn sampling() -> f64 {
+    f64::from_bits(SAMPLING.load(Ordering::Relaxed))
+}
 
 /// Whether spans are exported (checked before any work for them: reading `traceparent`,
 /// recording fields).
@@ -145,6 +152,7 @@ pub fn init(
             opentelemetry_sdk::propagation::TraceContextPropagator::new(),
         );
         PROPAGATE.store(tracing.propagate, Ordering::Relaxed);
+        SAMPLING.store(tracing.sampling.to_bits(), Ordering::Relaxed);
         TRACING.store(true, Ordering::Relaxed);
     }
     Ok(TelemetryGuard { provider })
@@ -190,9 +198,9 @@ fn tracer_provider(config: &TracingConfig) -> Result<SdkTracerProvider, Telemetr
         .build();
     Ok(SdkTracerProvider::builder()
         .with_span_processor(processor)
-        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-            config.sampling,
-        ))))
+        // The ratio is applied before a request's root span is made (`spans::head_sampled`),
+        // so that an untraced request makes no span at all; every span made is recorded.
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
         .with_resource(resource)
         .build())
 }
