@@ -214,7 +214,7 @@ for query_name, query, low, high in [
         ),
         Scenario(
             f"{query_name}-sampling-0.01",
-            f"the {query_name} query with metrics, the access log and tracing on, 1 % sampled,"
+            f"the {query_name} query with metrics and tracing on, 1 % sampled,"
             " spans exported over OTLP/HTTP",
             query,
             min_bytes=low,
@@ -225,7 +225,7 @@ for query_name, query, low, high in [
         ),
         Scenario(
             f"{query_name}-sampling-1",
-            f"the {query_name} query with metrics, the access log and tracing on, every request"
+            f"the {query_name} query with metrics and tracing on, every request"
             " sampled, spans exported over OTLP/HTTP",
             query,
             min_bytes=low,
