@@ -8,8 +8,8 @@
 //!     └── subgraph.fetch …            (one per fetch: subgraph, URL, status, cache level)
 //! ```
 //!
-//! Spans are at TRACE level under [`TARGET`], which only the OpenTelemetry layer enables
-//! (see [`super::subscriber`]); with tracing off each returns a disabled span at once.
+//! Spans are at INFO level under [`TARGET`], which only the OpenTelemetry layer enables
+//! (see [`super::subscriber`]); an untraced request makes none.
 //! Attributes follow the OpenTelemetry semantic conventions (HTTP, GraphQL).
 
 use opentelemetry::propagation::{Extractor, Injector};
@@ -22,7 +22,7 @@ pub const TARGET: &str = "gateway::span";
 
 /// The root span of one GraphQL request; its parent is the client's `traceparent`, if any.
 pub fn request(method: &'static str, headers: &http::HeaderMap) -> Span {
-    let span = tracing::trace_span!(
+    let span = tracing::info_span!(
         target: TARGET,
         "graphql.request",
         otel.kind = "server",
@@ -49,21 +49,21 @@ pub fn parse_validate(traced: bool) -> Span {
     if !traced {
         return Span::none();
     }
-    tracing::trace_span!(target: TARGET, "graphql.parse_validate", graphql.document.cached = Empty)
+    tracing::info_span!(target: TARGET, "graphql.parse_validate", graphql.document.cached = Empty)
 }
 
 pub fn plan(traced: bool) -> Span {
     if !traced {
         return Span::none();
     }
-    tracing::trace_span!(target: TARGET, "graphql.plan", graphql.plan.cached = Empty)
+    tracing::info_span!(target: TARGET, "graphql.plan", graphql.plan.cached = Empty)
 }
 
 pub fn execute(traced: bool) -> Span {
     if !traced {
         return Span::none();
     }
-    tracing::trace_span!(target: TARGET, "graphql.execute")
+    tracing::info_span!(target: TARGET, "graphql.execute")
 }
 
 /// One fetch of the plan: the cache answers it, or the subgraph (`url.full` and
@@ -72,7 +72,7 @@ pub fn subgraph_fetch(traced: bool, subgraph: &str) -> Span {
     if !traced {
         return Span::none();
     }
-    tracing::trace_span!(
+    tracing::info_span!(
         target: TARGET,
         "subgraph.fetch",
         otel.kind = "client",

@@ -1,9 +1,10 @@
 //! The process's `tracing` subscriber: the log layer (text or JSON on stderr) and, when
 //! tracing is on, the OpenTelemetry layer that turns the gateway's spans into OTLP exports.
 //!
-//! The gateway's spans are at TRACE level under [`super::spans::TARGET`], and only the
-//! OpenTelemetry layer asks for them: with tracing off, no layer is interested, `tracing`'s
-//! static level check skips them, and a span costs a load and a compare.
+//! The gateway's spans are at INFO level under [`super::spans::TARGET`], which the log layer
+//! refuses: only the OpenTelemetry layer takes them. INFO, not TRACE: a layer enabling TRACE
+//! would lift `tracing`'s global level, and every `trace!` of hyper, h2 and reqwest (hundreds a
+//! request) would then be checked one by one instead of skipped by one compare.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -94,7 +95,13 @@ pub fn init_logs(log: &LogConfig) -> Result<(), TelemetryError> {
 }
 
 fn log_layer(log: &LogConfig) -> Result<Box<dyn Layer<Registry> + Send + Sync>, TelemetryError> {
-    let filter = log_filter(log)?;
+    use tracing_subscriber::filter::{FilterExt, LevelFilter};
+    // The gateway's spans are the OpenTelemetry layer's alone (a static, per-callsite "no").
+    let filter = log_filter(log)?.and(
+        Targets::new()
+            .with_default(LevelFilter::TRACE)
+            .with_target(super::spans::TARGET, LevelFilter::OFF),
+    );
     // Colour codes only for a person at a terminal, not in log files and collectors.
     let ansi = std::io::stderr().is_terminal();
     Ok(match log.format {
@@ -140,7 +147,7 @@ pub fn init(
             .with_target(false)
             .with_level(false)
             .with_tracked_inactivity(false)
-            .with_filter(Targets::new().with_target(super::spans::TARGET, tracing::Level::TRACE))
+            .with_filter(Targets::new().with_target(super::spans::TARGET, tracing::Level::INFO))
     });
     Registry::default()
         .with(logs)
