@@ -196,6 +196,45 @@ for query_name, query, low, high in [
             headers="secured",
         ),
     ]
+for query_name, query, low, high in [
+    ("deep", DEEP_QUERY, 60_000, 80_000),
+    ("small", SMALL_QUERY, 50, 1023),
+]:
+    SCENARIOS += [
+        Scenario(
+            f"{query_name}-obs-off",
+            f"the {query_name} query with metrics, the access log and tracing off: what"
+            " observability costs, against the sampling scenarios",
+            query,
+            min_bytes=low,
+            max_bytes=high,
+            targets="ours",
+            config="scenarios/observability-off.yaml",
+            baseline=query_name,
+        ),
+        Scenario(
+            f"{query_name}-sampling-0.01",
+            f"the {query_name} query with metrics and tracing on, 1 % sampled,"
+            " spans exported over OTLP/HTTP",
+            query,
+            min_bytes=low,
+            max_bytes=high,
+            targets="ours",
+            config="scenarios/sampling-0.01.yaml",
+            baseline=query_name,
+        ),
+        Scenario(
+            f"{query_name}-sampling-1",
+            f"the {query_name} query with metrics and tracing on, every request"
+            " sampled, spans exported over OTLP/HTTP",
+            query,
+            min_bytes=low,
+            max_bytes=high,
+            targets="ours",
+            config="scenarios/sampling-1.yaml",
+            baseline=query_name,
+        ),
+    ]
 SCENARIOS.append(
     Scenario(
         "deep-gzip",
@@ -216,10 +255,44 @@ SECURED_ORIGIN = "http://app.bench.test"
 
 
 def scenario_config(scenario: Scenario) -> str:
-    """The YAML a scenario appends to our gateway's base config (`@REPO@`: the repository)."""
+    """The YAML a scenario appends to our gateway's base config (`@REPO@`: the repository;
+    `@OTLP_HTTP@`: the traces URL of an OTLP sink in this process, started on first use)."""
     if not scenario.config:
         return ""
-    return (HERE / scenario.config).read_text().replace("@REPO@", str(ROOT))
+    text = (HERE / scenario.config).read_text().replace("@REPO@", str(ROOT))
+    if "@OTLP_HTTP@" in text:
+        text = text.replace("@OTLP_HTTP@", otlp_sink_url())
+    return text
+
+
+_OTLP_SINK: str | None = None
+
+
+def otlp_sink_url() -> str:
+    """An OTLP/HTTP collector stand-in on a free port: it reads every export and answers 200
+    with an empty (valid) protobuf response, so the gateway's exporter does all its work."""
+    global _OTLP_SINK
+    if _OTLP_SINK is None:
+        import http.server
+        import threading
+
+        class Sink(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        _OTLP_SINK = f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
+    return _OTLP_SINK
 
 
 def jwt_rs256(claims: dict) -> str:

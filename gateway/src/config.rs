@@ -57,6 +57,10 @@ pub struct Config {
     /// Subscriptions: limits, heartbeats, and how each subgraph's are opened
     /// (docs/realtime.md).
     pub subscriptions: crate::realtime::SubscriptionsConfig,
+    /// Log format, level and the access log.
+    pub log: crate::telemetry::LogConfig,
+    /// Metrics and OpenTelemetry tracing.
+    pub telemetry: crate::telemetry::TelemetryConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -144,6 +148,8 @@ impl Default for Config {
             authorization: Default::default(),
             playground: true,
             subscriptions: Default::default(),
+            log: Default::default(),
+            telemetry: Default::default(),
         }
     }
 }
@@ -207,6 +213,13 @@ impl Config {
             location: String::new(),
             message: format!("listen: {message}"),
         })?;
+        if let Some(listen) = &config.telemetry.metrics.listen {
+            check_listen(listen).map_err(|message| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                location: String::new(),
+                message: format!("telemetry.metrics.listen: {message}"),
+            })?;
+        }
         config.apply_env()?;
         config
             .supergraph

@@ -23,6 +23,9 @@ use crate::operation::{self, ApiSchema, NormalizedOperation, OperationError};
 use crate::planner::{QueryPlan, QueryPlanner};
 use crate::response::{CachePolicy, GraphQLError, JsonText, Response};
 use crate::supergraph::Supergraph;
+use crate::telemetry::metrics::{CacheSize, OperationType, RequestOutcome};
+use crate::telemetry::{RequestRecord, Telemetry, spans};
+use tracing::Instrument;
 
 /// A GraphQL request as GraphQL over HTTP carries it (POST body or GET query string).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -179,6 +182,8 @@ pub struct Gateway {
     authorization: Authorization,
     /// Open subscriptions, their shared upstreams and their limits.
     subscriptions: Arc<crate::realtime::Subscriptions>,
+    /// Metrics and the access log.
+    telemetry: Telemetry,
 }
 
 /// What makes two client queries the same execution: the same operation of the same document
@@ -301,6 +306,7 @@ impl Gateway {
                 Default::default(),
                 supergraph_urls(&supergraph),
             )),
+            telemetry: Telemetry::default(),
             supergraph,
         }
     }
@@ -314,6 +320,16 @@ impl Gateway {
     /// Open subscriptions, their shared upstreams and their limits.
     pub fn subscriptions(&self) -> &Arc<crate::realtime::Subscriptions> {
         &self.subscriptions
+    }
+
+    /// Records metrics in `telemetry` (and writes access log lines, if it says so).
+    pub fn with_telemetry(mut self, telemetry: Telemetry) -> Self {
+        self.telemetry = telemetry;
+        self
+    }
+
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
     }
 
     /// Enforces the supergraph's `@authenticated`, `@requiresScopes` and `@policy` as `config`
@@ -340,6 +356,17 @@ impl Gateway {
     /// Prometheus text for `/metrics`: inbound de-duplication (when it is on) and the hooks'.
     pub fn metrics(&self, out: &mut String) {
         use std::fmt::Write;
+        self.telemetry.metrics.render(
+            out,
+            CacheSize {
+                entries: self.documents.entry_count(),
+                bytes: self.documents.weighted_size(),
+            },
+            CacheSize {
+                entries: self.plans.entry_count(),
+                bytes: self.plans.weighted_size(),
+            },
+        );
         if self.requests.deduplicate_inbound {
             let (ran, shared) = self.inflight.counts();
             let _ = write!(
@@ -366,6 +393,17 @@ impl Gateway {
         &self,
         headers: &http::HeaderMap,
         identity: Option<Arc<Identity>>,
+    ) -> Arc<RequestContext> {
+        self.observed_request_context(headers, identity, None)
+    }
+
+    /// [`Gateway::request_context`] of a request the server observes: the gateway and the
+    /// fetchers report to `record`.
+    pub fn observed_request_context(
+        &self,
+        headers: &http::HeaderMap,
+        identity: Option<Arc<Identity>>,
+        record: Option<Arc<RequestRecord>>,
     ) -> Arc<RequestContext> {
         let (mut forwarded, mut subgraph_headers) = self
             .requests
@@ -402,6 +440,7 @@ impl Gateway {
                 .as_ref()
                 .is_some_and(|name| headers.contains_key(name)),
             identity,
+            record,
         })
     }
 
@@ -421,6 +460,7 @@ impl Gateway {
         transport: Transport,
         context: Arc<RequestContext>,
     ) -> (Outcome, Response) {
+        let record = context.record.clone();
         let (outcome, mut response) = self.execute_uncapped(request, transport, context).await;
         if self.requests.mask_subgraph_errors {
             mask_subgraph_errors(&mut response.errors);
@@ -429,6 +469,14 @@ impl Gateway {
         if !response.errors.is_empty() {
             // An answer with errors may be right only now (a subgraph down): never kept.
             response.meta.cache = CachePolicy::NoStore;
+        }
+        if let Some(record) = record {
+            record.outcome(match outcome {
+                Outcome::Executed if response.errors.is_empty() => RequestOutcome::Success,
+                Outcome::Executed => RequestOutcome::FieldErrors,
+                Outcome::RequestError => RequestOutcome::RequestError,
+                Outcome::MutationNotAllowed | Outcome::Unauthorized => RequestOutcome::Unauthorized,
+            });
         }
         (outcome, response)
     }
@@ -440,7 +488,12 @@ impl Gateway {
         request: GraphQLRequest,
         context: Arc<RequestContext>,
     ) -> Streamed {
-        let prepared = self.prepare(&request, Transport::Stream, context.identity.as_deref());
+        let prepared = self.prepare(
+            &request,
+            Transport::Stream,
+            context.identity.as_deref(),
+            context.record.as_deref(),
+        );
         let prepared = match prepared {
             Ok(prepared) if prepared.planned.operation.kind == ast::OperationType::Subscription => {
                 if prepared.planned.plan.subscription_fetch().is_none() {
@@ -504,7 +557,12 @@ impl Gateway {
         transport: Transport,
         context: Arc<RequestContext>,
     ) -> (Outcome, Response) {
-        let prepared = self.prepare(&request, transport, context.identity.as_deref());
+        let prepared = self.prepare(
+            &request,
+            transport,
+            context.identity.as_deref(),
+            context.record.as_deref(),
+        );
         self.run_prepared(prepared, request.operation_name, context)
             .await
     }
@@ -570,7 +628,7 @@ impl Gateway {
         identity: Option<&Identity>,
     ) -> Result<Arc<PlannedOperation>, Vec<GraphQLError>> {
         // As a streaming transport would: every operation type has a plan.
-        match self.prepare(request, Transport::Stream, identity) {
+        match self.prepare(request, Transport::Stream, identity, None) {
             Ok(prepared) => Ok(prepared.planned),
             Err(Rejected::Request(errors) | Rejected::Unauthorized(errors)) => Err(errors),
             Err(Rejected::Planning(error)) => Err(vec![*error]),
@@ -583,16 +641,24 @@ impl Gateway {
         request: &GraphQLRequest,
         transport: Transport,
         identity: Option<&Identity>,
+        record: Option<&RequestRecord>,
     ) -> Result<Prepared, Rejected> {
         let query = request.query.as_deref().ok_or_else(|| {
             Rejected::Request(vec![
                 GraphQLError::new("the request has no `query`").with_code("BAD_REQUEST"),
             ])
         })?;
-        let prepared = self.document(query).map_err(Rejected::Request)?;
+        let traced = record.is_some_and(|r| r.traced);
+        let prepared = self.document(query, traced).map_err(Rejected::Request)?;
         let document = &prepared.document;
         let operation = operation::select_operation(document, request.operation_name.as_deref())
             .map_err(request_error)?;
+        if let Some(record) = record {
+            record.operation(
+                operation.name.as_ref(),
+                OperationType::from(operation.operation_type),
+            );
+        }
         let measures = prepared.measures(operation);
         self.requests
             .limits
@@ -646,11 +712,17 @@ impl Gateway {
             grants_key,
         );
         let mut planned_now = false;
+        let plan_span = spans::plan(traced);
+        let planning = plan_span.enter();
         let planned = self
             .plans
             .try_get_with(key, || {
                 planned_now = true;
-                self.make_plan(document, operation, &condition, grants.as_ref(), &measures)
+                let started = std::time::Instant::now();
+                let plan =
+                    self.make_plan(document, operation, &condition, grants.as_ref(), &measures);
+                self.telemetry.metrics.observe_planning(started.elapsed());
+                plan
             })
             .map_err(|e| {
                 Rejected::Planning(Box::new(
@@ -658,10 +730,16 @@ impl Gateway {
                         .with_code("QUERY_PLANNING_FAILED"),
                 ))
             })?;
+        self.telemetry.metrics.plans.record(!planned_now);
         if planned_now {
             // As for documents: evict now rather than after a batch of new plans.
             self.plans.run_pending_tasks();
         }
+        // A disabled span (tracing off) would still look the field up by name.
+        if !plan_span.is_disabled() {
+            plan_span.record("graphql.plan.cached", !planned_now);
+        }
+        drop(planning);
         if self.authorization.reject_unauthorized() && !planned.unauthorized.is_empty() {
             return Err(Rejected::Unauthorized(
                 planned
@@ -747,7 +825,7 @@ impl Gateway {
             let Some(old_document) = documents.get(document_id) else {
                 continue;
             };
-            let Ok(prepared) = self.document(old_document.text()) else {
+            let Ok(prepared) = self.document(old_document.text(), false) else {
                 continue;
             };
             let Ok(operation) =
@@ -795,6 +873,7 @@ impl Gateway {
 
     async fn run(&self, prepared: Prepared, context: Arc<RequestContext>) -> Response {
         let query = prepared.planned.operation.kind == ast::OperationType::Query;
+        let span = spans::execute(context.traced());
         let mut response = executor::execute(
             &prepared.planned.plan,
             Execution {
@@ -806,6 +885,7 @@ impl Gateway {
                 context,
             },
         )
+        .instrument(span)
         .await;
         if !query {
             response.meta.cache = CachePolicy::NoStore;
@@ -814,13 +894,27 @@ impl Gateway {
     }
 
     /// The parsed and validated document for `query`, from the cache when it is there.
-    fn document(&self, query: &str) -> Result<Arc<PreparedDocument>, Vec<GraphQLError>> {
+    fn document(
+        &self,
+        query: &str,
+        traced: bool,
+    ) -> Result<Arc<PreparedDocument>, Vec<GraphQLError>> {
+        let span = spans::parse_validate(traced);
+        let _entered = span.enter();
         let key = self.document_hasher.hash_one(query);
         let cached = self.documents.get(&key);
         if let Some(found) = &cached
             && found.text() == query
         {
+            self.telemetry.metrics.documents.record(true);
+            if !span.is_disabled() {
+                span.record("graphql.document.cached", true);
+            }
             return Ok(found.clone());
+        }
+        self.telemetry.metrics.documents.record(false);
+        if !span.is_disabled() {
+            span.record("graphql.document.cached", false);
         }
         let limits = &self.requests.limits;
         let parsed = operation::parse_document(&self.api, query, limits).map_err(|e| {

@@ -32,3 +32,4 @@ pub mod response;
 pub mod server;
 pub mod startup;
 pub mod supergraph;
+pub mod telemetry;

@@ -159,6 +159,10 @@ pub fn build_gateway_on(
         .iter()
         .map(|subgraph| subgraph_endpoint(config, &subgraph.name, &subgraph.url))
         .collect::<Result<_, _>>()?;
+    let telemetry = crate::telemetry::Telemetry::new(&config.telemetry, &config.log);
+    telemetry
+        .metrics
+        .set_schema_hash(&crate::telemetry::schema_hash(&supergraph));
     let header_rules = Arc::new(HeaderRules::new(&config.headers, &supergraph)?);
     if let Some(name) = &config.cache.surrogate_key_header
         && http::HeaderName::from_bytes(name.as_bytes()).is_err()
@@ -180,7 +184,8 @@ pub fn build_gateway_on(
     let cache = shared.cache().cloned();
     let mut http_fetcher =
         HttpFetcher::with_compression(endpoints, config.compression.subgraph_responses)
-            .with_header_rules(header_rules.clone());
+            .with_header_rules(header_rules.clone())
+            .with_metrics(&telemetry.metrics);
     if let Some(cache) = cache.clone() {
         // A request started before an invalidation this gateway learned is never joined
         // after it (its answer may hold what the invalidation replaced).
@@ -209,6 +214,7 @@ pub fn build_gateway_on(
     let Some((cache, publisher)) = &shared.cache else {
         return Ok(Gateway::new(supergraph, http, &config.query_planning)
             .with_request_settings(requests)
+            .with_telemetry(telemetry)
             .with_authorization(&config.authorization)
             .with_subscriptions(subscriptions)
             .with_hooks(Arc::new(FetchHooks {
@@ -231,6 +237,7 @@ pub fn build_gateway_on(
     Ok(
         Gateway::new(supergraph, fetcher.into_shared(), &config.query_planning)
             .with_request_settings(requests)
+            .with_telemetry(telemetry)
             .with_authorization(&config.authorization)
             .with_subscriptions(subscriptions)
             .with_hooks(Arc::new(FetchHooks {

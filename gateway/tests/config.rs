@@ -79,6 +79,19 @@ fn the_load_benchmark_scenario_files_extend_a_base_config() {
     ))
     .expect("unlimited.yaml");
     assert_eq!(unlimited.limits, gateway::limits::LimitsConfig::unlimited());
+    let scenario = |file: &str| {
+        let text = repo_file(&format!("benches/load/scenarios/{file}"))
+            .replace("@OTLP_HTTP@", "http://127.0.0.1:4318/v1/traces");
+        Config::parse(&format!("{base}\n{text}")).unwrap_or_else(|e| panic!("{file}: {e}"))
+    };
+    let off = scenario("observability-off.yaml");
+    assert!(!off.telemetry.metrics.enabled && !off.log.access_log);
+    assert!(!off.telemetry.tracing.enabled);
+    for (file, sampling) in [("sampling-0.01.yaml", 0.01), ("sampling-1.yaml", 1.0)] {
+        let on = scenario(file);
+        assert!(on.telemetry.tracing.enabled, "{file}");
+        assert_eq!(on.telemetry.tracing.sampling, sampling, "{file}");
+    }
 }
 
 #[test]

@@ -31,6 +31,8 @@ pub async fn serve(
     if let Some(listen) = listen {
         config.listen = listen;
     }
+    let telemetry =
+        gateway::telemetry::init(&config.log, &config.telemetry).map_err(|e| e.to_string())?;
     if let Some(path) = supergraph {
         // The command line's file wins over the config's file or URL.
         config.supergraph.path = Some(path);
@@ -55,10 +57,18 @@ pub async fn serve(
     let watch_config = (hot_reload || config.supergraph.watch)
         .then_some(config_file)
         .flatten();
-    let _sources = gateway::reload::start(&reloader, watch_config)
-        .await
-        .map_err(|e| e.to_string())?;
-    serve_live(live, &config, shutdown).await
+    let sources = match gateway::reload::start(&reloader, watch_config).await {
+        Ok(sources) => sources,
+        Err(error) => {
+            telemetry.shutdown().await;
+            return Err(error.to_string());
+        }
+    };
+    let result = serve_live(live, &config, shutdown).await;
+    drop(sources);
+    // While the gateway is alive: the last OTLP metrics are read from its counters.
+    telemetry.shutdown().await;
+    result
 }
 
 /// Serves an already built gateway until `shutdown` (SIGTERM or SIGINT: [`gateway::edge::on_signal`])
@@ -84,6 +94,15 @@ pub async fn serve_live(
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    if let Some(generation) = live.current() {
+        log_supergraph(&generation.gateway, config);
+    }
+    let metrics_server = match &config.telemetry.metrics.listen {
+        Some(listen) => {
+            Some(serve_metrics(listen, live.clone(), readiness.clone(), edge.clone()).await?)
+        }
+        None => None,
+    };
     tracing::info!("gateway listening on http://{address}/graphql");
     if config.playground {
         tracing::info!("playground: http://{address}/graphql (open it in a browser)");
@@ -110,6 +129,47 @@ pub async fn serve_live(
     )
     .await
     .map_err(|e| e.to_string())?;
+    if let Some(task) = metrics_server {
+        task.abort();
+    }
     tracing::info!("gateway stopped");
     Ok(())
+}
+
+/// The startup lines that say what is served: the supergraph's hash and its subgraphs.
+fn log_supergraph(gateway: &Gateway, config: &Config) {
+    let supergraph = gateway.supergraph();
+    tracing::info!(
+        schema_hash = %gateway::telemetry::schema_hash(supergraph),
+        subgraphs = supergraph.subgraphs().len(),
+        "supergraph loaded"
+    );
+    for subgraph in supergraph.subgraphs() {
+        let url = config
+            .subgraphs
+            .get(&*subgraph.name)
+            .and_then(|own| own.url.as_deref())
+            .unwrap_or(&subgraph.url);
+        tracing::info!(subgraph = %subgraph.name, url, "subgraph {} at {url}", subgraph.name);
+    }
+}
+
+/// `/metrics` and `/health` on their own listener (`telemetry.metrics.listen`).
+async fn serve_metrics(
+    listen: &str,
+    live: Arc<LiveGateway>,
+    readiness: Arc<Readiness>,
+    edge: Arc<Edge>,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen} (telemetry.metrics.listen): {e}"))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("metrics on http://{address}/metrics");
+    let router = gateway::server::metrics_router(live, readiness, edge);
+    Ok(tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!("the metrics listener failed: {error}");
+        }
+    }))
 }

@@ -56,6 +56,16 @@ pub struct RequestContext {
     pub cache_debug: bool,
     /// The verified identity of the client, if any (authorization reads it before planning).
     pub identity: Option<std::sync::Arc<crate::identity::Identity>>,
+    /// Where the fetchers report which subgraphs they fetched from, when the request is
+    /// observed (metrics, access log, tracing).
+    pub record: Option<std::sync::Arc<crate::telemetry::RequestRecord>>,
+}
+
+impl RequestContext {
+    /// Whether the request is traced: its parts make spans.
+    pub fn traced(&self) -> bool {
+        self.record.as_ref().is_some_and(|record| record.traced)
+    }
 }
 
 impl RequestContext {

@@ -174,6 +174,12 @@ impl Run<'_> {
     }
 
     async fn fetch(&self, fetch: &FetchNode, path: &[PathSegment]) {
+        let span =
+            crate::telemetry::spans::subgraph_fetch(self.context.traced(), &fetch.subgraph_name);
+        tracing::Instrument::instrument(self.fetch_in_span(fetch, path), span).await
+    }
+
+    async fn fetch_in_span(&self, fetch: &FetchNode, path: &[PathSegment]) {
         let variables: Map<String, serde_json::Value> = fetch
             .variable_usages
             .iter()
@@ -260,6 +266,9 @@ impl Run<'_> {
     }
 
     fn report(&self, fetch: &FetchNode, path: &[PathSegment], response: &SubgraphResponse) {
+        if self.context.traced() {
+            crate::telemetry::spans::record_fetch(response.cache, None);
+        }
         if let (true, Some(report)) = (self.context.cache_debug, response.cache) {
             self.cache_reports
                 .lock()
@@ -300,6 +309,9 @@ impl Run<'_> {
             }
             Err(error) => {
                 self.absorb(None);
+                if self.context.traced() {
+                    crate::telemetry::spans::record_fetch(None, Some(error.code()));
+                }
                 self.push_errors([fetch_failed(fetch, &error, None)]);
             }
         }
@@ -332,6 +344,9 @@ impl Run<'_> {
             }
             Err(error) => {
                 self.absorb(None);
+                if self.context.traced() {
+                    crate::telemetry::spans::record_fetch(None, Some(error.code()));
+                }
                 self.push_errors([fetch_failed(fetch, &error, first_path())]);
                 return;
             }

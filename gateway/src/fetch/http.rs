@@ -27,6 +27,8 @@ use crate::inflight::Role;
 use crate::json::Value;
 use crate::response::{CachePolicy, GraphQLError, PropagatedHeader};
 use crate::supergraph::SubgraphId;
+use crate::telemetry::LogRateLimit;
+use crate::telemetry::metrics::{Metrics, SUBGRAPH_GRAPHQL_ERROR, SubgraphSeries};
 
 /// Where one subgraph is reached, and what it may cost the gateway.
 #[derive(Debug, Clone)]
@@ -91,7 +93,14 @@ struct Endpoint {
     max_connections: usize,
     breaker: Option<Arc<Breaker>>,
     dedup: Option<Arc<Deduplicator>>,
+    /// Its request count, durations and errors (`telemetry.metrics`).
+    metrics: Option<Arc<SubgraphSeries>>,
+    /// Failures are logged at most once per interval (with the count held back).
+    failure_log: Arc<LogRateLimit>,
 }
+
+/// How often a failing subgraph's failures are logged, at most.
+const FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
 impl HttpFetcher {
     /// A fetcher that asks subgraphs for compressed answers.
@@ -144,6 +153,8 @@ impl HttpFetcher {
                         .deduplicate
                         .then(|| Arc::new(Deduplicator::default())),
                     name: endpoint.name.into(),
+                    metrics: None,
+                    failure_log: Arc::new(LogRateLimit::new(FAILURE_LOG_INTERVAL)),
                 }
             })
             .collect();
@@ -159,6 +170,16 @@ impl HttpFetcher {
     /// Takes the headers `rules` pick from subgraph answers into [`SubgraphResponse::headers`].
     pub fn with_header_rules(mut self, rules: Arc<HeaderRules>) -> Self {
         self.header_rules = Some(rules);
+        self
+    }
+
+    /// Records each subgraph's requests in `metrics` (handles resolved now, once).
+    pub fn with_metrics(mut self, metrics: &Metrics) -> Self {
+        if metrics.enabled() {
+            for endpoint in &mut self.endpoints {
+                endpoint.metrics = Some(metrics.subgraph(&endpoint.name));
+            }
+        }
         self
     }
 
@@ -282,6 +303,7 @@ impl Fetcher for HttpFetcher {
                 .endpoints
                 .get(request.subgraph.0 as usize)
                 .ok_or(FetchError::UnknownSubgraph)?;
+            let started = Instant::now();
             let body: Bytes = serde_json::to_vec(&Body { request: &request })
                 .map_err(|e| FetchError::InvalidResponse(e.to_string()))?
                 .into();
@@ -303,6 +325,21 @@ impl Fetcher for HttpFetcher {
                 // Before the client hears of it: no query after this joins one from before.
                 self.writes.fetch_add(1, Ordering::Release);
             }
+            // A request refused by the open breaker never reached the subgraph.
+            if !matches!(result, Err(FetchError::CircuitOpen)) {
+                // A shared request was counted by the one that ran it.
+                if let (Role::Ran, Some(series)) = (role, &endpoint.metrics) {
+                    let error = match &result {
+                        Ok(response) if response.errors.is_empty() => None,
+                        Ok(_) => Some(SUBGRAPH_GRAPHQL_ERROR),
+                        Err(error) => Some(error.code()),
+                    };
+                    series.record(started.elapsed(), error);
+                }
+                if let Some(record) = &request.context.record {
+                    record.fetched(request.subgraph);
+                }
+            }
             // A shared failure was logged by the request that ran.
             if let (Role::Ran, Err(error)) = (role, &result) {
                 match error {
@@ -311,12 +348,19 @@ impl Fetcher for HttpFetcher {
                         "fetch from subgraph \"{}\" refused: circuit breaker open",
                         endpoint.name
                     ),
-                    error => tracing::warn!(
-                        subgraph = %endpoint.name,
-                        code = error.code(),
-                        "fetch from subgraph \"{}\" failed: {error}",
-                        endpoint.name
-                    ),
+                    error => {
+                        if let Some(held_back) = endpoint.failure_log.admit() {
+                            tracing::warn!(
+                                subgraph = %endpoint.name,
+                                code = error.code(),
+                                reason = %error,
+                                held_back,
+                                "fetch from subgraph \"{}\" failed: {error} ({held_back} more \
+                                 failures of it not logged since the last line)",
+                                endpoint.name
+                            );
+                        }
+                    }
                 }
             }
             result
@@ -350,10 +394,26 @@ impl HttpFetcher {
             ),
             None => None,
         };
+        let mut headers = request.context.headers_for(request.subgraph).clone();
+        let tracing = request.context.traced();
+        if tracing {
+            crate::telemetry::spans::record_subgraph_request(url.as_str(), None);
+            if crate::telemetry::propagating() {
+                crate::telemetry::spans::inject_current(&mut headers);
+            }
+        } else if let Some(parent) = request
+            .context
+            .record
+            .as_ref()
+            .and_then(|r| r.parent.clone())
+        {
+            // An untraced request's caller's trace context goes on as it came.
+            headers.insert(http::header::HeaderName::from_static("traceparent"), parent);
+        }
         let send = self
             .client
             .post(url)
-            .headers(request.context.headers_for(request.subgraph).clone())
+            .headers(headers)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(
                 ACCEPT,
@@ -364,9 +424,12 @@ impl HttpFetcher {
             .body(body);
         let exchange = self.exchange(endpoint, send).await;
         let (result, outcome) = match exchange {
-            Ok((status, cache_control, headers, bytes)) => {
+            Ok((status, cache_control, picked, bytes)) => {
+                if tracing {
+                    crate::telemetry::spans::record_subgraph_request_status(status.as_u16());
+                }
                 let result = read_response(status.as_u16(), cache_control, &bytes).map(|mut r| {
-                    r.headers = headers;
+                    r.headers = picked;
                     r
                 });
                 let outcome = match result {

@@ -22,6 +22,8 @@ use crate::gateway::{GraphQLRequest, Outcome, Transport};
 use crate::identity::Identity;
 use crate::realtime::{self, HttpStream};
 use crate::response::{GraphQLError, Response};
+use crate::telemetry::RequestRecord;
+use tracing::Instrument;
 
 pub async fn post_graphql(
     State(state): State<AppState>,
@@ -31,22 +33,61 @@ pub async fn post_graphql(
     if let Some(stream) = HttpStream::from_headers(&headers) {
         return post_streamed(&state, &headers, &body, stream).await;
     }
-    let Some(response_type) = media_type::negotiate(&headers) else {
+    observed(&state, &headers, true, |record| {
+        post(&state, &headers, &body, record)
+    })
+    .await
+}
+
+/// Runs `handle` under the request's metrics, access log line and span, when anything
+/// observes requests (`None` to `handle` otherwise, which then costs nothing).
+async fn observed<F, Fut>(
+    state: &AppState,
+    headers: &HeaderMap,
+    post: bool,
+    handle: F,
+) -> HttpResponse
+where
+    F: FnOnce(Option<Arc<RequestRecord>>) -> Fut,
+    Fut: std::future::Future<Output = HttpResponse>,
+{
+    let generation = state.live.current();
+    let observation = generation
+        .as_ref()
+        .and_then(|generation| generation.gateway.telemetry().observe(post, headers));
+    match (observation, generation) {
+        (Some(observation), Some(generation)) => {
+            let record = Some(observation.record.clone());
+            let response = handle(record).instrument(observation.span.clone()).await;
+            observation.finish(response.status().as_u16(), generation.gateway.supergraph());
+            response
+        }
+        _ => handle(None).await,
+    }
+}
+
+async fn post(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    record: Option<Arc<RequestRecord>>,
+) -> HttpResponse {
+    let Some(response_type) = media_type::negotiate(headers) else {
         return not_acceptable();
     };
-    let identity = match admit(&state, &headers, response_type).await {
+    let identity = match admit(state, headers, response_type).await {
         Ok(identity) => identity,
         Err(refused) => return refused,
     };
-    let request = match post_body(&headers, &body) {
+    let request = match post_body(headers, body) {
         Ok(request) => request,
         Err((status, message)) => return bad_request(response_type, status, message),
     };
     run(
-        &state,
-        &headers,
+        state,
+        headers,
         response_type,
-        identity,
+        (identity, record),
         request,
         Transport::Post,
     )
@@ -88,31 +129,43 @@ pub async fn get_graphql(State(state): State<AppState>, request: Request) -> Htt
     {
         return playground::page(&generation.gateway);
     }
-    let Some(response_type) = media_type::negotiate(&headers) else {
-        return not_acceptable();
-    };
-    let identity = match admit(&state, &headers, response_type).await {
-        Ok(identity) => identity,
-        Err(refused) => return refused,
-    };
-    let request = match get_params(&params) {
-        Ok(request) => request,
-        Err(message) => return bad_request(response_type, StatusCode::BAD_REQUEST, message),
-    };
-    let mut http = run(
-        &state,
-        &headers,
-        response_type,
-        identity,
-        request,
-        Transport::Get,
-    )
+    let mut http = observed(&state, &headers, false, |record| {
+        get(&state, &headers, &params, record)
+    })
     .await;
     // The same URL answers a browser with the playground and a client with JSON, and the
     // media type by Accept: a cache in front (a CDN, for persisted queries) must key by it.
     http.headers_mut()
         .append(header::VARY, HeaderValue::from_static("accept"));
     http
+}
+
+async fn get(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    record: Option<Arc<RequestRecord>>,
+) -> HttpResponse {
+    let Some(response_type) = media_type::negotiate(headers) else {
+        return not_acceptable();
+    };
+    let identity = match admit(state, headers, response_type).await {
+        Ok(identity) => identity,
+        Err(refused) => return refused,
+    };
+    let request = match get_params(params) {
+        Ok(request) => request,
+        Err(message) => return bad_request(response_type, StatusCode::BAD_REQUEST, message),
+    };
+    run(
+        state,
+        headers,
+        response_type,
+        (identity, record),
+        request,
+        Transport::Get,
+    )
+    .await
 }
 
 /// Whether a GET asks to become a WebSocket.
@@ -238,7 +291,7 @@ async fn run(
     state: &AppState,
     headers: &HeaderMap,
     response_type: ResponseType,
-    identity: Option<Arc<Identity>>,
+    (identity, record): (Option<Arc<Identity>>, Option<Arc<RequestRecord>>),
     mut request: GraphQLRequest,
     transport: Transport,
 ) -> HttpResponse {
@@ -257,7 +310,7 @@ async fn run(
         return not_loaded(response_type);
     };
     let gateway = &generation.gateway;
-    let context = gateway.request_context(headers, identity);
+    let context = gateway.observed_request_context(headers, identity, record);
     let (outcome, response) = gateway.execute(request, transport, context).await;
     respond(response_type, outcome, response)
 }

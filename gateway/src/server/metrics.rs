@@ -10,6 +10,18 @@ use super::AppState;
 use crate::cache::Invalidation;
 use crate::supergraph::Supergraph;
 
+/// `/metrics` next to `/graphql`: not there when `telemetry.metrics.listen` serves it apart.
+pub async fn public_metrics(state: State<AppState>) -> Response {
+    let apart = state
+        .live
+        .current()
+        .is_some_and(|generation| generation.gateway.telemetry().separate_metrics);
+    if apart {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    metrics(state).await
+}
+
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut text = String::new();
     if let Some(generation) = state.live.current() {

@@ -71,7 +71,7 @@ pub fn live_router(
         )
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
-        .route("/metrics", get(metrics::metrics))
+        .route("/metrics", get(metrics::public_metrics))
         .route("/invalidate", post(metrics::invalidate))
         .with_state(AppState(Arc::new(Handlers {
             live,
@@ -80,6 +80,25 @@ pub fn live_router(
             playground,
         })));
     edge.wrap(routes)
+}
+
+/// The routes of `telemetry.metrics.listen`: `/metrics`, `/health` and `/ready`, for scrapers
+/// and probes on an address that need not be public.
+pub fn metrics_router(
+    live: Arc<LiveGateway>,
+    readiness: Arc<Readiness>,
+    edge: Arc<Edge>,
+) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .with_state(AppState(Arc::new(Handlers {
+            live,
+            edge,
+            readiness,
+            playground: false,
+        })))
 }
 
 /// Serves `router` on `listener` behind the edge's connection limits until `shutdown`
