@@ -144,7 +144,7 @@ async fn metrics_count_a_known_set_of_requests() {
     assert_eq!(
         value(
             &samples,
-            "gateway_supergraph_reloads_total{result=\"failure\"}"
+            "gateway_supergraph_reloads_total{source=\"file\",result=\"failure\"}"
         ),
         0.0
     );

@@ -78,6 +78,12 @@ pub async fn serve_gateway(
     config: &Config,
     shutdown: impl Future<Output = &'static str> + Send + 'static,
 ) -> Result<(), String> {
+    let supergraph = gateway.supergraph();
+    tracing::info!(
+        schema_hash = %gateway::telemetry::schema_hash(supergraph),
+        subgraphs = supergraph.subgraphs().len(),
+        "supergraph loaded"
+    );
     serve_live(LiveGateway::fixed(gateway), config, shutdown).await
 }
 
@@ -95,6 +101,7 @@ pub async fn serve_live(
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     if let Some(generation) = live.current() {
+        // "supergraph loaded" is the reloader's line (at every load), or serve_gateway's.
         log_supergraph(&generation.gateway, config);
     }
     let metrics_server = match &config.telemetry.metrics.listen {
@@ -136,14 +143,9 @@ pub async fn serve_live(
     Ok(())
 }
 
-/// The startup lines that say what is served: the supergraph's hash and its subgraphs.
+/// The startup lines that say where each subgraph is reached.
 fn log_supergraph(gateway: &Gateway, config: &Config) {
     let supergraph = gateway.supergraph();
-    tracing::info!(
-        schema_hash = %gateway::telemetry::schema_hash(supergraph),
-        subgraphs = supergraph.subgraphs().len(),
-        "supergraph loaded"
-    );
     for subgraph in supergraph.subgraphs() {
         let url = config
             .subgraphs

@@ -91,7 +91,12 @@ impl LiveGateway {
     /// A gateway that is never reloaded (tests, `gateway demo`).
     pub fn fixed(gateway: Arc<Gateway>) -> Arc<Self> {
         let live = Self::empty();
-        live.install(gateway, String::new());
+        let hash = gateway
+            .telemetry()
+            .metrics
+            .schema_hash()
+            .unwrap_or_default();
+        live.install(gateway, hash);
         live
     }
 

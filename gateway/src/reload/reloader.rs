@@ -126,7 +126,8 @@ impl Reloader {
             source = source.label(),
             generation,
             schema_hash = %hash,
-            subgraphs = %subgraphs.join(","),
+            subgraphs = subgraphs.len(),
+            subgraph_names = %subgraphs.join(","),
             warmed_plans = warmed,
             took_ms = started.elapsed().as_millis() as u64,
             "supergraph loaded"

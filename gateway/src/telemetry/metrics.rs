@@ -448,6 +448,14 @@ impl Metrics {
     }
 
     /// The hash of the supergraph now served (`gateway_supergraph_info{hash}`).
+    /// The hash [`Metrics::set_schema_hash`] set.
+    pub fn schema_hash(&self) -> Option<String> {
+        self.schema_hash
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     pub fn set_schema_hash(&self, hash: &str) {
         *self.schema_hash.write().unwrap_or_else(|e| e.into_inner()) = Some(hash.to_string());
     }
@@ -501,35 +509,8 @@ impl Metrics {
         );
         self.planning
             .render(out, "gateway_query_planning_duration_seconds", "");
-        family(
-            out,
-            "gateway_supergraph_reloads_total",
-            "counter",
-            "Supergraph reloads by result (success, or failure: the old supergraph kept serving).",
-        );
-        for (result, counter) in [
-            ("success", &self.reloads_ok),
-            ("failure", &self.reloads_failed),
-        ] {
-            let _ = writeln!(
-                out,
-                "gateway_supergraph_reloads_total{{result=\"{result}\"}} {}",
-                counter.load(Ordering::Relaxed)
-            );
-        }
-        if let Some(hash) = &*self.schema_hash.read().unwrap_or_else(|e| e.into_inner()) {
-            family(
-                out,
-                "gateway_supergraph_info",
-                "gauge",
-                "The supergraph now served: its SHA-256 (always 1).",
-            );
-            let _ = writeln!(
-                out,
-                "gateway_supergraph_info{{hash=\"{}\"}} 1",
-                label_value(hash)
-            );
-        }
+        // The supergraph families (reloads, the loaded schema's hash) are the reloader's:
+        // `reload::LiveGateway::render_metrics`.
     }
 
     fn render_requests(&self, out: &mut String) {
