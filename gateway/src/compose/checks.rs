@@ -144,56 +144,48 @@ impl Checker<'_> {
                         .sources
                         .iter()
                         .any(|s| s.origin.subgraph == origin.subgraph && s.interface_object);
-                    if ty.kind == Kind::Interface && !interface_object_here {
-                        errors.push(
-                            CompositionError::new(
-                                "OVERRIDE_ON_INTERFACE",
-                                format!("field \"{coordinate}\" in subgraph \"{here}\" is an interface field: @override applies to the fields of object types, not interfaces"),
-                            )
-                            .at(&here, origin.span),
-                        );
-                        continue;
-                    }
-                    if interface_object_here {
-                        errors.push(
-                            CompositionError::new(
-                                "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
-                                format!("field \"{coordinate}\" in subgraph \"{here}\" is a field of an @interfaceObject: @override cannot take a field over from the interface's implementations"),
-                            )
-                            .at(&here, origin.span),
-                        );
-                        continue;
-                    }
-                    if let Some(label) = &label
-                        && !valid_override_label(label)
+                    // The first rule the override breaks, if any: one error per field.
+                    let refusal = if ty.kind == Kind::Interface && !interface_object_here {
+                        Some((
+                            "OVERRIDE_ON_INTERFACE",
+                            format!(
+                                "field \"{coordinate}\" in subgraph \"{here}\" is an interface field: @override applies to the fields of object types, not interfaces"
+                            ),
+                        ))
+                    } else if interface_object_here {
+                        Some((
+                            "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
+                            format!(
+                                "field \"{coordinate}\" in subgraph \"{here}\" is a field of an @interfaceObject: @override cannot take a field over from the interface's implementations"
+                            ),
+                        ))
+                    } else if let Some(label) = label.as_ref().filter(|l| !valid_override_label(l))
                     {
-                        errors.push(
-                            CompositionError::new(
-                                "OVERRIDE_LABEL_INVALID",
-                                format!("field \"{coordinate}\" in subgraph \"{here}\" has @override(label: \"{label}\"): a label is \"percent(N)\" with 0 <= N <= 100 (up to 8 decimals), or a name of letters, digits, '_', '-', ':' and '.' starting with a letter"),
-                            )
-                            .at(&here, origin.span),
-                        );
-                        continue;
-                    }
-                    if from == here {
-                        errors.push(
-                            CompositionError::new(
-                                "OVERRIDE_FROM_SELF_ERROR",
-                                format!("field \"{coordinate}\" in subgraph \"{here}\" overrides itself: @override(from:) must name another subgraph"),
-                            )
-                            .at(&here, origin.span),
-                        );
-                        continue;
-                    }
-                    if external {
-                        errors.push(
-                            CompositionError::new(
-                                "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
-                                format!("field \"{coordinate}\" in subgraph \"{here}\" is both @override and @external: an overriding subgraph must resolve the field"),
-                            )
-                            .at(&here, origin.span),
-                        );
+                        Some((
+                            "OVERRIDE_LABEL_INVALID",
+                            format!(
+                                "field \"{coordinate}\" in subgraph \"{here}\" has @override(label: \"{label}\"): a label is \"percent(N)\" with 0 <= N <= 100 (up to 8 decimals), or a name of letters, digits, '_', '-', ':' and '.' starting with a letter"
+                            ),
+                        ))
+                    } else if from == here {
+                        Some((
+                            "OVERRIDE_FROM_SELF_ERROR",
+                            format!(
+                                "field \"{coordinate}\" in subgraph \"{here}\" overrides itself: @override(from:) must name another subgraph"
+                            ),
+                        ))
+                    } else if external {
+                        Some((
+                            "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
+                            format!(
+                                "field \"{coordinate}\" in subgraph \"{here}\" is both @override and @external: an overriding subgraph must resolve the field"
+                            ),
+                        ))
+                    } else {
+                        None
+                    };
+                    if let Some((code, message)) = refusal {
+                        errors.push(CompositionError::new(code, message).at(&here, origin.span));
                         continue;
                     }
                     let Some(source_index) = subgraph_index(&from) else {
