@@ -12,6 +12,7 @@ use crate::fetch::{CachedFetcher, HttpFetcher, SubgraphEndpoint};
 use crate::gateway::{Gateway, GatewayHooks, RequestSettings};
 use crate::headers::HeaderRules;
 use crate::supergraph::{Supergraph, SupergraphError};
+use crate::telemetry::Telemetry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -56,19 +57,25 @@ pub fn load_supergraph(path: &Path) -> Result<Supergraph, StartupError> {
 }
 
 /// The parts of a running gateway that outlive a supergraph reload: the entity cache, its
-/// Redis connections, the change-event listener and the publisher. Started once per process;
-/// each supergraph gets a [`Gateway`] built over them ([`build_gateway_on`]).
+/// Redis connections, the change-event listener and the publisher, and the telemetry (its
+/// counters are Prometheus counters: they must not fall back to zero at a reload). Started
+/// once per process; each supergraph gets a [`Gateway`] built over them ([`build_gateway_on`]).
 #[derive(Clone, Default)]
 pub struct SharedParts {
     cache: Option<(Arc<Cache>, Option<Publisher>)>,
+    telemetry: Telemetry,
 }
 
 impl SharedParts {
     /// Starts what `config` enables. With the cache enabled, call from within a Tokio runtime
     /// (background tasks connect to Redis and tail the event stream).
     pub fn start(config: &Config) -> Result<Self, StartupError> {
+        let telemetry = Telemetry::new(&config.telemetry, &config.log);
         if !config.cache.enabled {
-            return Ok(Self::default());
+            return Ok(Self {
+                cache: None,
+                telemetry,
+            });
         }
         let cache_config = &config.cache;
         let cache =
@@ -90,6 +97,7 @@ impl SharedParts {
         };
         Ok(Self {
             cache: Some((cache, publisher)),
+            telemetry,
         })
     }
 
@@ -159,10 +167,7 @@ pub fn build_gateway_on(
         .iter()
         .map(|subgraph| subgraph_endpoint(config, &subgraph.name, &subgraph.url))
         .collect::<Result<_, _>>()?;
-    let telemetry = crate::telemetry::Telemetry::new(&config.telemetry, &config.log);
-    telemetry
-        .metrics
-        .set_schema_hash(&crate::telemetry::schema_hash(&supergraph));
+    let telemetry = shared.telemetry.clone();
     let header_rules = Arc::new(HeaderRules::new(&config.headers, &supergraph)?);
     if let Some(name) = &config.cache.surrogate_key_header
         && http::HeaderName::from_bytes(name.as_bytes()).is_err()

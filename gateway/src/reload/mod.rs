@@ -91,11 +91,7 @@ impl LiveGateway {
     /// A gateway that is never reloaded (tests, `gateway demo`).
     pub fn fixed(gateway: Arc<Gateway>) -> Arc<Self> {
         let live = Self::empty();
-        let hash = gateway
-            .telemetry()
-            .metrics
-            .schema_hash()
-            .unwrap_or_default();
+        let hash = crate::telemetry::schema_hash(gateway.supergraph());
         live.install(gateway, hash);
         live
     }
@@ -195,17 +191,6 @@ impl LiveGateway {
             );
         }
     }
-}
-
-/// SHA-256 of a supergraph's text, hex: the schema hash in logs and metrics.
-pub fn schema_hash(sdl: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(sdl.as_bytes())
-        .iter()
-        .fold(String::with_capacity(64), |mut out, byte| {
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
 }
 
 /// The sources a [`Reloader`] listens to, running until dropped.

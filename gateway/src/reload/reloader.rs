@@ -5,7 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{LiveGateway, Source, schema_hash};
+use super::{LiveGateway, Source};
+use crate::telemetry::sdl_hash;
 use crate::cache::Invalidation;
 use crate::config::Config;
 use crate::gateway::Gateway;
@@ -74,7 +75,7 @@ impl Reloader {
     /// but the failure count; the error is returned and logged.
     pub async fn offer(&self, sdl: String, source: Source) -> Result<Reloaded, ReloadError> {
         let _busy = self.busy.lock().await;
-        let hash = schema_hash(&sdl);
+        let hash = sdl_hash(&sdl);
         let old = self.live.current();
         if old.as_ref().is_some_and(|old| old.hash == hash) {
             return Ok(Reloaded::Unchanged);
@@ -372,6 +373,35 @@ mod tests {
         let error = reloader.offer(ftp, Source::File).await.unwrap_err();
         assert!(matches!(error, ReloadError::Build(_)), "{error}");
         assert_eq!(reloader.live().current().unwrap().number, 3);
+    }
+
+    #[tokio::test]
+    async fn request_counters_run_on_across_a_reload() {
+        use crate::telemetry::metrics::{OperationType, RequestOutcome};
+        let reloader = reloader(Config::default());
+        reloader
+            .offer(DEMO.replace(IN_STOCK, ""), Source::File)
+            .await
+            .unwrap();
+        let metrics = || reloader.live().current().unwrap().gateway.telemetry().metrics.clone();
+        metrics()
+            .operation("TopProducts", OperationType::Query)
+            .record(RequestOutcome::Success, std::time::Duration::from_millis(3));
+        reloader.offer(DEMO.into(), Source::File).await.unwrap();
+        metrics()
+            .operation("TopProducts", OperationType::Query)
+            .record(RequestOutcome::Success, std::time::Duration::from_millis(3));
+        let mut text = String::new();
+        metrics().render(&mut text, Default::default(), Default::default());
+        let line = text
+            .lines()
+            .find(|line| {
+                line.starts_with("gateway_graphql_requests_total")
+                    && line.contains("TopProducts")
+                    && line.contains("success")
+            })
+            .unwrap_or_else(|| panic!("no TopProducts line in\n{text}"));
+        assert!(line.ends_with(" 2"), "both requests counted: {line}");
     }
 
     #[tokio::test]

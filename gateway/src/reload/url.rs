@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
-use super::{Reloader, Source, SupergraphConfig, schema_hash};
+use super::{Reloader, Source, SupergraphConfig};
+use crate::telemetry::sdl_hash;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PollError {
@@ -108,7 +109,7 @@ impl Poller {
                 Ok(Fetched::New { text, etag: tag }) => {
                     failures = 0;
                     etag = tag;
-                    let hash = schema_hash(&text);
+                    let hash = sdl_hash(&text);
                     if refused.as_ref() != Some(&hash) {
                         match reloader.offer(text, Source::Url).await {
                             Ok(_) => refused = None,

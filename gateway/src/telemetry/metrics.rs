@@ -265,9 +265,6 @@ pub struct Metrics {
     pub documents: HitMiss,
     pub plans: HitMiss,
     pub planning: Histogram,
-    reloads_ok: AtomicU64,
-    reloads_failed: AtomicU64,
-    schema_hash: std::sync::RwLock<Option<String>>,
     /// The OTLP histograms, when metrics are pushed over OTLP too.
     otel: Option<Histograms>,
 }
@@ -299,9 +296,6 @@ impl Metrics {
             documents: HitMiss::default(),
             plans: HitMiss::default(),
             planning: Histogram::default(),
-            reloads_ok: AtomicU64::new(0),
-            reloads_failed: AtomicU64::new(0),
-            schema_hash: Default::default(),
             otel,
         }
     }
@@ -435,29 +429,6 @@ impl Metrics {
         });
         subgraphs.push(series.clone());
         series
-    }
-
-    /// A supergraph reload finished (the facade the hot-reload part reports through).
-    pub fn supergraph_reload(&self, succeeded: bool) {
-        let counter = if succeeded {
-            &self.reloads_ok
-        } else {
-            &self.reloads_failed
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// The hash of the supergraph now served (`gateway_supergraph_info{hash}`).
-    /// The hash [`Metrics::set_schema_hash`] set.
-    pub fn schema_hash(&self) -> Option<String> {
-        self.schema_hash
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    pub fn set_schema_hash(&self, hash: &str) {
-        *self.schema_hash.write().unwrap_or_else(|e| e.into_inner()) = Some(hash.to_string());
     }
 
     /// Prometheus text of every family named here. `documents` and `plans` are the sizes of

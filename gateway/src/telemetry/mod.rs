@@ -79,9 +79,22 @@ pub fn schema_hash(supergraph: &crate::supergraph::Supergraph) -> String {
     for source in supergraph.schema().sources.values() {
         hasher.update(source.source_text().as_bytes());
     }
-    hasher
-        .finalize()
+    hex(&hasher.finalize())
+}
+
+/// [`schema_hash`] of a supergraph's text, before it is parsed (a reload source compares
+/// what it got with what is served).
+pub fn sdl_hash(sdl: &str) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(sdl.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
         .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+        .fold(String::with_capacity(2 * bytes.len()), |mut out, byte| {
+            let _ = write!(out, "{byte:02x}");
+            out
+        })
 }
