@@ -101,7 +101,7 @@ impl Checker<'_> {
         for (index, subgraph) in self.subgraphs.iter().enumerate() {
             self.directives_on_externals(index, subgraph);
             self.interface_keys(index, subgraph);
-            super::contexts::check_subgraph(index, subgraph, self.errors);
+            super::contexts::check_subgraph(subgraph, self.errors);
         }
         super::contexts::check_merged(supergraph, self.subgraphs, self.hints);
         self.externals(supergraph, &usage);

@@ -19,7 +19,7 @@ use super::model::{Origin, Supergraph};
 use super::subgraph::Subgraph;
 
 /// Checks one subgraph's `@context` and `@fromContext` applications.
-pub fn check_subgraph(index: usize, subgraph: &Subgraph, errors: &mut Vec<CompositionError>) {
+pub fn check_subgraph(subgraph: &Subgraph, errors: &mut Vec<CompositionError>) {
     let at = |message: String, code: &'static str, span| {
         CompositionError::new(code, message).at(&subgraph.name, span)
     };

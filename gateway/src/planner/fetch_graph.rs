@@ -87,6 +87,7 @@ impl FetchGraph {
                     applies_to,
                     typename: jump.entity_type.clone(),
                     requires: jump.requires,
+                    contexts: jump.contexts,
                 }]),
                 more: Vec::new(),
                 selection: SelectionSet {
