@@ -210,7 +210,12 @@ fn selection_fits(
     selection: &str,
     argument: &AstType,
 ) -> Result<(), String> {
-    let set = FieldSet::parse_and_validate(schema, setter.clone(), selection, "context.graphql")
+    let set = FieldSet::parse_and_validate(
+        schema,
+        setter.clone(),
+        strip_braces(selection),
+        "context.graphql",
+    )
         .map_err(|e| {
             e.errors
                 .iter()
@@ -329,5 +334,15 @@ pub fn check_merged(
                 field.arguments.shift_remove(&name);
             }
         }
+    }
+}
+
+/// A context selection may be written with its braces (`{ prop }`) or without them (`... on A
+/// { x }`); a field set has none.
+pub fn strip_braces(selection: &str) -> &str {
+    let trimmed = selection.trim();
+    match trimmed.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+        Some(inner) => inner,
+        None => trimmed,
     }
 }

@@ -392,9 +392,15 @@ impl Loader<'_> {
             .ok_or_else(|| bad(format!("context `{}` is set by no type", contextual.context)))?;
         let mut selections = Vec::new();
         for setter in setters {
+            // Written with its braces (`{ prop }`) or without (`... on A { x }`).
+            let trimmed = contextual.selection.trim();
+            let inner = trimmed
+                .strip_prefix('{')
+                .and_then(|s| s.strip_suffix('}'))
+                .unwrap_or(trimmed);
             let selection = self.field_set(
                 setter,
-                &contextual.selection,
+                inner,
                 "contextArguments",
                 coordinate,
                 directive,
