@@ -258,6 +258,10 @@ impl Drop for Running {
 }
 
 async fn start() -> Running {
+    start_with(Config::default()).await
+}
+
+async fn start_with(config: Config) -> Running {
     let calls = Calls::default();
     let main = Schema::build(MainQuery, EmptyMutation, EmptySubscription)
         .data(calls.clone())
@@ -286,7 +290,7 @@ async fn start() -> Running {
     let supergraph = composition
         .supergraph
         .unwrap_or_else(|| panic!("composes: {:?}", composition.report.errors));
-    let stack = Stack::gateway(&supergraph, &Config::default()).await;
+    let stack = Stack::gateway(&supergraph, &config).await;
     Running {
         stack,
         calls,
@@ -343,7 +347,9 @@ async fn an_interface_sets_the_context_of_the_same_entity_twice() {
     let running = start().await;
     let response = running
         .stack
-        .query("{ nodes { id ... on Doc { leaf { id label } } ... on Note { leaf { id label } } } }")
+        .query(
+            "{ nodes { id ... on Doc { leaf { id label } } ... on Note { leaf { id label } } } }",
+        )
         .await;
     assert_eq!(
         *data(&response),
@@ -366,10 +372,7 @@ async fn an_interface_sets_the_context_of_the_same_entity_twice() {
 #[tokio::test]
 async fn without_an_ancestor_setting_the_context_the_argument_is_null() {
     let running = start().await;
-    let response = running
-        .stack
-        .query("{ topItems { id name price } }")
-        .await;
+    let response = running.stack.query("{ topItems { id name price } }").await;
     assert_eq!(
         *data(&response),
         json!({ "topItems": [ { "id": "i2", "name": "second", "price": "i2:-:-" } ] })
@@ -401,9 +404,50 @@ async fn clients_cannot_see_or_pass_the_contextual_argument() {
         .stack
         .query(r#"{ users { orgs { items { price(currency: "GBP") } } } }"#)
         .await;
-    assert!(passed["errors"][0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("currency"));
+    assert!(
+        passed["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("currency")
+    );
     assert!(passed.get("data").is_none_or(Value::is_null));
+}
+
+/// With the entity cache on, an entity cached under one context value never answers for
+/// another: the values are variables of the fetch, which cache keys include.
+#[tokio::test]
+async fn cached_entities_keep_their_context() {
+    use gateway::cache::{CacheConfig, Mode, PolicyConfig};
+    let config = Config {
+        cache: CacheConfig {
+            enabled: true,
+            defaults: PolicyConfig {
+                mode: Some(Mode::Events),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Config::default()
+    };
+    let running = start_with(config).await;
+    let query = "{ users { orgs { items { price } } } }";
+    let first = running.stack.query(query).await;
+    let asked = running.calls.all().len();
+    let second = running.stack.query(query).await;
+    assert_eq!(data(&first), data(&second));
+    assert_eq!(
+        data(&second)["users"][0]["orgs"][1]["items"][0]["price"],
+        "i1:USD:en"
+    );
+    assert_eq!(
+        data(&second)["users"][1]["orgs"][0]["items"][0]["price"],
+        "i1:EUR:fr"
+    );
+    // The second answer came from the cache, each entity under its own values.
+    assert_eq!(
+        running.calls.all().len(),
+        asked,
+        "{:?}",
+        running.calls.all()
+    );
 }

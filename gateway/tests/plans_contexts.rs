@@ -22,7 +22,10 @@ fn two_contexts_from_two_ancestors() {
 
 #[test]
 fn an_interface_sets_the_context() {
-    insta::assert_snapshot!(plan("contexts", "{ nodes { ... on Doc { leaf { label } } ... on Note { tag leaf { label } } } }"));
+    insta::assert_snapshot!(plan(
+        "contexts",
+        "{ nodes { ... on Doc { leaf { label } } ... on Note { tag leaf { label } } } }"
+    ));
 }
 
 #[test]
@@ -32,5 +35,8 @@ fn no_ancestor_sets_the_context() {
 
 #[test]
 fn queries_without_contextual_fields_plan_as_before() {
-    insta::assert_snapshot!(plan("contexts", "{ users { locale orgs { items { id } } } }"));
+    insta::assert_snapshot!(plan(
+        "contexts",
+        "{ users { locale orgs { items { id } } } }"
+    ));
 }

@@ -216,13 +216,13 @@ fn selection_fits(
         strip_braces(selection),
         "context.graphql",
     )
-        .map_err(|e| {
-            e.errors
-                .iter()
-                .map(|d| d.error.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        })?;
+    .map_err(|e| {
+        e.errors
+            .iter()
+            .map(|d| d.error.to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
     let mut leaves = Vec::new();
     selected_fields(&set.selection_set, &mut leaves)?;
     if leaves.is_empty() {
@@ -268,7 +268,9 @@ fn selected_fields(set: &SelectionSet, out: &mut Vec<AstType>) -> Result<(), Str
             }
             Ok(())
         }
-        _ => Err("a context selection must select exactly one field (or one per type condition)".into()),
+        _ => Err(
+            "a context selection must select exactly one field (or one per type condition)".into(),
+        ),
     }
 }
 

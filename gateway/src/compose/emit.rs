@@ -246,7 +246,10 @@ pub fn emit(supergraph: &Supergraph) -> String {
             "join__DirectiveArguments".into(),
             "scalar join__DirectiveArguments\n".into(),
         ));
-        blocks.push(("join__FieldValue".into(), "scalar join__FieldValue\n".into()));
+        blocks.push((
+            "join__FieldValue".into(),
+            "scalar join__FieldValue\n".into(),
+        ));
     }
     if uses_scopes {
         blocks.push((

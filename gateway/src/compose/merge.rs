@@ -14,8 +14,8 @@ use indexmap::IndexMap;
 
 use super::error::CompositionError;
 use super::model::{
-    Argument, Common, ContextArgument, EnumValue, Field, FieldSource, InputField, KeySource, Kind, Origin,
-    SubgraphIndex, Supergraph, Type, TypeSource, and_requirements,
+    Argument, Common, ContextArgument, EnumValue, Field, FieldSource, InputField, KeySource, Kind,
+    Origin, SubgraphIndex, Supergraph, Type, TypeSource, and_requirements,
 };
 use super::subgraph::Subgraph;
 
@@ -158,7 +158,11 @@ impl Merger<'_> {
                         .all(|o| matches!(o, ComponentOrigin::Extension(_))));
             let contexts = subgraph
                 .type_directives(ty, "context")
-                .filter_map(|d| d.specified_argument_by_name("name")?.as_str().map(str::to_string))
+                .filter_map(|d| {
+                    d.specified_argument_by_name("name")?
+                        .as_str()
+                        .map(str::to_string)
+                })
                 .collect();
             entry.sources.push(TypeSource {
                 origin,

@@ -480,13 +480,13 @@ impl Run<'_> {
     /// groups go out concurrently; a cache keys each by its variables.
     async fn fetch_by_context(
         &self,
-        request: FetchRequest,
+        mut request: FetchRequest,
         contextual: &[apollo_compiler::Name],
     ) -> Result<SubgraphResponse, FetchError> {
         let representations = request
             .entities
-            .as_ref()
-            .map_or_else(Vec::new, |e| e.representations.clone());
+            .take()
+            .map_or_else(Vec::new, |e| e.representations);
         // (values, indices of the representations with them, their representations).
         let mut groups: Vec<(Vec<serde_json::Value>, Vec<usize>, Vec<Value>)> = Vec::new();
         for (index, representation) in representations.into_iter().enumerate() {
@@ -507,16 +507,17 @@ impl Run<'_> {
             }
         }
         let total: usize = groups.iter().map(|(_, indices, _)| indices.len()).sum();
-        let requests = groups.iter().map(|(values, _, members)| {
+        let mut requests = Vec::with_capacity(groups.len());
+        for (values, _, members) in &mut groups {
             let mut request = request.clone();
-            for (name, value) in contextual.iter().zip(values) {
+            for (name, value) in contextual.iter().zip(values.iter()) {
                 request.variables.insert(name.to_string(), value.clone());
             }
             request.entities = Some(EntityRequest {
-                representations: members.clone(),
+                representations: std::mem::take(members),
             });
-            self.fetcher.fetch(request)
-        });
+            requests.push(self.fetcher.fetch(request));
+        }
         let answers = join_all(requests).await;
         let mut combined = SubgraphResponse::default();
         let mut entities: Vec<Option<FetchedEntity>> = vec![None; total];

@@ -139,9 +139,7 @@ fn context_arguments(directive: &Directive) -> Result<Vec<JoinContextArgument>> 
                     .and_then(|(_, v)| v.as_str())
                     .map(str::to_string)
                     .ok_or_else(|| {
-                        BadArgument(format!(
-                            "`contextArguments` items need a string `{key}`"
-                        ))
+                        BadArgument(format!("`contextArguments` items need a string `{key}`"))
                     })
             };
             Ok(JoinContextArgument {

@@ -15,8 +15,8 @@ use indexmap::IndexMap;
 use super::join::{self, BadArgument};
 use super::link::SpecNames;
 use super::{
-    ContextArgument, FieldDef, FieldInSubgraph, Key, Location, Subgraph, SubgraphId, Supergraph, SupergraphError,
-    TypeDef, TypeInSubgraph, TypeKind, access, api_schema,
+    ContextArgument, FieldDef, FieldInSubgraph, Key, Location, Subgraph, SubgraphId, Supergraph,
+    SupergraphError, TypeDef, TypeInSubgraph, TypeKind, access, api_schema,
 };
 
 pub(super) fn load(sdl: &str) -> Result<Supergraph, SupergraphError> {
@@ -353,7 +353,11 @@ impl Loader<'_> {
             };
             let mut context_arguments = Vec::new();
             for contextual in &jf.context_arguments {
-                context_arguments.push(self.context_argument(contextual, &coordinate, directive)?);
+                context_arguments.push(self.context_argument(
+                    contextual,
+                    &coordinate,
+                    directive,
+                )?);
             }
             list.push(FieldInSubgraph {
                 subgraph,
@@ -384,12 +388,18 @@ impl Loader<'_> {
         let bad = |message: String| self.bad_directive(directive, coordinate, BadArgument(message));
         let name = Name::new(&contextual.name)
             .map_err(|_| bad(format!("`{}` is not an argument name", contextual.name)))?;
-        let ty = Type::parse(&contextual.ty, "join__ContextArgument.type")
-            .map_err(|_| bad(format!("`type: \"{}\"` is not a GraphQL type", contextual.ty)))?;
-        let setters = self
-            .contexts
-            .get(&contextual.context)
-            .ok_or_else(|| bad(format!("context `{}` is set by no type", contextual.context)))?;
+        let ty = Type::parse(&contextual.ty, "join__ContextArgument.type").map_err(|_| {
+            bad(format!(
+                "`type: \"{}\"` is not a GraphQL type",
+                contextual.ty
+            ))
+        })?;
+        let setters = self.contexts.get(&contextual.context).ok_or_else(|| {
+            bad(format!(
+                "context `{}` is set by no type",
+                contextual.context
+            ))
+        })?;
         let mut selections = Vec::new();
         for setter in setters {
             // Written with its braces (`{ prop }`) or without (`... on A { x }`).
@@ -398,13 +408,8 @@ impl Loader<'_> {
                 .strip_prefix('{')
                 .and_then(|s| s.strip_suffix('}'))
                 .unwrap_or(trimmed);
-            let selection = self.field_set(
-                setter,
-                inner,
-                "contextArguments",
-                coordinate,
-                directive,
-            )?;
+            let selection =
+                self.field_set(setter, inner, "contextArguments", coordinate, directive)?;
             selections.push((setter.clone(), selection));
         }
         Ok(ContextArgument {
