@@ -81,11 +81,14 @@ pub(super) fn bind(sg: &Supergraph, operation: &NormalizedOperation) -> Option<B
     })
 }
 
+/// An argument given to a field: its name and value.
+type Argument = (Name, Node<Value>);
+
 struct Finder<'a> {
     sg: &'a Supergraph,
     occurrences: usize,
     /// (path of a field, argument to add to it).
-    arguments: Vec<(Vec<usize>, (Name, Node<Value>))>,
+    arguments: Vec<(Vec<usize>, Argument)>,
     /// (path of a selection set, selection to merge into it).
     insertions: Vec<(Vec<usize>, Selection)>,
     variables: Vec<(Name, Type)>,
