@@ -247,3 +247,61 @@ fn renamed_links_and_imports_hide_what_they_hide() {
         );
     }
 }
+
+/// `@context` and `@join__field(contextArguments:)` are read into the model, through the
+/// names the context spec is linked under (an import rename included), and stay out of the
+/// API schema: the contextual argument is not even a field argument there.
+#[test]
+fn contexts_are_read_under_their_linked_names_and_stay_out_of_the_api() {
+    let plain = fixture("contexts");
+    let renamed = plain
+        .replace(
+            "@link(url: \"https://specs.apollo.dev/context/v0.1\", for: SECURITY)",
+            "@link(url: \"https://specs.apollo.dev/context/v0.1\", for: SECURITY, import: [{name: \"@context\", as: \"@scope\"}])",
+        )
+        .replace("directive @context(", "directive @scope(")
+        .replace("  @context(name:", "  @scope(name:");
+    assert_ne!(plain, renamed);
+    for sdl in [plain, renamed] {
+        let sg = Supergraph::parse(&sdl).unwrap();
+        assert!(sg.has_contexts());
+        assert_eq!(sg.context_types("main__org"), ["Org"]);
+        assert_eq!(sg.context_types("main__node"), ["Node"]);
+        let main = sg.subgraph_by_name("main").unwrap().id;
+        let price = sg.field_in_subgraph("Item", "price", main).unwrap();
+        let names: Vec<&str> = price
+            .context_arguments
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(names, ["currency", "locale"]);
+        assert_eq!(price.context_arguments[0].context, "main__org");
+        assert_eq!(price.context_arguments[0].selections.len(), 1);
+        assert_eq!(price.context_arguments[0].selections[0].0, "Org");
+        let api = sg.api_schema();
+        let text = api.to_string();
+        for hidden in [
+            "@scope",
+            "@context",
+            "contextArguments",
+            "ContextArgument",
+            "context__",
+        ] {
+            assert!(
+                !text.contains(hidden),
+                "{hidden} in the API schema:\n{text}"
+            );
+        }
+        let item = api.get_object("Item").unwrap();
+        assert!(item.fields["price"].arguments.is_empty());
+    }
+}
+
+/// A context argument naming a context no type sets is refused with where it is.
+#[test]
+fn a_context_argument_without_a_setter_is_refused() {
+    let sdl = fixture("contexts").replace("context: \"main__org\"", "context: \"main__nowhere\"");
+    let error = Supergraph::parse(&sdl).unwrap_err().to_string();
+    assert!(error.contains("main__nowhere"), "{error}");
+    assert!(error.contains("Item.price"), "{error}");
+}

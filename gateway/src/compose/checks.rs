@@ -101,8 +101,9 @@ impl Checker<'_> {
         for (index, subgraph) in self.subgraphs.iter().enumerate() {
             self.directives_on_externals(index, subgraph);
             self.interface_keys(index, subgraph);
-            self.unsupported(index, subgraph);
+            super::contexts::check_subgraph(subgraph, self.errors);
         }
+        super::contexts::check_merged(supergraph, self.subgraphs, self.hints);
         self.externals(supergraph, &usage);
         for (index, subgraph) in self.subgraphs.iter().enumerate() {
             self.field_sets(index, subgraph);
@@ -854,51 +855,6 @@ impl Checker<'_> {
                                 subgraph: index,
                                 span: directive.location(),
                             }],
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    /// `@context`/`@fromContext` (join v0.5 `contextArguments`) are not composed yet: refused
-    /// rather than dropped, since dropping them would hand clients the contextual argument
-    /// as an ordinary one.
-    fn unsupported(&mut self, index: usize, subgraph: &Subgraph) {
-        let origin = |span| Origin {
-            subgraph: index,
-            span,
-        };
-        for ty in subgraph.types() {
-            if let Some(context) = subgraph.type_directives(ty, "context").next() {
-                self.error(
-                    "UNSUPPORTED_FEATURE",
-                    format!(
-                        "@context on \"{}\" in subgraph \"{}\": @context and @fromContext are not supported by this composer yet",
-                        ty.name(),
-                        subgraph.name
-                    ),
-                    &[origin(context.location())],
-                );
-            }
-            let fields = match ty {
-                ExtendedType::Object(o) => &o.fields,
-                ExtendedType::Interface(i) => &i.fields,
-                _ => continue,
-            };
-            for field in fields.values() {
-                for argument in &field.arguments {
-                    if let Some(from_context) = subgraph.get(&argument.directives, "fromContext") {
-                        self.error(
-                            "UNSUPPORTED_FEATURE",
-                            format!(
-                                "@fromContext on \"{}.{}({}:)\" in subgraph \"{}\": @context and @fromContext are not supported by this composer yet",
-                                ty.name(),
-                                field.name,
-                                argument.name,
-                                subgraph.name
-                            ),
-                            &[origin(from_context.location())],
                         );
                     }
                 }

@@ -57,7 +57,20 @@ pub fn emit(supergraph: &Supergraph) -> String {
             .values()
             .any(|f| f.sources.iter().any(|s| s.override_label.is_some()))
     });
-    let join_version = if uses_labels { "v0.4" } else { "v0.3" };
+    // Contexts need join v0.5's `contextArguments` (and the context spec).
+    let uses_contexts = supergraph.types.values().any(|t| {
+        t.sources.iter().any(|s| !s.contexts.is_empty())
+            || t.fields
+                .values()
+                .any(|f| f.sources.iter().any(|s| !s.context_arguments.is_empty()))
+    });
+    let join_version = if uses_contexts {
+        "v0.5"
+    } else if uses_labels {
+        "v0.4"
+    } else {
+        "v0.3"
+    };
     let _ = writeln!(
         out,
         "  @link(url: \"https://specs.apollo.dev/join/{join_version}\", for: EXECUTION)"
@@ -66,6 +79,9 @@ pub fn emit(supergraph: &Supergraph) -> String {
         out.push_str(
             "  @link(url: \"https://specs.apollo.dev/inaccessible/v0.2\", for: SECURITY)\n",
         );
+    }
+    if uses_contexts {
+        out.push_str("  @link(url: \"https://specs.apollo.dev/context/v0.1\", for: SECURITY)\n");
     }
     if uses_tags {
         out.push_str("  @link(url: \"https://specs.apollo.dev/tag/v0.3\")\n");
@@ -132,8 +148,17 @@ pub fn emit(supergraph: &Supergraph) -> String {
     if uses_inaccessible {
         defs.push_str("directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION\n\n");
     }
+    if uses_contexts {
+        defs.push_str(
+            "directive @context(name: String!) repeatable on INTERFACE | OBJECT | UNION\n\n",
+        );
+        defs.push_str("directive @context__fromContext(field: context__ContextFieldValue) on ARGUMENT_DEFINITION\n\n");
+        defs.push_str("directive @join__directive(graphs: [join__Graph!], name: String!, args: join__DirectiveArguments) repeatable on SCHEMA | OBJECT | INTERFACE | FIELD_DEFINITION\n\n");
+    }
     defs.push_str("directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE\n\n");
-    let override_label = if uses_labels {
+    let override_label = if uses_contexts {
+        ", overrideLabel: String, contextArguments: [join__ContextArgument!]"
+    } else if uses_labels {
         ", overrideLabel: String"
     } else {
         ""
@@ -207,6 +232,24 @@ pub fn emit(supergraph: &Supergraph) -> String {
     ];
     if uses_policies {
         blocks.push(("policy__Policy".into(), "scalar policy__Policy\n".into()));
+    }
+    if uses_contexts {
+        blocks.push((
+            "context__ContextFieldValue".into(),
+            "scalar context__ContextFieldValue\n".into(),
+        ));
+        blocks.push((
+            "join__ContextArgument".into(),
+            "input join__ContextArgument {\n  name: String!\n  type: String!\n  context: String!\n  selection: join__FieldValue!\n}\n".into(),
+        ));
+        blocks.push((
+            "join__DirectiveArguments".into(),
+            "scalar join__DirectiveArguments\n".into(),
+        ));
+        blocks.push((
+            "join__FieldValue".into(),
+            "scalar join__FieldValue\n".into(),
+        ));
     }
     if uses_scopes {
         blocks.push((
@@ -399,6 +442,15 @@ fn write_type(out: &mut String, supergraph: &Supergraph, ty: &Type) {
             }
         }
     }
+    for source in &ty.sources {
+        for context in &source.contexts {
+            let name = format!(
+                "{}__{context}",
+                supergraph.subgraphs[source.origin.subgraph].name
+            );
+            let _ = writeln!(out, "  @context(name: {})", string(&name));
+        }
+    }
     let directives = common_directives(&ty.common);
     if !directives.is_empty() {
         let _ = writeln!(out, "  {}", directives.trim_start());
@@ -562,6 +614,7 @@ fn join_fields(supergraph: &Supergraph, ty: &Type, field: &Field) -> Vec<String>
                     .is_some_and(|from| supergraph.subgraphs.iter().any(|e| e.name == *from))
                 || s.override_label.is_some()
                 || s.used_overridden
+                || !s.context_arguments.is_empty()
         });
     if !needed {
         return Vec::new();
@@ -592,6 +645,23 @@ fn join_fields(supergraph: &Supergraph, ty: &Type, field: &Field) -> Vec<String>
             }
             if let Some(label) = &source.override_label {
                 let _ = write!(text, ", overrideLabel: {}", string(label));
+            }
+            if !source.context_arguments.is_empty() {
+                let subgraph = &supergraph.subgraphs[source.origin.subgraph].name;
+                let arguments: Vec<String> = source
+                    .context_arguments
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "{{context: {}, name: {}, type: {}, selection: {}}}",
+                            string(&format!("{subgraph}__{}", a.context)),
+                            string(&a.name),
+                            string(&a.ty.to_string()),
+                            string(&a.selection)
+                        )
+                    })
+                    .collect();
+                let _ = write!(text, ", contextArguments: [{}]", arguments.join(", "));
             }
             text.push(')');
             text

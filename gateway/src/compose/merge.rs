@@ -14,8 +14,8 @@ use indexmap::IndexMap;
 
 use super::error::CompositionError;
 use super::model::{
-    Argument, Common, EnumValue, Field, FieldSource, InputField, KeySource, Kind, Origin,
-    SubgraphIndex, Supergraph, Type, TypeSource, and_requirements,
+    Argument, Common, ContextArgument, EnumValue, Field, FieldSource, InputField, KeySource, Kind,
+    Origin, SubgraphIndex, Supergraph, Type, TypeSource, and_requirements,
 };
 use super::subgraph::Subgraph;
 
@@ -156,11 +156,20 @@ impl Merger<'_> {
                     && ty
                         .iter_origins()
                         .all(|o| matches!(o, ComponentOrigin::Extension(_))));
+            let contexts = subgraph
+                .type_directives(ty, "context")
+                .filter_map(|d| {
+                    d.specified_argument_by_name("name")?
+                        .as_str()
+                        .map(str::to_string)
+                })
+                .collect();
             entry.sources.push(TypeSource {
                 origin,
                 keys,
                 extension,
                 interface_object,
+                contexts,
             });
             merge_common(
                 &mut entry.common,
@@ -374,6 +383,27 @@ impl Merger<'_> {
                     .map(str::to_string),
                 used_overridden: false,
                 overridden: false,
+                context_arguments: field
+                    .arguments
+                    .iter()
+                    .filter_map(|argument| {
+                        let value = subgraph
+                            .get(&argument.directives, "fromContext")?
+                            .specified_argument_by_name("field")?
+                            .as_str()?;
+                        let (context, selection) = split_context_reference(value)?;
+                        Some(ContextArgument {
+                            name: argument.name.clone(),
+                            ty: standard_type(subgraph, &argument.ty),
+                            context: context.to_string(),
+                            selection: selection.to_string(),
+                            origin: Origin {
+                                subgraph: index,
+                                span: argument.location(),
+                            },
+                        })
+                    })
+                    .collect(),
             };
             let merged = entry
                 .fields
@@ -393,6 +423,11 @@ impl Merger<'_> {
                 &field.directives,
             );
             for argument in &field.arguments {
+                // A contextual argument is the gateway's to fill: it leaves the supergraph's
+                // field (the checks report a malformed one).
+                if subgraph.has(&argument.directives, "fromContext") {
+                    continue;
+                }
                 let ty = standard_type(subgraph, &argument.ty);
                 let merged_argument = merged
                     .arguments
@@ -544,8 +579,22 @@ impl Merger<'_> {
                     field.sources.iter().map(|s| s.origin.subgraph).collect();
                 let mut dropped = Vec::new();
                 for argument in field.arguments.values() {
-                    let declared: HashSet<SubgraphIndex> =
-                        argument.origins.iter().map(|o| o.subgraph).collect();
+                    // A subgraph taking it from a context declares it too (see
+                    // `contexts::check_merged`).
+                    let declared: HashSet<SubgraphIndex> = argument
+                        .origins
+                        .iter()
+                        .map(|o| o.subgraph)
+                        .chain(
+                            field
+                                .sources
+                                .iter()
+                                .filter(|s| {
+                                    s.context_arguments.iter().any(|c| c.name == argument.name)
+                                })
+                                .map(|s| s.origin.subgraph),
+                        )
+                        .collect();
                     if declared.len() == declaring.len() {
                         continue;
                     }
@@ -1062,6 +1111,17 @@ fn merge_common(
             common.directives.push(directive.clone());
         }
     }
+}
+
+/// `$name selection` (a `@fromContext(field:)` value) as `(name, selection)`, the selection as
+/// written after the name (Apollo's composition writes it so, leading space included). `None`
+/// when the value does not start with `$` and a name.
+pub fn split_context_reference(value: &str) -> Option<(&str, &str)> {
+    let rest = value.trim_start().strip_prefix('$')?;
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| (&rest[..end], &rest[end..]))
 }
 
 /// Output types: the least specific type both are compatible with (`ID!` and `ID` give `ID`;

@@ -9,6 +9,7 @@
 
 mod checks;
 pub mod config;
+mod contexts;
 mod emit;
 mod error;
 mod merge;

@@ -56,6 +56,23 @@ pub struct TypeSource {
     pub extension: bool,
     /// An `@interfaceObject`: an object type here, an interface in the supergraph.
     pub interface_object: bool,
+    /// `@context(name:)` names this subgraph gives the type, as written (the supergraph
+    /// prefixes them with the subgraph's name).
+    pub contexts: Vec<String>,
+}
+
+/// An argument whose value the gateway takes from a context (`@fromContext`): it leaves the
+/// supergraph's field and is written to `@join__field(contextArguments:)` instead.
+#[derive(Debug, Clone)]
+pub struct ContextArgument {
+    pub name: Name,
+    /// The argument's type, as the subgraph declares it.
+    pub ty: AstType,
+    /// The context's name in its subgraph (without the subgraph prefix).
+    pub context: String,
+    /// The selection on the context's types, as written after `$name`.
+    pub selection: String,
+    pub origin: Origin,
 }
 
 /// One subgraph's declaration of a field of an object or interface type.
@@ -76,6 +93,8 @@ pub struct FieldSource {
     pub used_overridden: bool,
     /// Overridden by another subgraph and unused here: the subgraph no longer resolves it.
     pub overridden: bool,
+    /// Arguments this subgraph takes from a context (`@fromContext`).
+    pub context_arguments: Vec<ContextArgument>,
 }
 
 impl FieldSource {

@@ -236,6 +236,29 @@ impl Run<'_> {
         let mut all = Vec::with_capacity(1 + entity.more.len());
         for (path, parts) in inputs {
             let mut targets = Targets::along(path);
+            let keys = contextual_variables(parts);
+            if !keys.is_empty() {
+                path::for_each_object_in_context(
+                    self.sg,
+                    &data,
+                    path,
+                    &keys,
+                    |position, object, values| {
+                        for part in parts {
+                            if representations::applies(self.sg, part, object)
+                                && let Some(representation) = representations::contextual(
+                                    self.sg, part, object, &keys, values,
+                                )
+                            {
+                                let index = sent.insert_full(Ordered(representation)).0;
+                                targets.push(position, index);
+                            }
+                        }
+                    },
+                );
+                all.push(targets);
+                continue;
+            }
             path::for_each_object(self.sg, &data, path, |position, object| {
                 for part in parts {
                     if representations::applies(self.sg, part, object)
@@ -336,7 +359,23 @@ impl Run<'_> {
             .entities
             .as_ref()
             .map_or(0, |e| e.representations.len());
-        let mut response = match self.fetcher.fetch(request).await {
+        let contextual = fetch.entity.as_ref().map_or_else(Vec::new, |entity| {
+            let mut all = contextual_variables(&entity.parts);
+            for input in &entity.more {
+                for name in contextual_variables(&input.parts) {
+                    if !all.contains(&name) {
+                        all.push(name);
+                    }
+                }
+            }
+            all
+        });
+        let answer = if contextual.is_empty() {
+            self.fetcher.fetch(request).await
+        } else {
+            self.fetch_by_context(request, &contextual).await
+        };
+        let mut response = match answer {
             Ok(mut response) => {
                 self.report(fetch, reported_path, &response);
                 self.absorb(Some(&mut response));
@@ -431,6 +470,110 @@ impl Run<'_> {
         }
         self.push_errors(errors);
     }
+}
+
+impl Run<'_> {
+    /// An entity fetch whose representations carry contextual variables (see
+    /// `planner::contexts`): the representations are grouped by their values, each group
+    /// sent as one `_entities` call with the values as variables (its representations without
+    /// them), and the answers put back together in the order of the representations. The
+    /// groups go out concurrently; a cache keys each by its variables.
+    async fn fetch_by_context(
+        &self,
+        mut request: FetchRequest,
+        contextual: &[apollo_compiler::Name],
+    ) -> Result<SubgraphResponse, FetchError> {
+        let representations = request
+            .entities
+            .take()
+            .map_or_else(Vec::new, |e| e.representations);
+        // (values, indices of the representations with them, their representations).
+        let mut groups: Vec<(Vec<serde_json::Value>, Vec<usize>, Vec<Value>)> = Vec::new();
+        for (index, representation) in representations.into_iter().enumerate() {
+            let mut representation = representation;
+            let mut values = Vec::with_capacity(contextual.len());
+            if let Value::Object(object) = &mut representation {
+                for name in contextual {
+                    let value = object.remove(name.as_str()).unwrap_or(Value::Null);
+                    values.push(serde_json::to_value(&value).unwrap_or_default());
+                }
+            }
+            match groups.iter_mut().find(|(v, ..)| *v == values) {
+                Some((_, indices, members)) => {
+                    indices.push(index);
+                    members.push(representation);
+                }
+                None => groups.push((values, vec![index], vec![representation])),
+            }
+        }
+        let total: usize = groups.iter().map(|(_, indices, _)| indices.len()).sum();
+        let mut requests = Vec::with_capacity(groups.len());
+        for (values, _, members) in &mut groups {
+            let mut request = request.clone();
+            for (name, value) in contextual.iter().zip(values.iter()) {
+                request.variables.insert(name.to_string(), value.clone());
+            }
+            request.entities = Some(EntityRequest {
+                representations: std::mem::take(members),
+            });
+            requests.push(self.fetcher.fetch(request));
+        }
+        let answers = join_all(requests).await;
+        let mut combined = SubgraphResponse::default();
+        let mut entities: Vec<Option<FetchedEntity>> = vec![None; total];
+        let mut policy: Option<CachePolicy> = None;
+        for ((_, indices, _), answer) in groups.iter().zip(answers) {
+            let mut response = answer?;
+            if let Some(mismatch) = response.entities_mismatch(indices.len()) {
+                return Err(FetchError::InvalidResponse(mismatch));
+            }
+            for (at, entity) in indices.iter().zip(response.take_entities()) {
+                entities[*at] = Some(entity);
+            }
+            for mut error in response.errors {
+                // `_entities.<i>` of the group is `_entities.<index>` of the whole fetch.
+                if let Some(path) = &mut error.path
+                    && let [PathElement::Key(k), PathElement::Index(i), ..] = path.as_mut_slice()
+                    && k == "_entities"
+                    && let Some(index) = indices.get(*i)
+                {
+                    *i = *index;
+                }
+                combined.errors.push(error);
+            }
+            combined.extensions.extend(response.extensions);
+            combined.headers.append(&mut response.headers);
+            combined.cache_control = combined.cache_control.or(response.cache_control);
+            policy = Some(policy.map_or(response.cache_policy, |p| p.and(response.cache_policy)));
+            if let Some(report) = response.cache {
+                let sum = combined.cache.get_or_insert_with(CacheReport::default);
+                sum.l1 += report.l1;
+                sum.l2 += report.l2;
+                sum.fetched += report.fetched;
+            }
+        }
+        combined.cache_policy = policy.unwrap_or_default();
+        combined.entities = Some(
+            entities
+                .into_iter()
+                .map(|e| e.unwrap_or(FetchedEntity::Owned(Value::Null)))
+                .collect(),
+        );
+        Ok(combined)
+    }
+}
+
+/// The contextual variables the parts bind, each once.
+fn contextual_variables(parts: &[crate::planner::EntityPart]) -> Vec<apollo_compiler::Name> {
+    let mut out = Vec::new();
+    for part in parts {
+        for name in &part.contexts {
+            if !out.contains(name) {
+                out.push(name.clone());
+            }
+        }
+    }
+    out
 }
 
 /// The objects an entity fetch fills: where each is (its list indices along the plan path,

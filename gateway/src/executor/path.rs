@@ -132,3 +132,61 @@ pub(super) fn response_path(path: &[PathSegment], position: &[u32]) -> Vec<PathE
         })
         .collect()
 }
+
+/// Like [`for_each_object`], and also hands `visit` the value of each of `keys` on the
+/// nearest object along the way (the object itself, else its parent, and so on up to the
+/// root) that has it: how contextual arguments find the ancestor that sets their context.
+pub(super) fn for_each_object_in_context<'v>(
+    sg: &Supergraph,
+    root: &'v Value,
+    path: &[PathSegment],
+    keys: &[apollo_compiler::Name],
+    mut visit: impl FnMut(&[u32], &'v Object, &[Option<&'v Value>]),
+) {
+    let mut position = Vec::new();
+    let mut found = vec![None; keys.len()];
+    walk_in_context(sg, root, path, keys, &mut found, &mut position, &mut visit);
+}
+
+fn walk_in_context<'v>(
+    sg: &Supergraph,
+    value: &'v Value,
+    path: &[PathSegment],
+    keys: &[apollo_compiler::Name],
+    found: &mut Vec<Option<&'v Value>>,
+    position: &mut Vec<u32>,
+    visit: &mut impl FnMut(&[u32], &'v Object, &[Option<&'v Value>]),
+) {
+    // An object met on the way may set some of the contexts: they hold below it.
+    let outer = found.clone();
+    if let Value::Object(object) = value {
+        for (slot, key) in found.iter_mut().zip(keys) {
+            if let Some(value) = object.get(key.as_str()) {
+                *slot = Some(value);
+            }
+        }
+    }
+    match (path.split_first(), value) {
+        (None, Value::Object(object)) => visit(position, object, found),
+        (None, _) => {}
+        (Some((PathSegment::Field(key), rest)), Value::Object(object)) => {
+            if let Some(child) = object.get(key.as_str()) {
+                walk_in_context(sg, child, rest, keys, found, position, visit);
+            }
+        }
+        (Some((PathSegment::List, rest)), Value::Array(items)) => {
+            for (index, item) in items.iter().enumerate() {
+                position.push(index as u32);
+                walk_in_context(sg, item, rest, keys, found, position, visit);
+                position.pop();
+            }
+        }
+        (Some((PathSegment::TypeCondition(types), rest)), Value::Object(object))
+            if matches_types(sg, object, types) =>
+        {
+            walk_in_context(sg, value, rest, keys, found, position, visit);
+        }
+        _ => {}
+    }
+    *found = outer;
+}

@@ -162,3 +162,29 @@ fn project_value(sg: &Supergraph, selection: &SelectionSet, value: &Value) -> Op
         scalar => Some(scalar.clone()),
     }
 }
+
+/// The representation of `object` for `part` with the part's contextual variables (see
+/// `planner::contexts`) as extra entries, from `values` (those of `keys`, found along the
+/// object's path; null where no object sets the context). The executor takes them out again
+/// before sending, as variables.
+pub(super) fn contextual(
+    sg: &Supergraph,
+    part: &EntityPart,
+    object: &Object,
+    keys: &[apollo_compiler::Name],
+    values: &[Option<&Value>],
+) -> Option<Value> {
+    let mut representation = representation(sg, part, object)?;
+    if let Value::Object(out) = &mut representation {
+        for name in &part.contexts {
+            let value = keys
+                .iter()
+                .position(|k| k == name)
+                .and_then(|i| values[i])
+                .cloned()
+                .unwrap_or(Value::Null);
+            out.insert(name.as_str(), value);
+        }
+    }
+    Some(representation)
+}

@@ -126,6 +126,12 @@ fn write_representations(f: &mut impl Write, parts: &[&EntityPart], level: usize
         let mut nested = String::new();
         write_selection(&mut nested, &inner, level + 1)?;
         f.write_str(nested.trim_start())?;
+        // Contextual variables, each bound from the nearest object along the path that has
+        // the key of the same name.
+        if !part.contexts.is_empty() {
+            let contexts: Vec<String> = part.contexts.iter().map(|c| format!("${c}")).collect();
+            write!(f, " with context {}", contexts.join(", "))?;
+        }
         f.write_char('\n')?;
     }
     indent(f, level)?;

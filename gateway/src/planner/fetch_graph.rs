@@ -57,9 +57,44 @@ impl FetchGraph {
             });
             graph.add_jumps(id, &[], root.planned.jumps, &mut jump_steps);
         }
+        graph.context_deps();
         graph.merge_steps();
         super::merge_fetches::merge_fetches(&mut graph);
         graph
+    }
+
+    /// A step binding contextual variables waits for every step that selects them (the
+    /// context's selection, aliased by the variable's name on the ancestors that set it),
+    /// wherever the planner fetched it from.
+    fn context_deps(&mut self) {
+        fn selects(set: &SelectionSet, keys: &[Name]) -> bool {
+            set.items.iter().any(|item| match item {
+                Selection::Field(field) => {
+                    field.alias.as_ref().is_some_and(|a| keys.contains(a))
+                        || selects(&field.selection_set, keys)
+                }
+                Selection::InlineFragment(fragment) => selects(&fragment.selection_set, keys),
+            })
+        }
+        for step in 0..self.steps.len() {
+            let keys: Vec<Name> = self.steps[step]
+                .entity
+                .iter()
+                .flatten()
+                .flat_map(|part| part.contexts.iter().cloned())
+                .collect();
+            if keys.is_empty() {
+                continue;
+            }
+            for other in 0..self.steps.len() {
+                if other != step
+                    && selects(&self.steps[other].selection, &keys)
+                    && !self.waits_for(other, step)
+                {
+                    self.steps[step].deps.insert(other);
+                }
+            }
+        }
     }
 
     fn add_jumps(
@@ -87,6 +122,7 @@ impl FetchGraph {
                     applies_to,
                     typename: jump.entity_type.clone(),
                     requires: jump.requires,
+                    contexts: jump.contexts,
                 }]),
                 more: Vec::new(),
                 selection: SelectionSet {

@@ -7,6 +7,7 @@
 //! query valid, [`operation_text`] writes it, [`tree`] orders the steps into a plan tree.
 
 mod aliases;
+mod contexts;
 mod display;
 mod fetch_graph;
 mod field_set;
@@ -140,7 +141,13 @@ impl QueryPlanner {
             OperationType::Mutation => OperationKind::Mutation,
             OperationType::Subscription => OperationKind::Subscription,
         };
-        let walker = Walker::new(sg, self.location_budget);
+        // Contextual arguments bound (see `contexts`): only when the operation has some.
+        let bound = contexts::bind(sg, operation);
+        let (operation, contextual) = match &bound {
+            Some(bound) => (&bound.operation, bound.variables.clone()),
+            None => (operation, Vec::new()),
+        };
+        let walker = Walker::new(sg, self.location_budget).with_contextual(contextual);
         let mut unplannable = Vec::new();
         let roots = match kind {
             OperationKind::Query => {

@@ -105,6 +105,11 @@ pub struct EntityPart {
     /// The fields copied from the object into the representation (keys and `@requires`
     /// fields), read under their response keys and written under their field names.
     pub requires: SelectionSet,
+    /// Contextual variables (`contextualArgument_<n>_<i>`) the fetch binds per representation:
+    /// each is read from the nearest object along the path (the entity itself or an ancestor)
+    /// that has the same name as a response key (where the planner selected the context's
+    /// selection). Representations with different values go in separate `_entities` calls.
+    pub contexts: Vec<Name>,
 }
 
 /// A response key that the fetch aliased and that goes back to its client name on merge.

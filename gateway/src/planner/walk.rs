@@ -56,6 +56,9 @@ pub(super) struct Jump {
     pub inner: Planned,
     /// Sibling jumps that fetch this jump's `@requires` (or key) inputs.
     pub depends_on: Vec<JumpId>,
+    /// The contextual variables the target's selection uses (see `contexts`): each
+    /// representation carries its own values.
+    pub contexts: Vec<Name>,
 }
 
 #[derive(Debug, Default)]
@@ -119,6 +122,8 @@ pub(super) struct Walker<'a> {
     /// Locations planned so far, against `budget`.
     explored: Cell<u32>,
     budget: u32,
+    /// The variables that bind contextual arguments in this operation (see `contexts`).
+    contextual: Vec<Name>,
 }
 
 impl<'a> Walker<'a> {
@@ -130,7 +135,36 @@ impl<'a> Walker<'a> {
             alternatives: RefCell::new(vec![sg.subgraphs().iter().map(|s| s.id).collect()]),
             explored: Cell::new(0),
             budget,
+            contextual: Vec::new(),
         }
+    }
+
+    /// Names the variables that bind contextual arguments (see `contexts`).
+    pub fn with_contextual(mut self, variables: Vec<Name>) -> Self {
+        self.contextual = variables;
+        self
+    }
+
+    /// The contextual variables the fields of `selection` (an entity's) pass as arguments.
+    fn contexts_of(&self, selection: &SelectionSet) -> Vec<Name> {
+        let mut out = Vec::new();
+        if self.contextual.is_empty() {
+            return out;
+        }
+        let fields = selection
+            .fields()
+            .chain(selection.fragments().flat_map(|f| f.selection_set.fields()));
+        for field in fields {
+            for (_, value) in &field.arguments {
+                if let apollo_compiler::ast::Value::Variable(variable) = value.as_ref()
+                    && self.contextual.contains(variable)
+                    && !out.contains(variable)
+                {
+                    out.push(variable.clone());
+                }
+            }
+        }
+        out
     }
 
     /// Plans `selection` at a location of type `parent` in subgraph `s`. `provided` is what an
@@ -511,9 +545,12 @@ impl<'a> Walker<'a> {
         entity_root: bool,
     ) -> Option<Option<SelectionSet>> {
         let in_subgraph = self.sg.field_in_subgraph(parent, &field.name, s)?;
-        if in_subgraph.requires.is_some() && !entity_root {
+        if (in_subgraph.requires.is_some() || !in_subgraph.context_arguments.is_empty())
+            && !entity_root
+        {
             // Its resolver reads the required fields from a representation: only an entity
-            // fetch (possibly back into `s`) can call it.
+            // fetch (possibly back into `s`) can call it. So does a field with contextual
+            // arguments: their values are bound per representation (see `contexts`).
             return None;
         }
         let provided_field = provided.and_then(|p| {
@@ -758,7 +795,7 @@ impl<'a> Walker<'a> {
             Selection::Field(f) => self
                 .sg
                 .field_in_subgraph(entity, &f.name, target)
-                .is_some_and(|f| f.requires.is_some()),
+                .is_some_and(|f| f.requires.is_some() || !f.context_arguments.is_empty()),
             Selection::InlineFragment(_) => false,
         };
         let reachable = |target: SubgraphId, entity: &Name| {
@@ -894,6 +931,7 @@ impl<'a> Walker<'a> {
                 subgraph: target,
                 entity_type: entity.clone(),
                 requires,
+                contexts: self.contexts_of(&inner.planned.selection),
                 inner: inner.planned,
                 depends_on,
             },

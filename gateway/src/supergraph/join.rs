@@ -100,6 +100,56 @@ pub struct JoinField {
     pub external: bool,
     pub override_from: Option<String>,
     pub used_overridden: bool,
+    /// join v0.5 `contextArguments`.
+    pub context_arguments: Vec<JoinContextArgument>,
+}
+
+/// One item of `@join__field(contextArguments:)`: the argument `name` of type `ty` is filled
+/// with `selection` read on the nearest ancestor whose type sets `context`.
+pub struct JoinContextArgument {
+    pub context: String,
+    pub name: String,
+    pub ty: String,
+    pub selection: String,
+}
+
+fn context_arguments(directive: &Directive) -> Result<Vec<JoinContextArgument>> {
+    let items = match arg(directive, "contextArguments") {
+        None => return Ok(Vec::new()),
+        Some(Value::List(items)) => items.iter().map(|i| i.as_ref()).collect::<Vec<_>>(),
+        Some(single @ Value::Object(_)) => vec![single],
+        Some(other) => {
+            return Err(BadArgument(format!(
+                "argument `contextArguments` must be a list of join__ContextArgument, found {other}"
+            )));
+        }
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let Value::Object(fields) = item else {
+                return Err(BadArgument(format!(
+                    "`contextArguments` items must be objects, found {item}"
+                )));
+            };
+            let get = |key: &str| {
+                fields
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .and_then(|(_, v)| v.as_str())
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        BadArgument(format!("`contextArguments` items need a string `{key}`"))
+                    })
+            };
+            Ok(JoinContextArgument {
+                context: get("context")?,
+                name: get("name")?,
+                ty: get("type")?,
+                selection: get("selection")?,
+            })
+        })
+        .collect()
 }
 
 pub fn join_field(directive: &Directive) -> Result<JoinField> {
@@ -111,6 +161,7 @@ pub fn join_field(directive: &Directive) -> Result<JoinField> {
         external: bool_arg(directive, "external", false)?,
         override_from: string_arg(directive, "override")?,
         used_overridden: bool_arg(directive, "usedOverridden", false)?,
+        context_arguments: context_arguments(directive)?,
     })
 }
 

@@ -17,6 +17,7 @@ pub const INACCESSIBLE: &str = "inaccessible";
 pub const AUTHENTICATED: &str = "authenticated";
 pub const REQUIRES_SCOPES: &str = "requiresScopes";
 pub const POLICY: &str = "policy";
+pub const CONTEXT: &str = "context";
 
 /// One `@link`ed spec.
 #[derive(Debug, Clone)]

@@ -15,18 +15,20 @@ use indexmap::IndexMap;
 use super::join::{self, BadArgument};
 use super::link::SpecNames;
 use super::{
-    FieldDef, FieldInSubgraph, Key, Location, Subgraph, SubgraphId, Supergraph, SupergraphError,
-    TypeDef, TypeInSubgraph, TypeKind, access, api_schema,
+    ContextArgument, FieldDef, FieldInSubgraph, Key, Location, Subgraph, SubgraphId, Supergraph,
+    SupergraphError, TypeDef, TypeInSubgraph, TypeKind, access, api_schema,
 };
 
 pub(super) fn load(sdl: &str) -> Result<Supergraph, SupergraphError> {
     let schema = Schema::parse_and_validate(sdl, "supergraph.graphql")
         .map_err(|e| SupergraphError::InvalidSchema(e.errors.to_string()))?;
     let names = SpecNames::read(&schema)?;
+    let contexts = read_contexts(&schema, &names);
     let loader = Loader {
         schema: &schema,
         names: &names,
         graphs: HashMap::new(),
+        contexts: &contexts,
     };
     let (subgraphs, graphs) = loader.read_graphs()?;
     let loader = Loader { graphs, ..loader };
@@ -59,7 +61,31 @@ pub(super) fn load(sdl: &str) -> Result<Supergraph, SupergraphError> {
         possible_types,
         implementations,
         access,
+        contexts,
     })
+}
+
+/// `@context(name:)` on types (under the name the context spec is linked or imported as):
+/// each context and the types that set it.
+fn read_contexts(schema: &Schema, names: &SpecNames) -> IndexMap<String, Vec<Name>> {
+    let mut contexts: IndexMap<String, Vec<Name>> = IndexMap::new();
+    let Some(directive) = names.directive(super::link::CONTEXT, super::link::CONTEXT) else {
+        return contexts;
+    };
+    for (name, ty) in &schema.types {
+        for application in ty.directives().get_all(&directive) {
+            if let Some(context) = application
+                .specified_argument_by_name("name")
+                .and_then(|v| v.as_str())
+            {
+                contexts
+                    .entry(context.to_string())
+                    .or_default()
+                    .push(name.clone());
+            }
+        }
+    }
+    contexts
 }
 
 fn possible_types(schema: &Schema) -> HashMap<Name, Vec<Name>> {
@@ -90,6 +116,7 @@ struct Loader<'a> {
     schema: &'a Valid<Schema>,
     names: &'a SpecNames,
     graphs: HashMap<Name, SubgraphId>,
+    contexts: &'a IndexMap<String, Vec<Name>>,
 }
 
 impl Loader<'_> {
@@ -324,6 +351,14 @@ impl Loader<'_> {
                 })?),
                 None => None,
             };
+            let mut context_arguments = Vec::new();
+            for contextual in &jf.context_arguments {
+                context_arguments.push(self.context_argument(
+                    contextual,
+                    &coordinate,
+                    directive,
+                )?);
+            }
             list.push(FieldInSubgraph {
                 subgraph,
                 requires,
@@ -332,12 +367,57 @@ impl Loader<'_> {
                 external: jf.external,
                 used_overridden: jf.used_overridden,
                 overrides: jf.override_from,
+                context_arguments,
             });
         }
         Ok(FieldDef {
             name: field.name.clone(),
             ty: field.ty.clone(),
             sources,
+        })
+    }
+
+    /// One `contextArguments` item: the context must be set somewhere, and the selection is
+    /// parsed on every type that sets it.
+    fn context_argument(
+        &self,
+        contextual: &join::JoinContextArgument,
+        coordinate: &str,
+        directive: &Node<Directive>,
+    ) -> Result<ContextArgument, SupergraphError> {
+        let bad = |message: String| self.bad_directive(directive, coordinate, BadArgument(message));
+        let name = Name::new(&contextual.name)
+            .map_err(|_| bad(format!("`{}` is not an argument name", contextual.name)))?;
+        let ty = Type::parse(&contextual.ty, "join__ContextArgument.type").map_err(|_| {
+            bad(format!(
+                "`type: \"{}\"` is not a GraphQL type",
+                contextual.ty
+            ))
+        })?;
+        let setters = self.contexts.get(&contextual.context).ok_or_else(|| {
+            bad(format!(
+                "context `{}` is set by no type",
+                contextual.context
+            ))
+        })?;
+        let mut selections = Vec::new();
+        for setter in setters {
+            // Written with its braces (`{ prop }`) or without (`... on A { x }`).
+            let trimmed = contextual.selection.trim();
+            let inner = trimmed
+                .strip_prefix('{')
+                .and_then(|s| s.strip_suffix('}'))
+                .unwrap_or(trimmed);
+            let selection =
+                self.field_set(setter, inner, "contextArguments", coordinate, directive)?;
+            selections.push((setter.clone(), selection));
+        }
+        Ok(ContextArgument {
+            name,
+            ty,
+            context: contextual.context.clone(),
+            source: contextual.selection.clone(),
+            selections,
         })
     }
 

@@ -92,6 +92,26 @@ pub struct FieldInSubgraph {
     pub used_overridden: bool,
     /// `@override(from:)`: the subgraph this one took the field over from.
     pub overrides: Option<String>,
+    /// Arguments the gateway fills from a context (`@join__field(contextArguments:)`): they
+    /// are not part of the API schema.
+    pub context_arguments: Vec<ContextArgument>,
+}
+
+/// An argument the subgraph takes from a context (`@fromContext` in the subgraph): the
+/// gateway reads `selections` on the nearest ancestor in the response whose type sets
+/// `context`, and passes the value as the argument.
+#[derive(Debug, Clone)]
+pub struct ContextArgument {
+    /// The argument's name on the field in the subgraph.
+    pub name: Name,
+    /// Its type in the subgraph.
+    pub ty: Type,
+    /// The context, as the supergraph names it (`Subgraph__name`).
+    pub context: String,
+    /// The selection as written.
+    pub source: String,
+    /// The selection parsed on each type that sets the context.
+    pub selections: Vec<(Name, SelectionSet)>,
 }
 
 impl FieldInSubgraph {
@@ -150,6 +170,8 @@ pub struct Supergraph {
     access: access::AccessRules,
     /// Per subgraph, a hash of what the supergraph says it resolves ([`fingerprint`]).
     fingerprints: Vec<u64>,
+    /// `@context(name:)`: each context and the types that set it.
+    contexts: IndexMap<String, Vec<Name>>,
 }
 
 impl Supergraph {
@@ -222,8 +244,20 @@ impl Supergraph {
                 external: false,
                 used_overridden: false,
                 overrides: None,
+                context_arguments: Vec::new(),
             }),
         }
+    }
+
+    /// Whether any type sets a context: only then does planning look for contextual fields
+    /// (the plans of other supergraphs stay as they were).
+    pub fn has_contexts(&self) -> bool {
+        !self.contexts.is_empty()
+    }
+
+    /// The types that set `context` (`@context(name:)`).
+    pub fn context_types(&self, context: &str) -> &[Name] {
+        self.contexts.get(context).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Whether `subgraph` itself resolves `type_name.field` (declared, not external, not
