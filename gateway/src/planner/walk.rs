@@ -145,6 +145,20 @@ impl<'a> Walker<'a> {
         self.plan_location(s, parent, selection, provided, false)
     }
 
+    /// Plans `selection` on the entities of type `entity` that an `_entities` fetch to `s`
+    /// returns (a deferred fragment's own fetch), with the `@requires` inputs its
+    /// representations need besides a key.
+    pub fn plan_entity(
+        &self,
+        s: SubgraphId,
+        entity: &Name,
+        selection: &SelectionSet,
+    ) -> (Located, SelectionSet) {
+        let located = self.plan_location(s, entity, selection, None, true);
+        let required = self.requires_of(s, entity, selection);
+        (located, required)
+    }
+
     /// Like [`Self::plan_at`]; `entity_root` says the location is the entity of an
     /// `_entities` fetch, where fields with `@requires` can be resolved (their inputs arrive
     /// in the representation).
