@@ -19,6 +19,18 @@ use super::link::SpecNames;
 const DEFER_SDL: &str = "\"Delivers the fragment after the rest of the response.\"\n\
     directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT";
 
+/// `schema` with `@defer` defined, as every API schema the gateway serves has it (for a plain
+/// schema compared with a supergraph's API schema, say).
+pub fn with_defer(schema: &Valid<Schema>) -> Valid<Schema> {
+    if schema.directive_definitions.contains_key("defer") {
+        return schema.clone();
+    }
+    let mut with = Schema::clone(schema);
+    add_defer(&mut with);
+    // Adding a directive definition that the schema lacks keeps it valid.
+    Valid::assume_valid(with)
+}
+
 fn add_defer(schema: &mut Schema) {
     if schema.directive_definitions.contains_key("defer") {
         return;

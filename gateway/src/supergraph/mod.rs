@@ -20,6 +20,7 @@ use apollo_compiler::{Name, Schema};
 use indexmap::IndexMap;
 
 pub use error::{Location, SupergraphError};
+pub use api_schema::with_defer;
 pub use link::links_join_spec;
 
 /// Index of a subgraph in [`Supergraph::subgraphs`].
