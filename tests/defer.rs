@@ -81,9 +81,8 @@ fn query(text: &str) -> Value {
 /// items of each payload after the first by path, and the payloads by their first path.
 fn sorted_tail(parts: &[Value]) -> Vec<Value> {
     let mut tail: Vec<Value> = parts[1..].to_vec();
-    let key = |v: &Value| {
-        v["incremental"][0]["path"].to_string() + &v["pending"][0]["path"].to_string()
-    };
+    let key =
+        |v: &Value| v["incremental"][0]["path"].to_string() + &v["pending"][0]["path"].to_string();
     tail.sort_by_key(key);
     tail
 }
@@ -162,9 +161,15 @@ async fn nested_defers_in_apollo_format() {
     let reviews = stack
         .query(r#"{ product(upc: "1") { reviews { body author { name } } } }"#)
         .await;
-    let reviews = reviews["data"]["product"]["reviews"].as_array().unwrap().clone();
+    let reviews = reviews["data"]["product"]["reviews"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert!(!reviews.is_empty());
-    let bodies: Vec<Value> = reviews.iter().map(|r| json!({ "body": r["body"] })).collect();
+    let bodies: Vec<Value> = reviews
+        .iter()
+        .map(|r| json!({ "body": r["body"] }))
+        .collect();
     assert_eq!(answer.parts.len(), 3, "{:?}", answer.parts);
     assert_eq!(
         answer.parts[0],
@@ -206,8 +211,14 @@ async fn nested_defers_in_the_rfc_format_announce_inner_parts_with_the_outer_one
     let reviews = stack
         .query(r#"{ product(upc: "1") { reviews { body author { name } } } }"#)
         .await;
-    let reviews = reviews["data"]["product"]["reviews"].as_array().unwrap().clone();
-    let bodies: Vec<Value> = reviews.iter().map(|r| json!({ "body": r["body"] })).collect();
+    let reviews = reviews["data"]["product"]["reviews"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let bodies: Vec<Value> = reviews
+        .iter()
+        .map(|r| json!({ "body": r["body"] }))
+        .collect();
     assert_eq!(answer.parts.len(), 3, "{:?}", answer.parts);
     assert_eq!(
         answer.parts[0],

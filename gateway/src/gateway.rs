@@ -718,7 +718,13 @@ impl Gateway {
         identity: Option<&Identity>,
     ) -> Result<Arc<PlannedOperation>, Vec<GraphQLError>> {
         // As a streaming transport would: every operation type has a plan.
-        match self.prepare(request, Transport::Stream, Deferring::Deliver, identity, None) {
+        match self.prepare(
+            request,
+            Transport::Stream,
+            Deferring::Deliver,
+            identity,
+            None,
+        ) {
             Ok(prepared) => Ok(prepared.planned),
             Err(
                 Rejected::Request(errors)
@@ -984,16 +990,14 @@ impl Gateway {
                     })
             };
             let measures = prepared.measures(operation);
-            if let Ok(planned) =
-                self.make_plan(
-                    &prepared.document,
-                    operation,
-                    &condition,
-                    None,
-                    &measures,
-                    *defer,
-                )
-            {
+            if let Ok(planned) = self.make_plan(
+                &prepared.document,
+                operation,
+                &condition,
+                None,
+                &measures,
+                *defer,
+            ) {
                 self.plans.insert(new_key, planned);
                 warmed += 1;
             }

@@ -113,7 +113,8 @@ fn if_false_is_not_deferred() {
 
 #[test]
 fn if_variable_selects_the_plan() {
-    let query = r#"query ($d: Boolean!) { product(upc: "1") { name ... @defer(if: $d) { inStock } } }"#;
+    let query =
+        r#"query ($d: Boolean!) { product(upc: "1") { name ... @defer(if: $d) { inStock } } }"#;
     let on = plan_with(query, Some(json!({ "d": true })));
     let off = plan_with(query, Some(json!({ "d": false })));
     assert!(on.contains("Defer {"), "{on}");
@@ -133,9 +134,8 @@ fn labels_are_unique_and_static() {
         errors,
         ["`@defer` label `a` is not unique within the document"]
     );
-    let errors = refused(
-        r#"query ($l: String) { product(upc: "1") { ... @defer(label: $l) { name } } }"#,
-    );
+    let errors =
+        refused(r#"query ($l: String) { product(upc: "1") { ... @defer(label: $l) { name } } }"#);
     assert_eq!(
         errors,
         ["`@defer` label argument must be a static String, not a variable"]

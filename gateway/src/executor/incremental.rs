@@ -257,8 +257,9 @@ impl State<'_> {
                     &mut errors,
                 )
             });
-            let data = written
-                .map(|out| JsonText::new_unchecked(String::from_utf8(out).unwrap_or_else(|_| "null".into())));
+            let data = written.map(|out| {
+                JsonText::new_unchecked(String::from_utf8(out).unwrap_or_else(|_| "null".into()))
+            });
             payload.parts.push(IncrementalPart {
                 id: announced.id,
                 path: announced.path,

@@ -18,9 +18,7 @@ pub use fetcher::{
     CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, FetchedEntity, Fetcher,
     OperationKind, RequestContext, SubgraphResponse,
 };
-pub use incremental::{
-    IncrementalPart, IncrementalPayload, Pending, execute_incremental,
-};
+pub use incremental::{IncrementalPart, IncrementalPayload, Pending, execute_incremental};
 pub use shape::{Introspection, ResponseShape, UNAUTHORIZED_CODE};
 
 use crate::json::{Object, Ordered, Value};

@@ -36,7 +36,9 @@ pub enum DeferPathStep {
 }
 
 /// The `@defer` of a fragment, if it has one.
-pub fn defer_directive(directives: &ast::DirectiveList) -> Option<&apollo_compiler::Node<ast::Directive>> {
+pub fn defer_directive(
+    directives: &ast::DirectiveList,
+) -> Option<&apollo_compiler::Node<ast::Directive>> {
     directives.get("defer")
 }
 

@@ -128,8 +128,7 @@ impl NormalizedOperation {
         operation: &Operation,
         condition: &dyn Fn(&str) -> bool,
     ) -> Self {
-        let (selection_set, deferred) =
-            normalize_deferring(schema, document, operation, condition);
+        let (selection_set, deferred) = normalize_deferring(schema, document, operation, condition);
         Self {
             name: operation.name.clone(),
             kind: operation.operation_type,

@@ -206,7 +206,10 @@ impl Normalizer<'_> {
         if !enabled {
             return false;
         }
-        let label = match defer.specified_argument_by_name("label").map(|v| v.as_ref()) {
+        let label = match defer
+            .specified_argument_by_name("label")
+            .map(|v| v.as_ref())
+        {
             Some(ast::Value::String(label)) => Some(label.clone()),
             _ => None,
         };

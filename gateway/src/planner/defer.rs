@@ -268,15 +268,17 @@ fn at_path<'s>(selection: &'s SelectionSet, path: &[PathSegment]) -> Option<&'s 
         here = match step {
             PathSegment::List => continue,
             PathSegment::Field(key) => {
-                &here.fields().find(|f| f.response_key() == key)?.selection_set
+                &here
+                    .fields()
+                    .find(|f| f.response_key() == key)?
+                    .selection_set
             }
-            PathSegment::TypeCondition(types) => match here
-                .fragments()
-                .find(|f| types.contains(&f.type_condition))
-            {
-                Some(fragment) => &fragment.selection_set,
-                None => here,
-            },
+            PathSegment::TypeCondition(types) => {
+                match here.fragments().find(|f| types.contains(&f.type_condition)) {
+                    Some(fragment) => &fragment.selection_set,
+                    None => here,
+                }
+            }
         };
     }
     Some(here)

@@ -3,8 +3,8 @@
 
 use std::fmt::{self, Write};
 
-use super::plan::{EntityPart, FetchNode, PathSegment, PlanNode, QueryPlan};
 use super::plan::DeferredNode;
+use super::plan::{EntityPart, FetchNode, PathSegment, PlanNode, QueryPlan};
 use crate::operation::selection::{Field, Selection, SelectionSet, write_arguments};
 
 impl fmt::Display for QueryPlan {

@@ -75,8 +75,8 @@ async fn post(
     // A client that accepts `@defer`'s multipart may accept nothing else: refusals then
     // go as application/graphql-response+json.
     let defer = realtime::defer::DeferFormat::from_headers(headers);
-    let Some(response_type) = media_type::negotiate(headers)
-        .or(defer.map(|_| ResponseType::GraphQLResponseJson))
+    let Some(response_type) =
+        media_type::negotiate(headers).or(defer.map(|_| ResponseType::GraphQLResponseJson))
     else {
         return not_acceptable();
     };
@@ -152,8 +152,8 @@ async fn get(
     record: Option<Arc<RequestRecord>>,
 ) -> HttpResponse {
     let defer = realtime::defer::DeferFormat::from_headers(headers);
-    let Some(response_type) = media_type::negotiate(headers)
-        .or(defer.map(|_| ResponseType::GraphQLResponseJson))
+    let Some(response_type) =
+        media_type::negotiate(headers).or(defer.map(|_| ResponseType::GraphQLResponseJson))
     else {
         return not_acceptable();
     };
