@@ -4,9 +4,9 @@
 //!
 //! Each deferred fragment is fetched in one of three ways, tried in order:
 //! - at the root of a query: its root fields are planned as a query of their own;
-//! - on an entity type: an `_entities` fetch for the objects at its path, to the subgraph that
-//!   resolves most of it, with the jumps that follow from there. What it depends on fetches
-//!   `__typename` and the key (and `@requires` inputs) at that path;
+//! - on an entity type: `_entities` fetches for the objects at its path, one per subgraph that
+//!   serves some of its fields best, side by side, with the jumps that follow from there. What
+//!   it depends on fetches `__typename` and the keys (and `@requires` inputs) at that path;
 //! - otherwise (a value type, an abstract type, nothing reachable by a key): its fields are
 //!   fetched with what it depends on, and only delivered later.
 //!
@@ -21,7 +21,7 @@ use apollo_compiler::ast::OperationType;
 use super::fetch_graph::FetchGraph;
 use super::field_set::from_field_set;
 use super::plan::{DeferredNode, EntityPart, PathSegment, PlanNode, QueryPlan};
-use super::walk::{Walker, count_leaves};
+use super::walk::{FETCH_COST, Walker};
 use super::{PlanError, QueryPlanner};
 use crate::operation::selection::{Field, InlineFragment, Selection, SelectionSet};
 use crate::operation::{DeferPathStep, NormalizedOperation};
@@ -32,11 +32,15 @@ enum Mode {
     /// Nothing left to fetch, or fetched with what it depends on.
     WithOwner,
     Root,
-    Entity {
-        subgraph: SubgraphId,
-        part: EntityPart,
-        planned: super::walk::Planned,
-    },
+    /// `_entities` fetches for the objects at its path, one per subgraph, side by side.
+    Entity(Vec<EntityGroup>),
+}
+
+/// The fields of a deferred fragment that one subgraph serves, and how to reach it.
+struct EntityGroup {
+    subgraph: SubgraphId,
+    part: EntityPart,
+    planned: super::walk::Planned,
 }
 
 struct Work {
@@ -117,10 +121,12 @@ pub(super) fn plan(
         // What the owner must fetch: the representations' inputs, or the fields themselves.
         let needs = match &mode {
             Mode::Root => None,
-            Mode::Entity { part, .. } => {
+            Mode::Entity(groups) => {
                 let mut needs = SelectionSet::default();
                 needs.merge_in(Selection::Field(Field::typename()));
-                needs.merge_all(part.requires.items.iter().cloned());
+                for group in groups {
+                    needs.merge_all(group.part.requires.items.iter().cloned());
+                }
                 Some(needs)
             }
             Mode::WithOwner => Some(std::mem::take(&mut selection)),
@@ -164,15 +170,24 @@ pub(super) fn plan(
                 fetch_count += plan.fetch_count;
                 renumbered
             }
-            Mode::Entity {
-                subgraph,
-                part,
-                planned,
-            } => {
-                let graph = FetchGraph::build_entity(subgraph, work.path.clone(), part, planned);
-                let (node, count) = planner.graph_to_tree(graph, operation, fetch_count);
-                fetch_count += count;
-                node
+            Mode::Entity(groups) => {
+                let mut nodes = Vec::with_capacity(groups.len());
+                for group in groups {
+                    let graph = FetchGraph::build_entity(
+                        group.subgraph,
+                        work.path.clone(),
+                        group.part,
+                        group.planned,
+                    );
+                    let (node, count) = planner.graph_to_tree(graph, operation, fetch_count);
+                    fetch_count += count;
+                    nodes.extend(node);
+                }
+                match nodes.len() {
+                    0 => None,
+                    1 => nodes.pop(),
+                    _ => Some(PlanNode::Parallel(nodes)),
+                }
             }
         };
         deferred.push(DeferredNode {
@@ -206,8 +221,11 @@ fn relative(base: &[PathSegment], path: &[PathSegment]) -> Vec<PathSegment> {
     path.get(base.len()..).unwrap_or_default().to_vec()
 }
 
-/// The best entity fetch for a deferred selection on objects of `type_name`: the subgraph
-/// that resolves all of it (fewest fields through further jumps first), and its key.
+/// The entity fetches for a deferred selection on objects of `type_name`: each selected
+/// field (or fragment) goes to the subgraph that serves it at the least cost (one already
+/// chosen for a sibling first), and each subgraph gets one `_entities` fetch by its key, all
+/// side by side. `None` when the type is not an object entity with simple keys, or a field
+/// cannot be served that way.
 fn entity_mode(
     walker: &Walker,
     type_name: &Name,
@@ -219,45 +237,68 @@ fn entity_mode(
     if def.kind != TypeKind::Object {
         return None;
     }
-    let mut best: Option<(u32, Mode)> = None;
-    for in_subgraph in &def.subgraphs {
-        // Only simple keys (no nested selections): they are read from the objects as is.
-        let Some(key) = in_subgraph.resolvable_keys().find(|k| {
-            k.fields
-                .fields()
-                .all(|f| f.selection_set.selections.is_empty())
-        }) else {
-            continue;
+    // Only simple keys (no nested selections): they are read from the objects as is.
+    let candidates: Vec<(SubgraphId, SelectionSet)> = def
+        .subgraphs
+        .iter()
+        .filter_map(|in_subgraph| {
+            let key = in_subgraph.resolvable_keys().find(|k| {
+                k.fields
+                    .fields()
+                    .all(|f| f.selection_set.selections.is_empty())
+            })?;
+            Some((in_subgraph.subgraph, from_field_set(&key.fields)))
+        })
+        .collect();
+    let mut groups: indexmap::IndexMap<SubgraphId, SelectionSet> = indexmap::IndexMap::new();
+    for item in &selection.items {
+        let single = SelectionSet {
+            items: vec![item.clone()],
         };
-        let subgraph = in_subgraph.subgraph;
-        let (located, required) = walker.plan_entity(subgraph, type_name, selection);
-        if !located.leftover.is_empty() {
-            continue;
-        }
-        let mut requires = from_field_set(&key.fields);
-        requires.merge_all(required.items);
-        let cost = located.planned.cost + count_leaves(&requires) as u32;
-        if best.as_ref().is_some_and(|(c, _)| *c <= cost) {
-            continue;
-        }
-        let applies_to = match path.last() {
-            Some(PathSegment::TypeCondition(types)) => Some(types.clone()),
-            _ => None,
-        };
-        best = Some((
-            cost,
-            Mode::Entity {
-                subgraph,
-                part: EntityPart {
-                    applies_to,
-                    typename: type_name.clone(),
-                    requires,
-                },
-                planned: located.planned,
-            },
-        ));
+        let chosen = candidates
+            .iter()
+            .filter_map(|(subgraph, _)| {
+                let (located, _) = walker.plan_entity(*subgraph, type_name, &single);
+                if !located.leftover.is_empty() {
+                    return None;
+                }
+                let new_fetch = if groups.contains_key(subgraph) {
+                    0
+                } else {
+                    FETCH_COST
+                };
+                Some((located.planned.cost + new_fetch, *subgraph))
+            })
+            .min()?;
+        groups.entry(chosen.1).or_default().merge_in(item.clone());
     }
-    best.map(|(_, mode)| mode)
+    let applies_to = match path.last() {
+        Some(PathSegment::TypeCondition(types)) => Some(types.clone()),
+        _ => None,
+    };
+    let mut planned_groups = Vec::with_capacity(groups.len());
+    for (subgraph, group) in groups {
+        let (located, required) = walker.plan_entity(subgraph, type_name, &group);
+        if !located.leftover.is_empty() {
+            return None;
+        }
+        let key = candidates
+            .iter()
+            .find(|(s, _)| *s == subgraph)
+            .map(|(_, key)| key.clone())?;
+        let mut requires = key;
+        requires.merge_all(required.items);
+        planned_groups.push(EntityGroup {
+            subgraph,
+            part: EntityPart {
+                applies_to: applies_to.clone(),
+                typename: type_name.clone(),
+                requires,
+            },
+            planned: located.planned,
+        });
+    }
+    Some(Mode::Entity(planned_groups))
 }
 
 /// The selection at `path` in `selection`: fields by response key, type conditions as the
