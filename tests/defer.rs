@@ -394,6 +394,21 @@ async fn errors_in_a_deferred_part_stay_in_that_part() {
     assert_eq!(errors[0]["path"], json!(["product"]));
     assert_eq!(answer.parts[1]["hasNext"], false);
 
+    // A null that propagates in the primary part above the fragment's object: no part.
+    let answer = defer(
+        &stack,
+        APOLLO,
+        query(r#"{ product(upc: "1") { inStock ... @defer(label: "name") { name } } }"#),
+    )
+    .await;
+    assert_eq!(answer.parts.len(), 1, "{:?}", answer.parts);
+    assert_eq!(answer.parts[0]["data"], json!({ "product": null }));
+    assert_eq!(answer.parts[0]["hasNext"], false);
+    assert_eq!(
+        answer.parts[0]["errors"][0]["extensions"]["serviceName"],
+        "inventory"
+    );
+
     // The RFC format: no `incremental` item, the errors on `completed`.
     let answer = defer(&stack, RFC, query(text)).await;
     let last = &answer.parts[1];

@@ -99,7 +99,17 @@ pub async fn execute_incremental(
         sg,
         next_id: 0,
         announced: Vec::new(),
+        delivered: Vec::new(),
     };
+    if !deferred.is_empty() {
+        // What the client holds: a fragment whose object was nulled by propagation there
+        // gets no part.
+        let value = initial
+            .data
+            .as_ref()
+            .map_or(serde_json::Value::Null, |d| d.to_value());
+        state.delivered.push((Vec::new(), value));
+    }
     let start = |node: usize| -> BoxFuture<'_, (usize, Vec<GraphQLError>)> {
         let data = &data;
         let context = context.clone();
@@ -165,11 +175,40 @@ struct State<'p> {
     sg: &'p crate::supergraph::Supergraph,
     next_id: usize,
     announced: Vec<Announced>,
+    /// The data delivered so far (the initial payload's, each part's) by path, as the client
+    /// has it: nulls propagated.
+    delivered: Vec<(Vec<PathElement>, serde_json::Value)>,
 }
 
 impl State<'_> {
     fn lock(&self) -> std::sync::MutexGuard<'_, Value> {
         self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the client holds an object at `at`: read in the deepest payload delivered at
+    /// or above it.
+    fn visible(&self, at: &[PathElement]) -> bool {
+        let Some((base, value)) = self
+            .delivered
+            .iter()
+            .filter(|(path, _)| at.starts_with(path))
+            .max_by_key(|(path, _)| path.len())
+        else {
+            return false;
+        };
+        let mut here = value;
+        for step in &at[base.len()..] {
+            let next = match (step, here) {
+                (PathElement::Key(key), serde_json::Value::Object(object)) => object.get(key),
+                (PathElement::Index(index), serde_json::Value::Array(items)) => items.get(*index),
+                _ => None,
+            };
+            match next {
+                Some(value) => here = value,
+                None => return false,
+            }
+        }
+        here.is_object()
     }
 
     fn children(&self, node: usize) -> Vec<usize> {
@@ -190,10 +229,15 @@ impl State<'_> {
                 found.push(position.to_vec());
             });
         }
+        let mut any = false;
         for position in found.iter() {
+            let at = path::response_path(&deferred.path, position);
+            if !self.visible(&at) {
+                continue;
+            }
+            any = true;
             let id = self.next_id;
             self.next_id += 1;
-            let at = path::response_path(&deferred.path, position);
             pending.push(Pending {
                 id,
                 path: at.clone(),
@@ -206,7 +250,7 @@ impl State<'_> {
                 path: at,
             });
         }
-        !found.is_empty()
+        any
     }
 
     /// Writes the parts of a node whose fetches are done; its fetch errors go to the part
@@ -260,6 +304,10 @@ impl State<'_> {
             let data = written.map(|out| {
                 JsonText::new_unchecked(String::from_utf8(out).unwrap_or_else(|_| "null".into()))
             });
+            let value = data
+                .as_ref()
+                .map_or(serde_json::Value::Null, |d| d.to_value());
+            self.delivered.push((announced.path.clone(), value));
             payload.parts.push(IncrementalPart {
                 id: announced.id,
                 path: announced.path,
