@@ -55,6 +55,27 @@ pub enum Outcome {
     MutationNotAllowed,
     /// The operation selects what the request may not see (`reject_unauthorized`): no data.
     Unauthorized,
+    /// The operation defers fragments and the client does not accept `multipart/mixed`
+    /// (`DEFER_BAD_HEADER`, 406, as Apollo Router answers).
+    NotAcceptable,
+}
+
+/// What a request's transport can do with `@defer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deferring {
+    /// Deliver deferred fragments incrementally (`multipart/mixed`), or print their plan.
+    Deliver,
+    /// Plain HTTP: an operation that defers is refused with `DEFER_BAD_HEADER`.
+    Refuse,
+    /// WebSocket and SSE: `@defer` is ignored, the whole result comes in one response.
+    Ignore,
+}
+
+/// What an incremental request got: one response (no fragment deferred, or refused before
+/// execution), or its payloads.
+pub enum Incremental {
+    Response(Outcome, Response),
+    Stream(tokio::sync::mpsc::Receiver<crate::executor::IncrementalPayload>),
 }
 
 /// Whether the transport allows mutations (GET does not) and subscriptions (only streaming
@@ -116,8 +137,10 @@ impl SubscriptionPlan {
 struct PreparedDocument {
     id: u64,
     document: Valid<ExecutableDocument>,
-    /// Variables `@skip`/`@include` read: their values select the plan.
+    /// Variables `@skip`/`@include` (and `@defer`'s `if`) read: their values select the plan.
     condition_variables: Vec<Name>,
+    /// Whether any fragment has `@defer` (the others are normalised without looking).
+    uses_defer: bool,
     /// Each operation's size with its fragments expanded, for the limits and the plan cache.
     measures: Vec<(Option<Name>, OperationMeasures)>,
     /// Its estimated size in memory, in bytes (the cache's weigher).
@@ -156,9 +179,9 @@ pub struct PlannedOperation {
 }
 
 /// Document id, operation name, the values of the `@skip`/`@include` variables as bits
-/// (the first 64, then the rest), and what the request may see ([`Grants::key`]; 0 when the
-/// supergraph protects nothing).
-type PlanKey = (u64, Option<String>, u64, Vec<u64>, u64);
+/// (the first 64, then the rest), what the request may see ([`Grants::key`]; 0 when the
+/// supergraph protects nothing), and whether `@defer` was planned.
+type PlanKey = (u64, Option<String>, u64, Vec<u64>, u64, bool);
 
 pub struct Gateway {
     supergraph: Arc<Supergraph>,
@@ -476,6 +499,7 @@ impl Gateway {
                 Outcome::Executed => RequestOutcome::FieldErrors,
                 Outcome::RequestError => RequestOutcome::RequestError,
                 Outcome::MutationNotAllowed | Outcome::Unauthorized => RequestOutcome::Unauthorized,
+                Outcome::NotAcceptable => RequestOutcome::RequestError,
             });
         }
         (outcome, response)
@@ -491,6 +515,7 @@ impl Gateway {
         let prepared = self.prepare(
             &request,
             Transport::Stream,
+            Deferring::Ignore,
             context.identity.as_deref(),
             context.record.as_deref(),
         );
@@ -551,6 +576,67 @@ impl Gateway {
         response
     }
 
+    /// Runs one request whose client accepts incremental delivery (`multipart/mixed`): an
+    /// operation that defers fragments is executed with the executor's incremental API, its
+    /// payloads sent as they come (by a task of its own, which stops when the receiver is
+    /// dropped); anything else gets one response, as [`Gateway::execute`] gives it.
+    pub async fn execute_incremental(
+        self: &Arc<Self>,
+        request: GraphQLRequest,
+        transport: Transport,
+        context: Arc<RequestContext>,
+    ) -> Incremental {
+        let prepared = self.prepare(
+            &request,
+            transport,
+            Deferring::Deliver,
+            context.identity.as_deref(),
+            context.record.as_deref(),
+        );
+        let prepared = match prepared {
+            Ok(prepared) if !prepared.planned.plan.deferred().is_empty() => prepared,
+            other => {
+                let (outcome, mut response) = self
+                    .run_prepared(other, request.operation_name, context)
+                    .await;
+                self.cap_errors(&mut response.errors);
+                if !response.errors.is_empty() {
+                    response.meta.cache = CachePolicy::NoStore;
+                }
+                return Incremental::Response(outcome, response);
+            }
+        };
+        let (sender, receiver) = tokio::sync::mpsc::channel(16);
+        let gateway = self.clone();
+        tokio::spawn(async move {
+            let Prepared {
+                planned,
+                variables,
+                introspection,
+                ..
+            } = prepared;
+            let execution = Execution {
+                supergraph: &gateway.supergraph,
+                shape: &planned.shape,
+                variables: &variables,
+                fetcher: &*gateway.fetcher,
+                introspection,
+                context,
+            };
+            executor::execute_incremental(&planned.plan, execution, sender).await;
+        });
+        Incremental::Stream(receiver)
+    }
+
+    /// Masks subgraph errors (`subgraph_errors.mask`) and caps their number, as every
+    /// response's are: for payloads that do not go through [`Gateway::execute`].
+    pub fn cap_errors(&self, errors: &mut Vec<GraphQLError>) {
+        if self.requests.mask_subgraph_errors {
+            mask_subgraph_errors(errors);
+        }
+        self.requests.limits.cap_errors(errors);
+    }
+
     async fn execute_uncapped(
         &self,
         request: GraphQLRequest,
@@ -560,6 +646,7 @@ impl Gateway {
         let prepared = self.prepare(
             &request,
             transport,
+            Deferring::Refuse,
             context.identity.as_deref(),
             context.record.as_deref(),
         );
@@ -595,6 +682,9 @@ impl Gateway {
             Err(Rejected::Unauthorized(errors)) => {
                 (Outcome::Unauthorized, Response::request_errors(errors))
             }
+            Err(Rejected::NotAcceptable(errors)) => {
+                (Outcome::NotAcceptable, Response::request_errors(errors))
+            }
             Err(Rejected::MutationOverGet) => (
                 Outcome::MutationNotAllowed,
                 Response::request_errors(vec![
@@ -628,9 +718,19 @@ impl Gateway {
         identity: Option<&Identity>,
     ) -> Result<Arc<PlannedOperation>, Vec<GraphQLError>> {
         // As a streaming transport would: every operation type has a plan.
-        match self.prepare(request, Transport::Stream, identity, None) {
+        match self.prepare(
+            request,
+            Transport::Stream,
+            Deferring::Deliver,
+            identity,
+            None,
+        ) {
             Ok(prepared) => Ok(prepared.planned),
-            Err(Rejected::Request(errors) | Rejected::Unauthorized(errors)) => Err(errors),
+            Err(
+                Rejected::Request(errors)
+                | Rejected::Unauthorized(errors)
+                | Rejected::NotAcceptable(errors),
+            ) => Err(errors),
             Err(Rejected::Planning(error)) => Err(vec![*error]),
             Err(Rejected::MutationOverGet) => unreachable!("POST allows mutations"),
         }
@@ -640,6 +740,7 @@ impl Gateway {
         &self,
         request: &GraphQLRequest,
         transport: Transport,
+        deferring: Deferring,
         identity: Option<&Identity>,
         record: Option<&RequestRecord>,
     ) -> Result<Prepared, Rejected> {
@@ -704,12 +805,19 @@ impl Gateway {
             .is_active()
             .then(|| self.authorization.grants(identity, access));
         let grants_key = grants.as_ref().map_or(0, Grants::key);
+        // Deferred fragments are not filtered by authorization yet: with it on, `@defer` is
+        // ignored (the whole result in one response). Subscriptions ignore it too.
+        let defer = deferring != Deferring::Ignore
+            && prepared.uses_defer
+            && grants.is_none()
+            && operation.operation_type != ast::OperationType::Subscription;
         let key = (
             prepared.id,
             request.operation_name.clone(),
             bits,
             more_bits,
             grants_key,
+            defer,
         );
         let mut planned_now = false;
         let plan_span = spans::plan(traced);
@@ -719,8 +827,14 @@ impl Gateway {
             .try_get_with(key, || {
                 planned_now = true;
                 let started = std::time::Instant::now();
-                let plan =
-                    self.make_plan(document, operation, &condition, grants.as_ref(), &measures);
+                let plan = self.make_plan(
+                    document,
+                    operation,
+                    &condition,
+                    grants.as_ref(),
+                    &measures,
+                    defer,
+                );
                 self.telemetry.metrics.observe_planning(started.elapsed());
                 plan
             })
@@ -740,6 +854,16 @@ impl Gateway {
             plan_span.record("graphql.plan.cached", !planned_now);
         }
         drop(planning);
+        if deferring == Deferring::Refuse && planned.operation.has_deferred() {
+            return Err(Rejected::NotAcceptable(vec![
+                GraphQLError::new(
+                    "the gateway received a query with the @defer directive but the client \
+                     does not accept multipart/mixed HTTP responses. To enable @defer support, \
+                     add the HTTP header 'Accept: multipart/mixed;deferSpec=20220824'",
+                )
+                .with_code("DEFER_BAD_HEADER"),
+            ]));
+        }
         if self.authorization.reject_unauthorized() && !planned.unauthorized.is_empty() {
             return Err(Rejected::Unauthorized(
                 planned
@@ -771,9 +895,14 @@ impl Gateway {
         condition: &dyn Fn(&str) -> bool,
         grants: Option<&Grants>,
         measures: &OperationMeasures,
+        defer: bool,
     ) -> Result<Arc<PlannedOperation>, crate::planner::PlanError> {
         let access = self.supergraph.access();
-        let normalized = NormalizedOperation::new(&self.api, document, operation, condition);
+        let normalized = if defer {
+            NormalizedOperation::new_deferring(&self.api, document, operation, condition)
+        } else {
+            NormalizedOperation::new(&self.api, document, operation, condition)
+        };
         let filtered =
             grants.and_then(|grants| authorization::filter(&normalized, &self.api, access, grants));
         let (operation, shape, unauthorized) = match filtered {
@@ -818,7 +947,7 @@ impl Gateway {
             if warmed >= limit {
                 break;
             }
-            let (document_id, operation_name, bits, more_bits, grants) = &*key;
+            let (document_id, operation_name, bits, more_bits, grants, defer) = &*key;
             if *grants != 0 {
                 continue;
             }
@@ -839,6 +968,7 @@ impl Gateway {
                 *bits,
                 more_bits.clone(),
                 0,
+                *defer,
             );
             if self.plans.contains_key(&new_key) {
                 continue;
@@ -860,9 +990,14 @@ impl Gateway {
                     })
             };
             let measures = prepared.measures(operation);
-            if let Ok(planned) =
-                self.make_plan(&prepared.document, operation, &condition, None, &measures)
-            {
+            if let Ok(planned) = self.make_plan(
+                &prepared.document,
+                operation,
+                &condition,
+                None,
+                &measures,
+                *defer,
+            ) {
                 self.plans.insert(new_key, planned);
                 warmed += 1;
             }
@@ -939,6 +1074,7 @@ impl Gateway {
         let prepared = Arc::new(PreparedDocument {
             id: self.next_document_id.fetch_add(1, Ordering::Relaxed),
             condition_variables: condition_variables(&document),
+            uses_defer: crate::operation::defer::uses_defer(&document),
             document,
             measures,
             weight: document_weight(query, parsed.tokens),
@@ -1025,6 +1161,8 @@ enum Rejected {
     Unauthorized(Vec<GraphQLError>),
     MutationOverGet,
     Planning(Box<GraphQLError>),
+    /// `@defer` over a transport that cannot deliver it.
+    NotAcceptable(Vec<GraphQLError>),
 }
 
 fn request_error(error: OperationError) -> Rejected {
@@ -1046,7 +1184,9 @@ fn condition_variables(document: &Valid<ExecutableDocument>) -> Vec<Name> {
     fn visit(set: &SelectionSet, out: &mut Vec<Name>) {
         for selection in &set.selections {
             for directive in selection.directives().iter() {
-                if (directive.name == "skip" || directive.name == "include")
+                if (directive.name == "skip"
+                    || directive.name == "include"
+                    || directive.name == "defer")
                     && let Some(ast::Value::Variable(name)) = directive
                         .specified_argument_by_name("if")
                         .map(|v| v.as_ref())

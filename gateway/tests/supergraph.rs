@@ -88,7 +88,10 @@ fn the_model_records_keys_requires_provides_and_interface_objects() {
 #[test]
 fn the_api_schema_drops_machinery_and_inaccessible_elements() {
     let sg = Supergraph::parse(&fixture("inaccessible")).unwrap();
-    insta::assert_snapshot!(sg.api_schema().to_string(), @"
+    insta::assert_snapshot!(sg.api_schema().to_string(), @r#"
+    """Delivers the fragment after the rest of the response."""
+    directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT
+
     type Query {
       users(filter: UserFilter): [User!]!
     }
@@ -108,7 +111,7 @@ fn the_api_schema_drops_machinery_and_inaccessible_elements() {
     input UserFilter {
       role: Role
     }
-    ");
+    "#);
 }
 
 fn refusal(sdl: &str) -> String {

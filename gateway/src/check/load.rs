@@ -47,7 +47,9 @@ pub fn api_schema(sdl: &str, path: &Path) -> Result<Valid<Schema>, LoadError> {
         diagnostics: e.errors.to_string(),
     })?;
     if !crate::supergraph::links_join_spec(&schema) {
-        return Ok(schema);
+        // The gateway serves `@defer` on every API schema: a plain schema compared with a
+        // supergraph's is read as the gateway would serve it.
+        return Ok(crate::supergraph::with_defer(&schema));
     }
     let supergraph = Supergraph::parse(sdl).map_err(|source| LoadError::Supergraph {
         path: path.to_path_buf(),

@@ -3,6 +3,7 @@
 //! client's paths, and the merged data shaped into the response.
 
 mod fetcher;
+mod incremental;
 mod merge;
 mod path;
 mod representations;
@@ -17,6 +18,7 @@ pub use fetcher::{
     CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, FetchedEntity, Fetcher,
     OperationKind, RequestContext, SubgraphResponse,
 };
+pub use incremental::{IncrementalPart, IncrementalPayload, Pending, execute_incremental};
 pub use shape::{Introspection, ResponseShape, UNAUTHORIZED_CODE};
 
 use crate::json::{Object, Ordered, Value};
@@ -69,47 +71,12 @@ async fn execute_with(
         introspection,
         context,
     } = execution;
-    let run = Run {
-        sg,
-        fetcher,
-        variables,
-        context,
-        data: Mutex::new(Value::Object(Object::new())),
-        errors: Mutex::new(Vec::new()),
-        cache_reports: Mutex::new(Vec::new()),
-        meta: Mutex::new(Meta::default()),
-        event: Mutex::new(event),
-    };
+    let data = Mutex::new(Value::Object(Object::new()));
+    let run = Run::new(sg, fetcher, variables, context, &data, event);
     if let Some(root) = &plan.root {
         run.node(root).await;
     }
-    let data = run.data.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut errors = run.errors.into_inner().unwrap_or_else(|e| e.into_inner());
-    let out = shape::write_data(shape, &data, introspection.as_ref(), &mut errors);
-    // The writer only writes JSON it produced from valid values: valid UTF-8 and JSON.
-    let data = JsonText::new_unchecked(String::from_utf8(out).unwrap_or_else(|_| "null".into()));
-    let mut extensions = Map::new();
-    if run.context.cache_debug {
-        let reports = run
-            .cache_reports
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner());
-        extensions.insert(
-            "cache".into(),
-            serde_json::to_value(reports).unwrap_or_default(),
-        );
-    }
-    let meta = run.meta.into_inner().unwrap_or_else(|e| e.into_inner());
-    Response {
-        data: Some(data),
-        errors,
-        extensions,
-        meta: ResponseMeta {
-            // Nothing fetched (`__typename`, introspection): nothing vouches for a lifetime.
-            cache: meta.cache.unwrap_or_default(),
-            headers: meta.headers,
-        },
-    }
+    run.finish(shape, introspection.as_ref(), &data)
 }
 
 /// What the fetches' answers say about the HTTP response, gathered as they arrive.
@@ -133,7 +100,8 @@ struct Run<'a> {
     fetcher: &'a dyn Fetcher,
     variables: &'a Map<String, serde_json::Value>,
     context: Arc<RequestContext>,
-    data: Mutex<Value>,
+    /// The merged data, shared with the deferred parts' runs of an incremental execution.
+    data: &'a Mutex<Value>,
     errors: Mutex<Vec<GraphQLError>>,
     cache_reports: Mutex<Vec<FetchCacheReport>>,
     meta: Mutex<Meta>,
@@ -141,7 +109,71 @@ struct Run<'a> {
     event: Mutex<Option<SubgraphResponse>>,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    fn new(
+        sg: &'a Supergraph,
+        fetcher: &'a dyn Fetcher,
+        variables: &'a Map<String, serde_json::Value>,
+        context: Arc<RequestContext>,
+        data: &'a Mutex<Value>,
+        event: Option<SubgraphResponse>,
+    ) -> Self {
+        Run {
+            sg,
+            fetcher,
+            variables,
+            context,
+            data,
+            errors: Mutex::new(Vec::new()),
+            cache_reports: Mutex::new(Vec::new()),
+            meta: Mutex::new(Meta::default()),
+            event: Mutex::new(event),
+        }
+    }
+
+    /// The response: the data shaped by `shape`, the errors, the cache report.
+    fn finish(
+        self,
+        shape: &ResponseShape,
+        introspection: Option<&Introspection>,
+        data: &Mutex<Value>,
+    ) -> Response {
+        let mut errors = self.errors.into_inner().unwrap_or_else(|e| e.into_inner());
+        let out = {
+            let data = data.lock().unwrap_or_else(|e| e.into_inner());
+            shape::write_data(shape, &data, introspection, &mut errors)
+        };
+        // The writer only writes JSON it produced from valid values: valid UTF-8 and JSON.
+        let data =
+            JsonText::new_unchecked(String::from_utf8(out).unwrap_or_else(|_| "null".into()));
+        let mut extensions = Map::new();
+        if self.context.cache_debug {
+            let reports = self
+                .cache_reports
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner());
+            extensions.insert(
+                "cache".into(),
+                serde_json::to_value(reports).unwrap_or_default(),
+            );
+        }
+        let meta = self.meta.into_inner().unwrap_or_else(|e| e.into_inner());
+        Response {
+            data: Some(data),
+            errors,
+            extensions,
+            meta: ResponseMeta {
+                // Nothing fetched (`__typename`, introspection): nothing vouches for a lifetime.
+                cache: meta.cache.unwrap_or_default(),
+                headers: meta.headers,
+            },
+        }
+    }
+
+    fn take_errors(&self) -> Vec<GraphQLError> {
+        std::mem::take(&mut *self.errors.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     fn node<'s>(&'s self, node: &'s PlanNode) -> BoxFuture<'s, ()> {
         Box::pin(async move {
             match node {
@@ -157,6 +189,15 @@ impl Run<'_> {
                 }
                 PlanNode::Parallel(nodes) => {
                     join_all(nodes.iter().map(|n| self.node(n))).await;
+                }
+                // Run all at once (only an incremental execution delivers the parts apart).
+                PlanNode::Defer { primary, deferred } => {
+                    if let Some(primary) = primary {
+                        self.node(primary).await;
+                    }
+                    for node in deferred.iter().filter_map(|d| d.node.as_deref()) {
+                        self.node(node).await;
+                    }
                 }
             }
         })

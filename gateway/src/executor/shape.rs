@@ -30,6 +30,8 @@ pub struct ResponseShape {
     /// The size of the last response written: the next one starts with room for it rather
     /// than growing (and copying) its buffer a dozen times.
     last_size: AtomicUsize,
+    /// Each deferred fragment's part, by the fragment's id: its selection on one object.
+    deferred: Vec<(usize, Arc<ObjectShape>)>,
 }
 
 /// The fields of a selection set, for each runtime type it may meet.
@@ -102,6 +104,14 @@ impl ResponseShape {
         Self {
             root: Arc::new(builder.object(&operation.root_type, &[&operation.selection_set], true)),
             last_size: AtomicUsize::new(0),
+            deferred: operation
+                .deferred
+                .iter()
+                .map(|d| {
+                    let shape = builder.object(&d.parent_type, &[&d.selection], false);
+                    (d.id, Arc::new(shape))
+                })
+                .collect(),
         }
     }
 }
@@ -314,6 +324,7 @@ fn write_data_into(
         errors,
         introspection,
         path: Vec::new(),
+        prefix: Vec::new(),
     };
     let start = writer.out.len();
     if writer.object(&shape.root, object).is_err() {
@@ -322,12 +333,36 @@ fn write_data_into(
     }
 }
 
+/// Writes deferred fragment `id`'s part for `object` (found at `at` in the response); `None`
+/// when a null propagates to the object itself (the part's data is then null).
+pub(super) fn write_part(
+    shape: &ResponseShape,
+    id: usize,
+    object: &Object,
+    at: Vec<PathElement>,
+    errors: &mut Vec<GraphQLError>,
+) -> Option<Vec<u8>> {
+    let (_, part) = shape.deferred.iter().find(|(d, _)| *d == id)?;
+    let mut out = Vec::with_capacity(256);
+    let mut writer = Writer {
+        out: &mut out,
+        errors,
+        introspection: None,
+        path: Vec::new(),
+        prefix: at,
+    };
+    writer.object(part, object).ok()?;
+    Some(out)
+}
+
 struct Writer<'o, 'a> {
     out: &'o mut Vec<u8>,
     errors: &'o mut Vec<GraphQLError>,
     introspection: Option<&'a Introspection>,
     /// Where the writer is, for errors; borrowed from the shape and the data.
     path: Vec<Step<'a>>,
+    /// Where the object written is (a deferred part's); empty for a whole response.
+    prefix: Vec<PathElement>,
 }
 
 impl<'o, 'a> Writer<'o, 'a> {
@@ -520,12 +555,13 @@ impl<'o, 'a> Writer<'o, 'a> {
     }
 
     fn owned_path(&self) -> Vec<PathElement> {
-        self.path
+        self.prefix
             .iter()
-            .map(|step| match step {
+            .cloned()
+            .chain(self.path.iter().map(|step| match step {
                 Step::Key(key) => PathElement::Key(key.to_string()),
                 Step::Index(index) => PathElement::Index(*index),
-            })
+            }))
             .collect()
     }
 

@@ -1,6 +1,7 @@
 //! A client operation from text to the normalised form the planner reads: parse and validate
 //! against the API schema (apollo-compiler), pick the operation, coerce variables, normalise.
 
+pub mod defer;
 mod normalize;
 pub mod selection;
 
@@ -15,7 +16,8 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Node, Schema};
 use serde_json::{Map, Value};
 
-pub use normalize::normalize;
+pub use defer::{DeferPathStep, DeferredFragment};
+pub use normalize::{normalize, normalize_deferring};
 pub use selection::SelectionSet;
 
 use crate::limits::{Limit, LimitExceeded, LimitsConfig};
@@ -94,6 +96,9 @@ pub struct NormalizedOperation {
     pub root_type: Name,
     pub selection_set: SelectionSet,
     pub variables: Vec<Node<apollo_compiler::ast::VariableDefinition>>,
+    /// The fragments marked `@defer`, when deferring was asked for (see
+    /// [`NormalizedOperation::new_deferring`]); their selections are not in `selection_set`.
+    pub deferred: Vec<DeferredFragment>,
 }
 
 impl NormalizedOperation {
@@ -111,7 +116,32 @@ impl NormalizedOperation {
             root_type: operation.object_type().clone(),
             selection_set: normalize(schema, document, operation, condition),
             variables: operation.variables.clone(),
+            deferred: Vec::new(),
         }
+    }
+
+    /// As [`NormalizedOperation::new`], with the fragments marked `@defer` set apart in
+    /// `deferred`.
+    pub fn new_deferring(
+        schema: &ApiSchema,
+        document: &ExecutableDocument,
+        operation: &Operation,
+        condition: &dyn Fn(&str) -> bool,
+    ) -> Self {
+        let (selection_set, deferred) = normalize_deferring(schema, document, operation, condition);
+        Self {
+            name: operation.name.clone(),
+            kind: operation.operation_type,
+            root_type: operation.object_type().clone(),
+            selection_set,
+            variables: operation.variables.clone(),
+            deferred,
+        }
+    }
+
+    /// Whether the operation has deferred fragments.
+    pub fn has_deferred(&self) -> bool {
+        !self.deferred.is_empty()
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::fmt::{self, Write};
 
+use super::plan::DeferredNode;
 use super::plan::{EntityPart, FetchNode, PathSegment, PlanNode, QueryPlan};
 use crate::operation::selection::{Field, Selection, SelectionSet, write_arguments};
 
@@ -63,8 +64,49 @@ fn write_node(f: &mut impl Write, node: &PlanNode, level: usize) -> fmt::Result 
             indent(f, level)?;
             f.write_str("}")?;
         }
+        PlanNode::Defer { primary, deferred } => {
+            f.write_str("Defer {\n")?;
+            indent(f, level + 1)?;
+            f.write_str("Primary {\n")?;
+            if let Some(primary) = primary {
+                write_node(f, primary, level + 2)?;
+            }
+            indent(f, level + 1)?;
+            f.write_str("},\n")?;
+            indent(f, level + 1)?;
+            f.write_str("[\n")?;
+            for node in deferred {
+                write_deferred(f, node, level + 2)?;
+            }
+            indent(f, level + 1)?;
+            f.write_str("]\n")?;
+            indent(f, level)?;
+            f.write_str("}")?;
+        }
     }
     f.write_str(",\n")
+}
+
+/// `Deferred(depends: [..], path: "..", label: "..") { fetches }`, as Apollo prints it; the
+/// dependency is the id of the enclosing deferred fragment (none: the primary part).
+fn write_deferred(f: &mut impl Write, node: &DeferredNode, level: usize) -> fmt::Result {
+    indent(f, level)?;
+    let depends = node.depends.map(|d| d.to_string()).unwrap_or_default();
+    write!(
+        f,
+        "Deferred(id: {}, depends: [{depends}], path: \"{}\"",
+        node.id,
+        PathDisplay(&node.path)
+    )?;
+    if let Some(label) = &node.label {
+        write!(f, ", label: {:?}", label)?;
+    }
+    f.write_str(") {\n")?;
+    if let Some(inner) = &node.node {
+        write_node(f, inner, level + 1)?;
+    }
+    indent(f, level)?;
+    f.write_str("},\n")
 }
 
 fn write_fetch(f: &mut impl Write, fetch: &FetchNode, level: usize) -> fmt::Result {

@@ -97,6 +97,38 @@ impl FetchGraph {
         }
     }
 
+    /// The fetches of a deferred fragment: one entity fetch to `subgraph` for the objects at
+    /// `merge_path`, and the jumps that follow from it.
+    pub fn build_entity(
+        subgraph: SubgraphId,
+        merge_path: Vec<PathSegment>,
+        part: EntityPart,
+        planned: super::walk::Planned,
+    ) -> Self {
+        let mut graph = FetchGraph::default();
+        let mut jump_steps = HashMap::new();
+        let entity_type = part.typename.clone();
+        graph.steps.push(Step {
+            subgraph,
+            kind: OperationKind::Query,
+            merge_path: merge_path.clone(),
+            entity: Some(vec![part]),
+            more: Vec::new(),
+            selection: SelectionSet {
+                items: vec![Selection::InlineFragment(InlineFragment {
+                    type_condition: entity_type,
+                    selection_set: planned.selection,
+                })],
+            },
+            deps: BTreeSet::new(),
+        });
+        graph.add_jumps(0, &merge_path, planned.jumps, &mut jump_steps);
+        graph.context_deps();
+        graph.merge_steps();
+        super::merge_fetches::merge_fetches(&mut graph);
+        graph
+    }
+
     fn add_jumps(
         &mut self,
         parent: usize,

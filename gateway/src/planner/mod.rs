@@ -8,6 +8,7 @@
 
 mod aliases;
 mod contexts;
+mod defer;
 mod display;
 mod fetch_graph;
 mod field_set;
@@ -25,8 +26,8 @@ use apollo_compiler::ast::OperationType;
 
 pub use display::PathDisplay;
 pub use plan::{
-    EntityFetch, EntityInput, EntityPart, FetchNode, KeyRename, OperationKind, PathSegment,
-    PlanNode, QueryPlan,
+    DeferredNode, EntityFetch, EntityInput, EntityPart, FetchNode, KeyRename, OperationKind,
+    PathSegment, PlanNode, QueryPlan,
 };
 pub use walk::DEFAULT_LOCATION_BUDGET;
 
@@ -135,6 +136,14 @@ impl QueryPlanner {
     }
 
     pub fn plan(&self, operation: &NormalizedOperation) -> Result<QueryPlan, PlanError> {
+        if operation.has_deferred() {
+            return defer::plan(self, operation);
+        }
+        self.plan_undeferred(operation)
+    }
+
+    /// Plans an operation's `selection_set` (its deferred fragments, if any, aside).
+    fn plan_undeferred(&self, operation: &NormalizedOperation) -> Result<QueryPlan, PlanError> {
         let sg = &*self.supergraph;
         let kind = match operation.kind {
             OperationType::Query => OperationKind::Query,
@@ -174,13 +183,31 @@ impl QueryPlanner {
         }
         let roots = roots?;
         let graph = FetchGraph::build(roots, kind);
+        let (root, fetch_count) = self.graph_to_tree(graph, operation, 0);
+        Ok(QueryPlan {
+            root,
+            fetch_count,
+            unplannable,
+        })
+    }
+
+    /// The plan tree of a fetch graph, its fetches numbered from `first_id`; and how many
+    /// fetches it has.
+    fn graph_to_tree(
+        &self,
+        graph: FetchGraph,
+        operation: &NormalizedOperation,
+        first_id: usize,
+    ) -> (Option<PlanNode>, usize) {
+        let sg = &*self.supergraph;
         let fetch_count = graph.steps.len();
         let deps: Vec<_> = graph.steps.iter().map(|s| s.deps.clone()).collect();
         let mut nodes: Vec<Option<PlanNode>> = graph
             .steps
             .into_iter()
             .enumerate()
-            .map(|(id, step)| {
+            .map(|(index, step)| {
+                let id = first_id + index;
                 let subgraph = sg.subgraph(step.subgraph);
                 let mut selection = step.selection;
                 let output_renames = match &step.entity {
@@ -248,11 +275,7 @@ impl QueryPlanner {
             })
             .collect();
         let root = tree::build_tree(&deps, &mut |i| nodes[i].take().expect("each step once"));
-        Ok(QueryPlan {
-            root,
-            fetch_count,
-            unplannable,
-        })
+        (root, fetch_count)
     }
 
     /// After a query failed to plan because a field cannot be reached at all: the root fields

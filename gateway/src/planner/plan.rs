@@ -31,6 +31,29 @@ pub enum PlanNode {
         path: Vec<PathSegment>,
         node: Box<PlanNode>,
     },
+    /// An operation with `@defer`: the primary part (what the first response needs), then
+    /// each deferred fragment's fetches, run once what it depends on has run (see
+    /// `planner::defer`). Only at the root of a plan.
+    Defer {
+        primary: Option<Box<PlanNode>>,
+        deferred: Vec<DeferredNode>,
+    },
+}
+
+/// One deferred fragment of a [`PlanNode::Defer`].
+#[derive(Debug, Clone)]
+pub struct DeferredNode {
+    /// The fragment's id in the operation (`NormalizedOperation::deferred`).
+    pub id: usize,
+    pub label: Option<String>,
+    /// Where its objects are; each object is delivered as one incremental part.
+    pub path: Vec<PathSegment>,
+    /// The deferred fragment it sits in (runs and is delivered after it); `None`: after the
+    /// primary part.
+    pub depends: Option<usize>,
+    /// Its fetches; `None` when the data comes with what it depends on (fields fetched
+    /// there anyway, or a selection that cannot be fetched on its own).
+    pub node: Option<Box<PlanNode>>,
 }
 
 /// One step of a response path in a plan: an object field, every element of a list, or only the
@@ -122,6 +145,14 @@ pub struct KeyRename {
 }
 
 impl QueryPlan {
+    /// The deferred fragments, when the plan defers any.
+    pub fn deferred(&self) -> &[DeferredNode] {
+        match &self.root {
+            Some(PlanNode::Defer { deferred, .. }) => deferred,
+            _ => &[],
+        }
+    }
+
     pub fn empty() -> Self {
         Self {
             root: None,
@@ -139,6 +170,7 @@ impl QueryPlan {
                 PlanNode::Sequence(nodes) | PlanNode::Parallel(nodes) => {
                     nodes.iter().find_map(first)
                 }
+                PlanNode::Defer { primary, .. } => primary.as_deref().and_then(first),
             }
         }
         self.root

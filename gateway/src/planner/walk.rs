@@ -146,7 +146,7 @@ impl<'a> Walker<'a> {
     }
 
     /// The contextual variables the fields of `selection` (an entity's) pass as arguments.
-    fn contexts_of(&self, selection: &SelectionSet) -> Vec<Name> {
+    pub(super) fn contexts_of(&self, selection: &SelectionSet) -> Vec<Name> {
         let mut out = Vec::new();
         if self.contextual.is_empty() {
             return out;
@@ -177,6 +177,20 @@ impl<'a> Walker<'a> {
         provided: Option<&SelectionSet>,
     ) -> Located {
         self.plan_location(s, parent, selection, provided, false)
+    }
+
+    /// Plans `selection` on the entities of type `entity` that an `_entities` fetch to `s`
+    /// returns (a deferred fragment's own fetch), with the `@requires` inputs its
+    /// representations need besides a key.
+    pub fn plan_entity(
+        &self,
+        s: SubgraphId,
+        entity: &Name,
+        selection: &SelectionSet,
+    ) -> (Located, SelectionSet) {
+        let located = self.plan_location(s, entity, selection, None, true);
+        let required = self.requires_of(s, entity, selection);
+        (located, required)
     }
 
     /// Like [`Self::plan_at`]; `entity_root` says the location is the entity of an

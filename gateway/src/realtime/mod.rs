@@ -10,6 +10,7 @@
 //! docs/realtime.md.
 
 pub mod config;
+pub mod defer;
 mod hub;
 pub(crate) mod multipart;
 mod session;

@@ -18,7 +18,7 @@ use super::playground;
 use crate::edge::auth::AuthError;
 use crate::edge::csrf::CsrfRefused;
 use crate::edge::persisted::Refusal;
-use crate::gateway::{GraphQLRequest, Outcome, Transport};
+use crate::gateway::{GraphQLRequest, Incremental, Outcome, Transport};
 use crate::identity::Identity;
 use crate::realtime::{self, HttpStream};
 use crate::response::{GraphQLError, Response};
@@ -72,7 +72,12 @@ async fn post(
     body: &Bytes,
     record: Option<Arc<RequestRecord>>,
 ) -> HttpResponse {
-    let Some(response_type) = media_type::negotiate(headers) else {
+    // A client that accepts `@defer`'s multipart may accept nothing else: refusals then
+    // go as application/graphql-response+json.
+    let defer = realtime::defer::DeferFormat::from_headers(headers);
+    let Some(response_type) =
+        media_type::negotiate(headers).or(defer.map(|_| ResponseType::GraphQLResponseJson))
+    else {
         return not_acceptable();
     };
     let identity = match admit(state, headers, response_type).await {
@@ -86,7 +91,7 @@ async fn post(
     run(
         state,
         headers,
-        response_type,
+        (response_type, defer),
         (identity, record),
         request,
         Transport::Post,
@@ -146,7 +151,10 @@ async fn get(
     params: &HashMap<String, String>,
     record: Option<Arc<RequestRecord>>,
 ) -> HttpResponse {
-    let Some(response_type) = media_type::negotiate(headers) else {
+    let defer = realtime::defer::DeferFormat::from_headers(headers);
+    let Some(response_type) =
+        media_type::negotiate(headers).or(defer.map(|_| ResponseType::GraphQLResponseJson))
+    else {
         return not_acceptable();
     };
     let identity = match admit(state, headers, response_type).await {
@@ -160,7 +168,7 @@ async fn get(
     run(
         state,
         headers,
-        response_type,
+        (response_type, defer),
         (identity, record),
         request,
         Transport::Get,
@@ -290,7 +298,7 @@ fn get_params(params: &HashMap<String, String>) -> Result<GraphQLRequest, String
 async fn run(
     state: &AppState,
     headers: &HeaderMap,
-    response_type: ResponseType,
+    (response_type, defer): (ResponseType, Option<realtime::defer::DeferFormat>),
     (identity, record): (Option<Arc<Identity>>, Option<Arc<RequestRecord>>),
     mut request: GraphQLRequest,
     transport: Transport,
@@ -311,6 +319,17 @@ async fn run(
     };
     let gateway = &generation.gateway;
     let context = gateway.observed_request_context(headers, identity, record);
+    if let Some(format) = defer {
+        return match gateway
+            .execute_incremental(request, transport, context)
+            .await
+        {
+            Incremental::Response(outcome, response) => respond(response_type, outcome, response),
+            Incremental::Stream(payloads) => {
+                realtime::defer::respond(gateway.clone(), payloads, format)
+            }
+        };
+    }
     let (outcome, response) = gateway.execute(request, transport, context).await;
     respond(response_type, outcome, response)
 }
@@ -319,6 +338,7 @@ fn respond(response_type: ResponseType, outcome: Outcome, mut response: Response
     let status = match (outcome, response_type) {
         (Outcome::MutationNotAllowed, _) => StatusCode::METHOD_NOT_ALLOWED,
         (Outcome::Unauthorized, _) => StatusCode::FORBIDDEN,
+        (Outcome::NotAcceptable, _) => StatusCode::NOT_ACCEPTABLE,
         (Outcome::RequestError, ResponseType::GraphQLResponseJson) => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };

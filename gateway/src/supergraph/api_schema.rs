@@ -14,6 +14,39 @@ use apollo_compiler::{Name, Node, Schema, ast};
 use super::SupergraphError;
 use super::link::SpecNames;
 
+/// `@defer`, as the incremental delivery RFC and Apollo define it: clients may use it on any
+/// fragment, and introspection shows it (the gateway plans it, see `planner::defer`).
+const DEFER_SDL: &str = "\"Delivers the fragment after the rest of the response.\"\n\
+    directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT";
+
+/// `schema` with `@defer` defined, as every API schema the gateway serves has it (for a plain
+/// schema compared with a supergraph's API schema, say).
+pub fn with_defer(schema: &Valid<Schema>) -> Valid<Schema> {
+    if schema.directive_definitions.contains_key("defer") {
+        return schema.clone();
+    }
+    let mut with = Schema::clone(schema);
+    add_defer(&mut with);
+    // Adding a directive definition that the schema lacks keeps it valid.
+    Valid::assume_valid(with)
+}
+
+fn add_defer(schema: &mut Schema) {
+    if schema.directive_definitions.contains_key("defer") {
+        return;
+    }
+    let Ok(document) = ast::Document::parse(DEFER_SDL, "defer.graphql") else {
+        return;
+    };
+    for definition in document.definitions {
+        if let ast::Definition::DirectiveDefinition(directive) = definition {
+            schema
+                .directive_definitions
+                .insert(directive.name.clone(), directive);
+        }
+    }
+}
+
 pub(super) fn derive(
     supergraph: &Valid<Schema>,
     names: &SpecNames,
@@ -40,6 +73,7 @@ pub(super) fn derive(
         .directive_definitions
         .retain(|name, _| !is_hidden_directive(name));
     schema.schema_definition.make_mut().directives.clear();
+    add_defer(&mut schema);
     {
         let def = schema.schema_definition.make_mut();
         for root in [&mut def.query, &mut def.mutation, &mut def.subscription] {

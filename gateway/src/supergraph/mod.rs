@@ -19,6 +19,7 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Schema};
 use indexmap::IndexMap;
 
+pub use api_schema::with_defer;
 pub use error::{Location, SupergraphError};
 pub use link::links_join_spec;
 

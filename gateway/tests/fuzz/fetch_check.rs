@@ -56,5 +56,10 @@ fn collect<'p>(node: &'p PlanNode, out: &mut Vec<(&'p str, &'p str)>) {
             nodes.iter().for_each(|n| collect(n, out))
         }
         PlanNode::Flatten { node, .. } => collect(node, out),
+        PlanNode::Defer { primary, deferred } => primary
+            .iter()
+            .map(|p| &**p)
+            .chain(deferred.iter().filter_map(|d| d.node.as_deref()))
+            .for_each(|n| collect(n, out)),
     }
 }
