@@ -39,6 +39,7 @@ pub(super) fn load(sdl: &str) -> Result<Supergraph, SupergraphError> {
     }
     let api_schema = api_schema::derive(&schema, &names)?;
     let access = access::AccessRules::read(&schema, &names);
+    let costs = super::cost::CostRules::read(&schema, &names);
     let possible_types = possible_types(&schema);
     let mut implementations: HashMap<Name, Vec<(SubgraphId, Name)>> = HashMap::new();
     for def in types.values().filter(|t| t.kind == TypeKind::Object) {
@@ -50,7 +51,16 @@ pub(super) fn load(sdl: &str) -> Result<Supergraph, SupergraphError> {
         }
     }
     let fingerprints = super::fingerprint::fingerprints(&schema, subgraphs.len(), types.values());
+    let mut override_labels: Vec<Arc<str>> = types
+        .values()
+        .flat_map(|t| t.fields.values())
+        .filter_map(|f| f.override_label.clone())
+        .collect();
+    override_labels.sort();
+    override_labels.dedup();
     Ok(Supergraph {
+        override_labels,
+        costs,
         fingerprints,
         schema,
         api_schema: Arc::new(api_schema),
@@ -332,12 +342,18 @@ impl Loader<'_> {
                 external: jf.external,
                 used_overridden: jf.used_overridden,
                 overrides: jf.override_from,
+                override_label: jf.override_label.map(Arc::from),
             });
         }
+        let override_label = sources
+            .iter()
+            .flatten()
+            .find_map(|s| s.override_label.clone());
         Ok(FieldDef {
             name: field.name.clone(),
             ty: field.ty.clone(),
             sources,
+            override_label,
         })
     }
 
