@@ -15,7 +15,10 @@ fn supergraph() -> String {
         "  @link(url: \"https://specs.apollo.dev/join/v0.3\", for: EXECUTION)\n  @link(url: \"https://specs.apollo.dev/cost/v0.1\", import: [\"@listSize\"])\n",
         1,
     );
-    assert_ne!(linked, DEMO_SUPERGRAPH, "the join link is where the test expects it");
+    assert_ne!(
+        linked, DEMO_SUPERGRAPH,
+        "the join link is where the test expects it"
+    );
     let defined = format!(
         "directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR\n\n\
          directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION\n\n{linked}"
@@ -68,7 +71,10 @@ async fn enforce_refuses_an_operation_over_the_maximum_before_any_subgraph_is_ca
     let error = &response["errors"][0];
     assert_eq!(error["extensions"]["code"], "COST_ESTIMATED_TOO_EXPENSIVE");
     let message = error["message"].as_str().unwrap();
-    assert!(message.contains("153") && message.contains("100"), "{message}");
+    assert!(
+        message.contains("153") && message.contains("100"),
+        "{message}"
+    );
     let metrics = stack.metrics().await;
     assert_eq!(
         sample(&metrics, "gateway_operation_cost_refused_total"),

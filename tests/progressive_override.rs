@@ -148,10 +148,16 @@ async fn percent_100_and_percent_0_are_deterministic() {
 #[tokio::test]
 async fn a_custom_label_is_off_unless_the_config_turns_it_on() {
     let off = start(|_| {}).await;
-    assert_eq!(account(&off, "tier", &[]).await, json!({ "tier": "legacy" }));
+    assert_eq!(
+        account(&off, "tier", &[]).await,
+        json!({ "tier": "legacy" })
+    );
     assert_eq!(off.billing.requests.load(Ordering::SeqCst), 0);
     let on = start(|config| config.override_labels.active = vec!["beta".into()]).await;
-    assert_eq!(account(&on, "tier", &[]).await, json!({ "tier": "billing" }));
+    assert_eq!(
+        account(&on, "tier", &[]).await,
+        json!({ "tier": "billing" })
+    );
     assert_eq!(on.legacy.requests.load(Ordering::SeqCst), 1);
     assert_eq!(on.billing.requests.load(Ordering::SeqCst), 1);
 }

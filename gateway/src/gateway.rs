@@ -710,7 +710,10 @@ impl Gateway {
                 let estimate = self.cost_calculator(document, &variables, demand_control);
                 let estimate = estimate.estimate(operation);
                 let refused = demand_control.refuses(estimate);
-                self.telemetry.metrics.cost.observe_estimate(estimate, refused);
+                self.telemetry
+                    .metrics
+                    .cost
+                    .observe_estimate(estimate, refused);
                 if refused {
                     return Err(Rejected::Request(vec![demand_control.refusal(estimate)]));
                 }
@@ -851,15 +854,17 @@ impl Gateway {
                 Vec::new(),
             ),
         };
-        self.planner.plan_with_labels(&operation, labels).map(|plan| {
-            Arc::new(PlannedOperation {
-                shape: shape.with_unplannable(&plan.unplannable),
-                operation,
-                plan,
-                unauthorized,
-                weight: plan_weight(measures),
+        self.planner
+            .plan_with_labels(&operation, labels)
+            .map(|plan| {
+                Arc::new(PlannedOperation {
+                    shape: shape.with_unplannable(&plan.unplannable),
+                    operation,
+                    plan,
+                    unauthorized,
+                    weight: plan_weight(measures),
+                })
             })
-        })
     }
 
     /// Plans again, for this gateway's supergraph, up to `limit` of the operations `old` has
@@ -898,17 +903,15 @@ impl Gateway {
             };
             // The active labels by name, as bits over the new document's relevant labels
             // (a new supergraph may label other fields).
-            let old_labels = operation::select_operation(
-                &old_document.document,
-                operation_name.as_deref(),
-            )
-            .map(|old| {
-                crate::progressive_override::labels_from_bits(
-                    old_document.override_labels(old),
-                    label_bits,
-                )
-            })
-            .unwrap_or_default();
+            let old_labels =
+                operation::select_operation(&old_document.document, operation_name.as_deref())
+                    .map(|old| {
+                        crate::progressive_override::labels_from_bits(
+                            old_document.override_labels(old),
+                            label_bits,
+                        )
+                    })
+                    .unwrap_or_default();
             let relevant = prepared.override_labels(operation);
             let mut new_label_bits = vec![0u64; relevant.len().div_ceil(64)];
             for (i, label) in relevant.iter().enumerate() {

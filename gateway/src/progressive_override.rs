@@ -53,7 +53,11 @@ impl OverrideLabelRules {
             ),
         };
         Ok(Self {
-            active: config.active.iter().map(|l| Arc::from(l.as_str())).collect(),
+            active: config
+                .active
+                .iter()
+                .map(|l| Arc::from(l.as_str()))
+                .collect(),
             header,
         })
     }
@@ -82,9 +86,7 @@ impl OverrideLabelRules {
         for (i, label) in relevant.iter().enumerate() {
             let active = match percent(label) {
                 Some(percent) => draw(percent),
-                None => {
-                    self.active.contains(label) || requested.iter().any(|r| **r == **label)
-                }
+                None => self.active.contains(label) || requested.iter().any(|r| **r == **label),
             };
             if active {
                 bits[i / 64] |= 1 << (i % 64);

@@ -259,7 +259,8 @@ fn explore(
             let mut next = BTreeSet::new();
             let mut resolvable = false;
             for subgraph in &point.subgraphs {
-                let serving = planner.serving_subgraphs(*subgraph, &point.type_name, &probe, labels);
+                let serving =
+                    planner.serving_subgraphs(*subgraph, &point.type_name, &probe, labels);
                 resolvable |= !serving.is_empty();
                 next.extend(serving);
             }

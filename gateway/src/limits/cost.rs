@@ -109,12 +109,7 @@ impl CostCalculator<'_> {
     }
 
     /// `sized`: the size a parent's `@listSize(sizedFields:)` gives to some of these fields.
-    fn estimate_set(
-        &self,
-        set: &SelectionSet,
-        sized: Option<(&[Name], u64)>,
-        depth: usize,
-    ) -> f64 {
+    fn estimate_set(&self, set: &SelectionSet, sized: Option<(&[Name], u64)>, depth: usize) -> f64 {
         if depth > MAX_DEPTH {
             return 0.0;
         }
@@ -129,7 +124,9 @@ impl CostCalculator<'_> {
                     .document
                     .fragments
                     .get(&spread.fragment_name)
-                    .map_or(0.0, |f| self.estimate_set(&f.selection_set, sized, depth + 1)),
+                    .map_or(0.0, |f| {
+                        self.estimate_set(&f.selection_set, sized, depth + 1)
+                    }),
             };
         }
         cost
@@ -406,3 +403,7 @@ impl CostCalculator<'_> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "cost_tests.rs"]
+mod tests;

@@ -49,7 +49,10 @@ pub(super) fn plan_query_root(
                 // A leftover no subgraph takes: say so precisely when it holds a field
                 // nothing can reach (the query may then be answered without that root field).
                 Err(error) if !excluded.is_empty() => {
-                    return Err(unreachable_field(walker.sg, walker.labels, root_type, &field).unwrap_or(error));
+                    return Err(
+                        unreachable_field(walker.sg, walker.labels, root_type, &field)
+                            .unwrap_or(error),
+                    );
                 }
                 Err(error) => return Err(error),
             };
@@ -132,15 +135,19 @@ fn first_unreachable(
                 }
                 if !field.selection_set.is_empty() {
                     let child = field.ty.inner_named_type().clone();
-                    if let Some(found) = first_unreachable(sg, labels, &child, &field.selection_set) {
+                    if let Some(found) = first_unreachable(sg, labels, &child, &field.selection_set)
+                    {
                         return Some(found);
                     }
                 }
             }
             Selection::InlineFragment(fragment) => {
-                if let Some(found) =
-                    first_unreachable(sg, labels, &fragment.type_condition, &fragment.selection_set)
-                {
+                if let Some(found) = first_unreachable(
+                    sg,
+                    labels,
+                    &fragment.type_condition,
+                    &fragment.selection_set,
+                ) {
                     return Some(found);
                 }
             }
@@ -242,7 +249,13 @@ fn add_entity_keys(
             }
             Selection::InlineFragment(fragment) => {
                 let condition = fragment.type_condition.clone();
-                add_entity_keys(sg, labels, subgraph, &condition, &mut fragment.selection_set);
+                add_entity_keys(
+                    sg,
+                    labels,
+                    subgraph,
+                    &condition,
+                    &mut fragment.selection_set,
+                );
             }
             Selection::Field(_) => {}
         }

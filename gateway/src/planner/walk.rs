@@ -590,7 +590,9 @@ impl<'a> Walker<'a> {
                 t.subgraph != s
                     && t.is_interface_object
                     && t.resolvable_keys().next().is_some()
-                    && self.sg.resolves_field(interface, field, t.subgraph, self.labels)
+                    && self
+                        .sg
+                        .resolves_field(interface, field, t.subgraph, self.labels)
             })
         })
     }
@@ -789,7 +791,10 @@ impl<'a> Walker<'a> {
         let Selection::Field(field) = item else {
             return candidates;
         };
-        for target in self.sg.subgraphs_resolving(parent, &field.name, self.labels) {
+        for target in self
+            .sg
+            .subgraphs_resolving(parent, &field.name, self.labels)
+        {
             if reachable(target, parent) {
                 candidates.push((target, parent.clone()));
             }
@@ -807,7 +812,9 @@ impl<'a> Walker<'a> {
                 };
                 for t in &interface_def.subgraphs {
                     if t.is_interface_object
-                        && self.sg.resolves_field(interface, &field.name, t.subgraph, self.labels)
+                        && self
+                            .sg
+                            .resolves_field(interface, &field.name, t.subgraph, self.labels)
                         && reachable(t.subgraph, interface)
                         && !candidates.contains(&(t.subgraph, interface.clone()))
                     {

@@ -89,9 +89,9 @@ impl CostRules {
                                     .insert(argument.name.clone(), w);
                             }
                         }
-                        let list = list_size.as_deref().and_then(|name| {
-                            field.directives.iter().find(|d| d.name == name)
-                        });
+                        let list = list_size
+                            .as_deref()
+                            .and_then(|name| field.directives.iter().find(|d| d.name == name));
                         if let Some(directive) = list {
                             let names_of = |argument: &str| -> Vec<Name> {
                                 match directive.specified_argument_by_name(argument).map(|v| &**v) {
@@ -158,7 +158,10 @@ impl CostRules {
 
     /// Whether a field has argument weights at all (skips the per-argument lookups).
     pub fn has_argument_weights(&self, type_name: &Name, field: &Name) -> bool {
-        !self.arguments.is_empty() && self.arguments.contains_key(&(type_name.clone(), field.clone()))
+        !self.arguments.is_empty()
+            && self
+                .arguments
+                .contains_key(&(type_name.clone(), field.clone()))
     }
 
     pub fn list_size(&self, type_name: &Name, field: &Name) -> Option<&ListSize> {

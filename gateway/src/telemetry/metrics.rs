@@ -74,8 +74,8 @@ impl Histogram {
 /// Upper bounds of the cost histograms' buckets (demand control's estimated and actual
 /// operation costs).
 pub const COST_BUCKETS: [f64; 14] = [
-    1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1_000.0, 2_500.0, 5_000.0, 10_000.0,
-    50_000.0, 100_000.0,
+    1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1_000.0, 2_500.0, 5_000.0, 10_000.0, 50_000.0,
+    100_000.0,
 ];
 
 /// A histogram of costs over [`COST_BUCKETS`] (sum kept in thousandths).
