@@ -129,3 +129,38 @@ fn operations_without_labelled_fields_have_one_plan_whatever_the_labels() {
     let query = r#"{ account(id: "1") { credit } }"#;
     assert_eq!(plan(&off, query), plan(&on, query));
 }
+
+#[test]
+fn a_label_without_the_overridden_side_leaves_the_field_where_it_is() {
+    // `billing` overrides `plan` from a subgraph outside the composition: composition writes
+    // the label on billing's side only, and billing resolves the field whatever the labels.
+    let legacy = r#"
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+type Query { account(id: ID!): Account }
+type Account @key(fields: "id") { id: ID! balance: Int! }
+"#;
+    let billing = r#"
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@override"])
+type Account @key(fields: "id") { id: ID! plan: String! @override(from: "gone", label: "beta") }
+"#;
+    let input = |name: &str, sdl: &str| gateway::compose::SubgraphInput {
+        name: name.into(),
+        url: format!("http://{name}.invalid/graphql"),
+        sdl: sdl.into(),
+        path: format!("{name}.graphql").into(),
+    };
+    let composition =
+        gateway::compose::compose(vec![input("legacy", legacy), input("billing", billing)]);
+    let supergraph = composition.supergraph.expect("composes");
+    assert!(
+        supergraph.contains(r#"override: "gone", overrideLabel: "beta""#),
+        "{supergraph}"
+    );
+    let supergraph = gateway::supergraph::Supergraph::parse(&supergraph).expect("loads");
+    let gateway = build_gateway(supergraph, &Config::default()).expect("builds");
+    let planned = plan(&gateway, r#"{ account(id: "1") { plan } }"#);
+    assert!(
+        planned.contains(r#"Fetch(service: "billing")"#),
+        "{planned}"
+    );
+}

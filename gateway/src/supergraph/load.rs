@@ -345,6 +345,23 @@ impl Loader<'_> {
                 override_label: jf.override_label.map(Arc::from),
             });
         }
+        // A label decides between two owners: one side without the other (an override of a
+        // subgraph outside the composition) leaves the field with the side there is.
+        if let Some(list) = &mut sources {
+            let sides: Vec<(Arc<str>, bool)> = list
+                .iter()
+                .filter_map(|s| Some((s.override_label.clone()?, s.overrides.is_some())))
+                .collect();
+            for source in list.iter_mut() {
+                let paired = source.override_label.as_ref().is_some_and(|label| {
+                    let overriding = source.overrides.is_some();
+                    sides.iter().any(|(l, o)| l == label && *o != overriding)
+                });
+                if !paired {
+                    source.override_label = None;
+                }
+            }
+        }
         let override_label = sources
             .iter()
             .flatten()
