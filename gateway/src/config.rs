@@ -32,6 +32,12 @@ pub struct Config {
     pub deduplication: DeduplicationConfig,
     /// How large an operation may be (refused before planning).
     pub limits: crate::limits::LimitsConfig,
+    /// Which progressive override labels (`@override(label:)`) are active besides
+    /// `percent(N)` ones (docs/planner.md).
+    pub override_labels: crate::progressive_override::OverrideLabelsConfig,
+    /// Operation cost from `@cost`/`@listSize`: estimated before planning (and refused over a
+    /// maximum in enforce mode), measured on the response (docs/demand-control.md).
+    pub demand_control: crate::limits::DemandControlConfig,
     /// Whether `__schema` and `__type` queries are answered.
     pub introspection: bool,
     /// What clients see of subgraph errors.
@@ -136,6 +142,8 @@ impl Default for Config {
             cache: crate::cache::CacheConfig::default(),
             deduplication: DeduplicationConfig::default(),
             limits: crate::limits::LimitsConfig::default(),
+            override_labels: Default::default(),
+            demand_control: Default::default(),
             introspection: true,
             subgraph_errors: SubgraphErrorsConfig::default(),
             server: crate::edge::ServerConfig::default(),

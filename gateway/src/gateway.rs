@@ -143,6 +143,9 @@ struct PreparedDocument {
     uses_defer: bool,
     /// Each operation's size with its fragments expanded, for the limits and the plan cache.
     measures: Vec<(Option<Name>, OperationMeasures)>,
+    /// Each operation's progressive override labels (of the fields it selects); empty when
+    /// the supergraph has none.
+    override_labels: Vec<(Option<Name>, Vec<Arc<str>>)>,
     /// Its estimated size in memory, in bytes (the cache's weigher).
     weight: u32,
 }
@@ -164,6 +167,13 @@ impl PreparedDocument {
             .map(|(_, measures)| *measures)
             .unwrap_or_default()
     }
+
+    fn override_labels(&self, operation: &Operation) -> &[Arc<str>] {
+        self.override_labels
+            .iter()
+            .find(|(name, _)| *name == operation.name)
+            .map_or(&[], |(_, labels)| labels)
+    }
 }
 
 /// A plan with the normalised operation it was made for, and the shape of its response.
@@ -180,8 +190,10 @@ pub struct PlannedOperation {
 
 /// Document id, operation name, the values of the `@skip`/`@include` variables as bits
 /// (the first 64, then the rest), what the request may see ([`Grants::key`]; 0 when the
-/// supergraph protects nothing), and whether `@defer` was planned.
-type PlanKey = (u64, Option<String>, u64, Vec<u64>, u64, bool);
+/// supergraph protects nothing), whether `@defer` was planned, and which of the operation's
+/// progressive override labels are active (bit i: its i-th relevant label; empty when it has
+/// none).
+type PlanKey = (u64, Option<String>, u64, Vec<u64>, u64, bool, Vec<u64>);
 
 pub struct Gateway {
     supergraph: Arc<Supergraph>,
@@ -224,6 +236,8 @@ struct InboundKey {
     cache_debug: bool,
     /// What the request may see ([`Grants::key`]).
     grants: u64,
+    /// Which progressive override labels are active (the plan key's bits).
+    override_labels: Vec<u64>,
 }
 
 impl InboundKey {
@@ -240,6 +254,7 @@ impl InboundKey {
             user: context.user.clone(),
             cache_debug: context.cache_debug,
             grants: prepared.grants,
+            override_labels: prepared.override_labels.clone(),
         }
     }
 }
@@ -266,6 +281,10 @@ pub struct RequestSettings {
     pub mask_subgraph_errors: bool,
     /// Whether browsers that `GET /graphql` get the playground (and `/playground/` its files).
     pub playground: bool,
+    /// Which progressive override labels are active for a request.
+    pub override_labels: Arc<crate::progressive_override::OverrideLabelRules>,
+    /// Demand control, when it is on.
+    pub demand_control: Option<Arc<crate::limits::DemandControlConfig>>,
 }
 
 impl Default for RequestSettings {
@@ -280,6 +299,8 @@ impl Default for RequestSettings {
             introspection: true,
             mask_subgraph_errors: false,
             playground: true,
+            override_labels: Arc::default(),
+            demand_control: None,
         }
     }
 }
@@ -462,6 +483,7 @@ impl Gateway {
                 .cache_debug_header
                 .as_ref()
                 .is_some_and(|name| headers.contains_key(name)),
+            override_labels: self.requests.override_labels.requested(headers),
             identity,
             record,
         })
@@ -518,6 +540,7 @@ impl Gateway {
             Deferring::Ignore,
             context.identity.as_deref(),
             context.record.as_deref(),
+            &context.override_labels,
         );
         let prepared = match prepared {
             Ok(prepared) if prepared.planned.operation.kind == ast::OperationType::Subscription => {
@@ -592,6 +615,7 @@ impl Gateway {
             Deferring::Deliver,
             context.identity.as_deref(),
             context.record.as_deref(),
+            &context.override_labels,
         );
         let prepared = match prepared {
             Ok(prepared) if !prepared.planned.plan.deferred().is_empty() => prepared,
@@ -649,6 +673,7 @@ impl Gateway {
             Deferring::Refuse,
             context.identity.as_deref(),
             context.record.as_deref(),
+            &context.override_labels,
         );
         self.run_prepared(prepared, request.operation_name, context)
             .await
@@ -724,6 +749,7 @@ impl Gateway {
             Deferring::Deliver,
             identity,
             None,
+            &[],
         ) {
             Ok(prepared) => Ok(prepared.planned),
             Err(
@@ -743,6 +769,7 @@ impl Gateway {
         deferring: Deferring,
         identity: Option<&Identity>,
         record: Option<&RequestRecord>,
+        requested_labels: &[Arc<str>],
     ) -> Result<Prepared, Rejected> {
         let query = request.query.as_deref().ok_or_else(|| {
             Rejected::Request(vec![
@@ -780,6 +807,26 @@ impl Gateway {
         let raw_variables = request.variables.as_ref().unwrap_or(&empty);
         let variables = operation::coerce_variables(&self.api, document, operation, raw_variables)
             .map_err(request_error)?;
+        // Demand control: the estimate before any planning (one walk of the operation).
+        let measured = match &self.requests.demand_control {
+            None => None,
+            Some(demand_control) => {
+                let estimate = self.cost_calculator(document, &variables, demand_control);
+                let estimate = estimate.estimate(operation);
+                let refused = demand_control.refuses(estimate);
+                self.telemetry
+                    .metrics
+                    .cost
+                    .observe_estimate(estimate, refused);
+                if refused {
+                    return Err(Rejected::Request(vec![demand_control.refusal(estimate)]));
+                }
+                Some(MeasuredCost {
+                    document: prepared.clone(),
+                    operation_name: operation.name.clone(),
+                })
+            }
+        };
         let condition = |name: &str| {
             variables
                 .get(name)
@@ -811,6 +858,16 @@ impl Gateway {
             && prepared.uses_defer
             && grants.is_none()
             && operation.operation_type != ast::OperationType::Subscription;
+        // Progressive override: only the labels of fields this operation selects are drawn
+        // (nothing at all for a supergraph without labels).
+        let relevant_labels = prepared.override_labels(operation);
+        let label_bits = if relevant_labels.is_empty() {
+            Vec::new()
+        } else {
+            self.requests
+                .override_labels
+                .resolve(relevant_labels, requested_labels)
+        };
         let key = (
             prepared.id,
             request.operation_name.clone(),
@@ -818,6 +875,7 @@ impl Gateway {
             more_bits,
             grants_key,
             defer,
+            label_bits.clone(),
         );
         let mut planned_now = false;
         let plan_span = spans::plan(traced);
@@ -827,6 +885,8 @@ impl Gateway {
             .try_get_with(key, || {
                 planned_now = true;
                 let started = std::time::Instant::now();
+                let labels =
+                    crate::progressive_override::labels_from_bits(relevant_labels, &label_bits);
                 let plan = self.make_plan(
                     document,
                     operation,
@@ -834,6 +894,7 @@ impl Gateway {
                     grants.as_ref(),
                     &measures,
                     defer,
+                    &labels,
                 );
                 self.telemetry.metrics.observe_planning(started.elapsed());
                 plan
@@ -884,6 +945,8 @@ impl Gateway {
             variables,
             introspection,
             grants: grants_key,
+            override_labels: label_bits,
+            measured,
         })
     }
 
@@ -896,6 +959,7 @@ impl Gateway {
         grants: Option<&Grants>,
         measures: &OperationMeasures,
         defer: bool,
+        labels: &crate::supergraph::OverrideLabels,
     ) -> Result<Arc<PlannedOperation>, crate::planner::PlanError> {
         let access = self.supergraph.access();
         let normalized = if defer {
@@ -917,15 +981,17 @@ impl Gateway {
                 Vec::new(),
             ),
         };
-        self.planner.plan(&operation).map(|plan| {
-            Arc::new(PlannedOperation {
-                shape: shape.with_unplannable(&plan.unplannable),
-                operation,
-                plan,
-                unauthorized,
-                weight: plan_weight(measures),
+        self.planner
+            .plan_with_labels(&operation, labels)
+            .map(|plan| {
+                Arc::new(PlannedOperation {
+                    shape: shape.with_unplannable(&plan.unplannable),
+                    operation,
+                    plan,
+                    unauthorized,
+                    weight: plan_weight(measures),
+                })
             })
-        })
     }
 
     /// Plans again, for this gateway's supergraph, up to `limit` of the operations `old` has
@@ -947,7 +1013,7 @@ impl Gateway {
             if warmed >= limit {
                 break;
             }
-            let (document_id, operation_name, bits, more_bits, grants, defer) = &*key;
+            let (document_id, operation_name, bits, more_bits, grants, defer, label_bits) = &*key;
             if *grants != 0 {
                 continue;
             }
@@ -962,6 +1028,25 @@ impl Gateway {
             else {
                 continue;
             };
+            // The active labels by name, as bits over the new document's relevant labels
+            // (a new supergraph may label other fields).
+            let old_labels =
+                operation::select_operation(&old_document.document, operation_name.as_deref())
+                    .map(|old| {
+                        crate::progressive_override::labels_from_bits(
+                            old_document.override_labels(old),
+                            label_bits,
+                        )
+                    })
+                    .unwrap_or_default();
+            let relevant = prepared.override_labels(operation);
+            let mut new_label_bits = vec![0u64; relevant.len().div_ceil(64)];
+            for (i, label) in relevant.iter().enumerate() {
+                if old_labels.contains(label) {
+                    new_label_bits[i / 64] |= 1 << (i % 64);
+                }
+            }
+            let labels = crate::progressive_override::labels_from_bits(relevant, &new_label_bits);
             let new_key = (
                 prepared.id,
                 operation_name.clone(),
@@ -969,6 +1054,7 @@ impl Gateway {
                 more_bits.clone(),
                 0,
                 *defer,
+                new_label_bits,
             );
             if self.plans.contains_key(&new_key) {
                 continue;
@@ -997,6 +1083,7 @@ impl Gateway {
                 None,
                 &measures,
                 *defer,
+                &labels,
             ) {
                 self.plans.insert(new_key, planned);
                 warmed += 1;
@@ -1006,7 +1093,53 @@ impl Gateway {
         warmed
     }
 
-    async fn run(&self, prepared: Prepared, context: Arc<RequestContext>) -> Response {
+    fn cost_calculator<'a>(
+        &'a self,
+        document: &'a ExecutableDocument,
+        variables: &'a Map<String, Value>,
+        demand_control: &crate::limits::DemandControlConfig,
+    ) -> crate::limits::CostCalculator<'a> {
+        crate::limits::CostCalculator {
+            schema: self.supergraph.api_schema(),
+            rules: self.supergraph.costs(),
+            document,
+            variables,
+            default_list_size: demand_control.list_size,
+        }
+    }
+
+    /// Demand control's actual cost of a response: its data parsed again (only when demand
+    /// control is on) and walked with the operation.
+    fn measure_actual_cost(
+        &self,
+        measured: Option<&MeasuredCost>,
+        variables: &Map<String, Value>,
+        response: &Response,
+    ) {
+        let (Some(measured), Some(demand_control)) = (measured, &self.requests.demand_control)
+        else {
+            return;
+        };
+        let Some(data) = &response.data else { return };
+        let Ok(operation) = operation::select_operation(
+            &measured.document.document,
+            measured.operation_name.as_ref().map(Name::as_str),
+        ) else {
+            return;
+        };
+        let Ok(data) = serde_json::from_str::<Value>(data.as_str()) else {
+            return;
+        };
+        let calculator =
+            self.cost_calculator(&measured.document.document, variables, demand_control);
+        self.telemetry
+            .metrics
+            .cost
+            .observe_actual(calculator.actual(operation, &data));
+    }
+
+    async fn run(&self, mut prepared: Prepared, context: Arc<RequestContext>) -> Response {
+        let measured = prepared.measured.take();
         let query = prepared.planned.operation.kind == ast::OperationType::Query;
         let span = spans::execute(context.traced());
         let mut response = executor::execute(
@@ -1025,6 +1158,7 @@ impl Gateway {
         if !query {
             response.meta.cache = CachePolicy::NoStore;
         }
+        self.measure_actual_cost(measured.as_ref(), &prepared.variables, &response);
         response
     }
 
@@ -1071,7 +1205,26 @@ impl Gateway {
                 )
             })
             .collect();
+        let override_labels = if self.supergraph.override_labels().is_empty() {
+            Vec::new()
+        } else {
+            document
+                .operations
+                .iter()
+                .map(|operation| {
+                    (
+                        operation.name.clone(),
+                        crate::progressive_override::relevant_labels(
+                            &self.supergraph,
+                            &document,
+                            operation,
+                        ),
+                    )
+                })
+                .collect()
+        };
         let prepared = Arc::new(PreparedDocument {
+            override_labels,
             id: self.next_document_id.fetch_add(1, Ordering::Relaxed),
             condition_variables: condition_variables(&document),
             uses_defer: crate::operation::defer::uses_defer(&document),
@@ -1153,6 +1306,16 @@ struct Prepared {
     planned: Arc<PlannedOperation>,
     variables: Map<String, Value>,
     introspection: Option<Introspection>,
+    /// Which progressive override labels are active (the plan key's bits).
+    override_labels: Vec<u64>,
+    /// What demand control measures the response against, when it is on.
+    measured: Option<MeasuredCost>,
+}
+
+/// The operation whose response's actual cost is measured (demand control).
+struct MeasuredCost {
+    document: Arc<PreparedDocument>,
+    operation_name: Option<Name>,
 }
 
 enum Rejected {

@@ -26,6 +26,7 @@ pub mod json;
 pub mod limits;
 pub mod operation;
 pub mod planner;
+pub mod progressive_override;
 pub mod realtime;
 pub mod reload;
 pub mod response;

@@ -42,6 +42,9 @@ pub enum StartupError {
         url: String,
         reason: String,
     },
+    /// A setting that cannot be used as written (the message names the key).
+    #[error("{0}")]
+    InvalidSetting(String),
 }
 
 /// Reads and loads a supergraph file.
@@ -214,6 +217,14 @@ pub fn build_gateway_on(
         introspection: config.introspection,
         mask_subgraph_errors: config.subgraph_errors.mask,
         playground: config.playground,
+        demand_control: config
+            .demand_control
+            .enabled
+            .then(|| Arc::new(config.demand_control.clone())),
+        override_labels: Arc::new(
+            crate::progressive_override::OverrideLabelRules::new(&config.override_labels)
+                .map_err(StartupError::InvalidSetting)?,
+        ),
         ..Default::default()
     };
     let Some((cache, publisher)) = &shared.cache else {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use gateway::supergraph::{Supergraph, SupergraphError};
+use gateway::supergraph::{NO_OVERRIDE_LABELS, Supergraph, SupergraphError};
 
 fn fixture(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -54,9 +54,9 @@ fn the_model_records_keys_requires_provides_and_interface_objects() {
     let cost = sg
         .field_in_subgraph("Product", "shippingCost", shipping)
         .unwrap();
-    assert!(cost.requires.is_some() && cost.resolves());
+    assert!(cost.requires.is_some() && cost.resolves(&NO_OVERRIDE_LABELS));
     assert!(
-        !sg.resolves_field("Product", "weight", shipping),
+        !sg.resolves_field("Product", "weight", shipping, &NO_OVERRIDE_LABELS),
         "@external"
     );
 
@@ -71,7 +71,10 @@ fn the_model_records_keys_requires_provides_and_interface_objects() {
 
     let sg = Supergraph::parse(&fixture("override")).unwrap();
     let billing = sg.subgraph_by_name("billing").unwrap().id;
-    assert_eq!(sg.subgraphs_resolving("Account", "plan"), [billing]);
+    assert_eq!(
+        sg.subgraphs_resolving("Account", "plan", &NO_OVERRIDE_LABELS),
+        [billing]
+    );
 
     let sg = Supergraph::parse(&fixture("interface_object")).unwrap();
     let ratings = sg.subgraph_by_name("ratings").unwrap().id;
@@ -211,7 +214,10 @@ fn renamed_links_and_imports_hide_what_they_hide() {
     for file in ["supergraph.graphql", "renamed.graphql"] {
         let supergraph = load_supergraph(&dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         let a = supergraph.subgraph_by_name("a").unwrap().id;
-        assert!(supergraph.resolves_field("User", "name", a), "{file}");
+        assert!(
+            supergraph.resolves_field("User", "name", a, &NO_OVERRIDE_LABELS),
+            "{file}"
+        );
         let api = supergraph.api_schema();
         let user = api.get_object("User").unwrap();
         let fields: Vec<&str> = user.fields.keys().map(|f| f.as_str()).collect();

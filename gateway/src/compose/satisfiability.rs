@@ -12,7 +12,7 @@ use apollo_compiler::ast::Type as AstType;
 
 use crate::operation::selection::{Field, Selection, SelectionSet};
 use crate::planner::QueryPlanner;
-use crate::supergraph::{SubgraphId, Supergraph, TypeKind};
+use crate::supergraph::{NO_OVERRIDE_LABELS, OverrideLabels, SubgraphId, Supergraph, TypeKind};
 
 /// A selection of `name` that the planner accepts for any field type: composite fields get a
 /// `__typename` sub-selection.
@@ -60,6 +60,25 @@ pub struct Unsatisfiable {
 }
 
 pub fn check(supergraph: Arc<Supergraph>) -> Vec<Unsatisfiable> {
+    // A progressive override gives a field one owner with its label active and another
+    // without: both supergraphs a request can meet must be satisfiable (labels are
+    // independent, so all on and all off cover each field's two owners).
+    let mut errors = check_with(&supergraph, &NO_OVERRIDE_LABELS);
+    if !supergraph.override_labels().is_empty() {
+        let all = OverrideLabels::new(supergraph.override_labels().iter().cloned());
+        for error in check_with(&supergraph, &all) {
+            if !errors
+                .iter()
+                .any(|e| e.type_name == error.type_name && e.field == error.field)
+            {
+                errors.push(error);
+            }
+        }
+    }
+    errors
+}
+
+fn check_with(supergraph: &Arc<Supergraph>, labels: &OverrideLabels) -> Vec<Unsatisfiable> {
     let planner = QueryPlanner::new(supergraph.clone());
     let composite = |name: &Name| {
         supergraph.type_def(name).is_some_and(|d| {
@@ -89,7 +108,7 @@ pub fn check(supergraph: Arc<Supergraph>) -> Vec<Unsatisfiable> {
                 continue;
             }
             let subgraphs: BTreeSet<SubgraphId> = supergraph
-                .subgraphs_resolving(root, field_name)
+                .subgraphs_resolving(root, field_name, labels)
                 .into_iter()
                 .collect();
             if root == "Mutation" && subgraphs.len() > 1 {
@@ -99,8 +118,9 @@ pub fn check(supergraph: Arc<Supergraph>) -> Vec<Unsatisfiable> {
                 let mut satisfied = false;
                 for subgraph in &subgraphs {
                     let found = explore(
-                        &supergraph,
+                        supergraph,
                         &planner,
+                        labels,
                         vec![start(root, field_name, returned, [*subgraph].into())],
                     );
                     if found.is_empty() {
@@ -124,7 +144,7 @@ pub fn check(supergraph: Arc<Supergraph>) -> Vec<Unsatisfiable> {
             starts.push(start(root, field_name, returned, subgraphs));
         }
     }
-    errors.extend(explore(&supergraph, &planner, starts));
+    errors.extend(explore(supergraph, &planner, labels, starts));
     errors
 }
 
@@ -132,6 +152,7 @@ pub fn check(supergraph: Arc<Supergraph>) -> Vec<Unsatisfiable> {
 fn explore(
     supergraph: &Arc<Supergraph>,
     planner: &QueryPlanner,
+    labels: &OverrideLabels,
     starts: Vec<Point>,
 ) -> Vec<Unsatisfiable> {
     let api = supergraph.api_schema().clone();
@@ -238,7 +259,8 @@ fn explore(
             let mut next = BTreeSet::new();
             let mut resolvable = false;
             for subgraph in &point.subgraphs {
-                let serving = planner.serving_subgraphs(*subgraph, &point.type_name, &probe);
+                let serving =
+                    planner.serving_subgraphs(*subgraph, &point.type_name, &probe, labels);
                 resolvable |= !serving.is_empty();
                 next.extend(serving);
             }

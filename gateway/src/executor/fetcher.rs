@@ -59,6 +59,9 @@ pub struct RequestContext {
     /// Where the fetchers report which subgraphs they fetched from, when the request is
     /// observed (metrics, access log, tracing).
     pub record: Option<std::sync::Arc<crate::telemetry::RequestRecord>>,
+    /// The progressive override labels the request asked for in the configured header
+    /// (`override_labels.header`; empty when that rule is off).
+    pub override_labels: Vec<std::sync::Arc<str>>,
 }
 
 impl RequestContext {

@@ -3,9 +3,13 @@
 //! starts. Parser limits (tokens, recursion) are applied while parsing, in [`crate::operation`].
 
 mod config;
+mod cost;
 mod measure;
 
 pub use config::LimitsConfig;
+pub use cost::{
+    COST_ESTIMATED_TOO_EXPENSIVE, CostCalculator, DemandControlConfig, DemandControlMode,
+};
 pub use measure::{OperationMeasures, max_directives, measure};
 
 use apollo_compiler::ExecutableDocument;

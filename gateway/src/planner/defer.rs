@@ -25,7 +25,7 @@ use super::walk::{FETCH_COST, Walker};
 use super::{PlanError, QueryPlanner};
 use crate::operation::selection::{Field, InlineFragment, Selection, SelectionSet};
 use crate::operation::{DeferPathStep, NormalizedOperation};
-use crate::supergraph::{SubgraphId, TypeKind};
+use crate::supergraph::{OverrideLabels, SubgraphId, TypeKind};
 
 /// How a deferred fragment's data is fetched.
 enum Mode {
@@ -60,9 +60,10 @@ struct Work {
 pub(super) fn plan(
     planner: &QueryPlanner,
     operation: &NormalizedOperation,
+    labels: &OverrideLabels,
 ) -> Result<QueryPlan, PlanError> {
     let sg = &**planner.supergraph();
-    let walker = Walker::new(sg, planner.location_budget);
+    let walker = Walker::new(sg, labels, planner.location_budget);
     let mut works: Vec<Work> = operation
         .deferred
         .iter()
@@ -152,7 +153,7 @@ pub(super) fn plan(
         deferred: Vec::new(),
         ..operation.clone()
     };
-    let primary_plan = planner.plan_undeferred(&primary_operation)?;
+    let primary_plan = planner.plan_undeferred(&primary_operation, labels)?;
     let mut fetch_count = primary_plan.fetch_count;
     let mut deferred = Vec::with_capacity(works.len());
     for work in works {
@@ -164,7 +165,7 @@ pub(super) fn plan(
                     deferred: Vec::new(),
                     ..operation.clone()
                 };
-                let plan = planner.plan_undeferred(&root_operation)?;
+                let plan = planner.plan_undeferred(&root_operation, labels)?;
                 // Numbered after the fetches planned so far: names and ids stay unique.
                 let renumbered = renumber(plan.root, fetch_count);
                 fetch_count += plan.fetch_count;

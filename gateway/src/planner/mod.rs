@@ -33,7 +33,7 @@ pub use walk::DEFAULT_LOCATION_BUDGET;
 
 use crate::operation::NormalizedOperation;
 use crate::operation::selection::{Field, Selection, SelectionSet};
-use crate::supergraph::{SubgraphId, Supergraph};
+use crate::supergraph::{NO_OVERRIDE_LABELS, OverrideLabels, SubgraphId, Supergraph};
 use fetch_graph::FetchGraph;
 use walk::Walker;
 
@@ -97,15 +97,16 @@ impl QueryPlanner {
     /// Which subgraphs could serve `field` (a selection of one field, with a sub-selection for
     /// composite types) on a `parent` object found in `subgraph`: `subgraph` itself when it
     /// resolves the field there, and every subgraph an entity jump could reach for it. Empty
-    /// when nothing can resolve it from there. Composition's satisfiability check explores the
-    /// supergraph with it.
+    /// when nothing can resolve it from there, with `labels` the active progressive override
+    /// labels. Composition's satisfiability check explores the supergraph with it.
     pub fn serving_subgraphs(
         &self,
         subgraph: SubgraphId,
         parent: &Name,
         field: &Field,
+        labels: &OverrideLabels,
     ) -> Vec<SubgraphId> {
-        let walker = Walker::new(&self.supergraph, self.location_budget);
+        let walker = Walker::new(&self.supergraph, labels, self.location_budget);
         let item = Selection::Field(field.clone());
         let selection = SelectionSet {
             items: vec![item.clone()],
@@ -135,15 +136,31 @@ impl QueryPlanner {
         serving
     }
 
+    /// Plans `operation` with no progressive override label active.
     pub fn plan(&self, operation: &NormalizedOperation) -> Result<QueryPlan, PlanError> {
+        self.plan_with_labels(operation, &NO_OVERRIDE_LABELS)
+    }
+
+    /// Plans `operation` with `labels` the active progressive override labels: a field
+    /// overridden under an active label is resolved by the overriding subgraph, otherwise by
+    /// the subgraph it is overridden from.
+    pub fn plan_with_labels(
+        &self,
+        operation: &NormalizedOperation,
+        labels: &OverrideLabels,
+    ) -> Result<QueryPlan, PlanError> {
         if operation.has_deferred() {
-            return defer::plan(self, operation);
+            return defer::plan(self, operation, labels);
         }
-        self.plan_undeferred(operation)
+        self.plan_undeferred(operation, labels)
     }
 
     /// Plans an operation's `selection_set` (its deferred fragments, if any, aside).
-    fn plan_undeferred(&self, operation: &NormalizedOperation) -> Result<QueryPlan, PlanError> {
+    fn plan_undeferred(
+        &self,
+        operation: &NormalizedOperation,
+        labels: &OverrideLabels,
+    ) -> Result<QueryPlan, PlanError> {
         let sg = &*self.supergraph;
         let kind = match operation.kind {
             OperationType::Query => OperationKind::Query,
@@ -156,7 +173,7 @@ impl QueryPlanner {
             Some(bound) => (&bound.operation, bound.variables.clone()),
             None => (operation, Vec::new()),
         };
-        let walker = Walker::new(sg, self.location_budget).with_contextual(contextual);
+        let walker = Walker::new(sg, labels, self.location_budget).with_contextual(contextual);
         let mut unplannable = Vec::new();
         let roots = match kind {
             OperationKind::Query => {

@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use super::PlanError;
 use super::walk::{FETCH_COST, Planned, Walker, count_leaves};
 use crate::operation::selection::{Field, Selection, SelectionSet};
-use crate::supergraph::{SubgraphId, Supergraph};
+use crate::supergraph::{OverrideLabels, SubgraphId, Supergraph};
 
 pub(super) struct RootFetch {
     pub subgraph: SubgraphId,
@@ -49,7 +49,10 @@ pub(super) fn plan_query_root(
                 // A leftover no subgraph takes: say so precisely when it holds a field
                 // nothing can reach (the query may then be answered without that root field).
                 Err(error) if !excluded.is_empty() => {
-                    return Err(unreachable_field(walker.sg, root_type, &field).unwrap_or(error));
+                    return Err(
+                        unreachable_field(walker.sg, walker.labels, root_type, &field)
+                            .unwrap_or(error),
+                    );
                 }
                 Err(error) => return Err(error),
             };
@@ -92,13 +95,18 @@ pub(super) fn plan_query_root(
 /// subgraph can be reached for: every subgraph that resolves it has its parent type as an
 /// entity with no resolvable key. `None` when each field has a subgraph that is not shut
 /// that way (the failure then has another cause).
-fn unreachable_field(sg: &Supergraph, root_type: &Name, root: &Field) -> Option<PlanError> {
+fn unreachable_field(
+    sg: &Supergraph,
+    labels: &OverrideLabels,
+    root_type: &Name,
+    root: &Field,
+) -> Option<PlanError> {
     let parent = sg
         .field_def(root_type, &root.name)?
         .ty
         .inner_named_type()
         .clone();
-    let (type_name, field) = first_unreachable(sg, &parent, &root.selection_set)?;
+    let (type_name, field) = first_unreachable(sg, labels, &parent, &root.selection_set)?;
     Some(PlanError::UnreachableField {
         root: root.response_key().to_string(),
         type_name: type_name.to_string(),
@@ -108,6 +116,7 @@ fn unreachable_field(sg: &Supergraph, root_type: &Name, root: &Field) -> Option<
 
 fn first_unreachable(
     sg: &Supergraph,
+    labels: &OverrideLabels,
     parent: &Name,
     selection: &SelectionSet,
 ) -> Option<(Name, Name)> {
@@ -120,21 +129,25 @@ fn first_unreachable(
                         .and_then(|d| d.in_subgraph(*s))
                         .is_some_and(|t| !t.keys.is_empty() && t.resolvable_keys().next().is_none())
                 };
-                let serving = sg.subgraphs_resolving(parent, &field.name);
+                let serving = sg.subgraphs_resolving(parent, &field.name, labels);
                 if !serving.is_empty() && serving.iter().all(shut) {
                     return Some((parent.clone(), field.name.clone()));
                 }
                 if !field.selection_set.is_empty() {
                     let child = field.ty.inner_named_type().clone();
-                    if let Some(found) = first_unreachable(sg, &child, &field.selection_set) {
+                    if let Some(found) = first_unreachable(sg, labels, &child, &field.selection_set)
+                    {
                         return Some(found);
                     }
                 }
             }
             Selection::InlineFragment(fragment) => {
-                if let Some(found) =
-                    first_unreachable(sg, &fragment.type_condition, &fragment.selection_set)
-                {
+                if let Some(found) = first_unreachable(
+                    sg,
+                    labels,
+                    &fragment.type_condition,
+                    &fragment.selection_set,
+                ) {
                     return Some(found);
                 }
             }
@@ -171,6 +184,7 @@ pub(super) fn plan_mutation_root(
             let mut located = walker.plan_at(subgraph, root_type, &selection, None);
             add_entity_keys(
                 walker.sg,
+                walker.labels,
                 subgraph,
                 root_type,
                 &mut located.planned.selection,
@@ -216,6 +230,7 @@ pub(super) fn plan_subscription_root(
 /// field.
 fn add_entity_keys(
     sg: &Supergraph,
+    labels: &OverrideLabels,
     subgraph: SubgraphId,
     parent: &Name,
     selection: &mut SelectionSet,
@@ -230,11 +245,17 @@ fn add_entity_keys(
                 else {
                     continue;
                 };
-                add_entity_keys(sg, subgraph, &child, &mut field.selection_set);
+                add_entity_keys(sg, labels, subgraph, &child, &mut field.selection_set);
             }
             Selection::InlineFragment(fragment) => {
                 let condition = fragment.type_condition.clone();
-                add_entity_keys(sg, subgraph, &condition, &mut fragment.selection_set);
+                add_entity_keys(
+                    sg,
+                    labels,
+                    subgraph,
+                    &condition,
+                    &mut fragment.selection_set,
+                );
             }
             Selection::Field(_) => {}
         }
@@ -250,7 +271,7 @@ fn add_entity_keys(
     };
     let key_fields: Vec<&Name> = key.fields.fields().map(|f| &f.name).collect();
     let usable = key_fields.iter().all(|name| {
-        sg.resolves_field(parent, name, subgraph)
+        sg.resolves_field(parent, name, subgraph, labels)
             && !selection
                 .fields()
                 .any(|f| f.response_key() == *name && f.name != **name)
@@ -291,7 +312,7 @@ fn choose_subgraph(
     };
     walker
         .sg
-        .subgraphs_resolving(root_type, &field.name)
+        .subgraphs_resolving(root_type, &field.name, walker.labels)
         .into_iter()
         .filter(|s| !excluded.contains(s))
         .map(|s| {

@@ -19,7 +19,7 @@ use apollo_compiler::ast::Type;
 use super::field_set::from_field_set;
 use super::plan::PathSegment;
 use crate::operation::selection::{Field, InlineFragment, Selection, SelectionSet};
-use crate::supergraph::{SubgraphId, Supergraph, TypeKind};
+use crate::supergraph::{OverrideLabels, SubgraphId, Supergraph, TypeKind};
 
 pub(super) type JumpId = u32;
 
@@ -111,6 +111,8 @@ pub(super) fn field_path(field: &Field) -> Vec<PathSegment> {
 
 pub(super) struct Walker<'a> {
     pub sg: &'a Supergraph,
+    /// The progressive override labels active for the plan being made.
+    pub labels: &'a OverrideLabels,
     next_jump: Cell<JumpId>,
     /// (subgraph, type, field) triples currently being resolved through a jump: seeking one
     /// again while resolving it (a key or `@requires` cycle) is a dead end, not a loop.
@@ -127,9 +129,10 @@ pub(super) struct Walker<'a> {
 }
 
 impl<'a> Walker<'a> {
-    pub fn new(sg: &'a Supergraph, budget: u32) -> Self {
+    pub fn new(sg: &'a Supergraph, labels: &'a OverrideLabels, budget: u32) -> Self {
         Self {
             sg,
+            labels,
             next_jump: Cell::new(0),
             seeking: RefCell::new(Vec::new()),
             alternatives: RefCell::new(vec![sg.subgraphs().iter().map(|s| s.id).collect()]),
@@ -481,7 +484,7 @@ impl<'a> Walker<'a> {
         };
         let mut alternatives: Vec<SubgraphId> = self
             .sg
-            .subgraphs_resolving(parent, field)
+            .subgraphs_resolving(parent, field, self.labels)
             .into_iter()
             .filter(|r| current.contains(r) || (entity_in(s) && entity_in(*r)))
             .collect();
@@ -572,7 +575,7 @@ impl<'a> Walker<'a> {
                 .find(|f| f.name == field.name)
                 .map(|f| f.selection_set.clone())
         });
-        if !in_subgraph.resolves() && provided_field.is_none() {
+        if !in_subgraph.resolves(self.labels) && provided_field.is_none() {
             return None;
         }
         let own_provides = in_subgraph.provides.as_ref().map(from_field_set);
@@ -638,7 +641,9 @@ impl<'a> Walker<'a> {
                 t.subgraph != s
                     && t.is_interface_object
                     && t.resolvable_keys().next().is_some()
-                    && self.sg.resolves_field(interface, field, t.subgraph)
+                    && self
+                        .sg
+                        .resolves_field(interface, field, t.subgraph, self.labels)
             })
         })
     }
@@ -837,7 +842,10 @@ impl<'a> Walker<'a> {
         let Selection::Field(field) = item else {
             return candidates;
         };
-        for target in self.sg.subgraphs_resolving(parent, &field.name) {
+        for target in self
+            .sg
+            .subgraphs_resolving(parent, &field.name, self.labels)
+        {
             if reachable(target, parent) {
                 candidates.push((target, parent.clone()));
             }
@@ -855,7 +863,9 @@ impl<'a> Walker<'a> {
                 };
                 for t in &interface_def.subgraphs {
                     if t.is_interface_object
-                        && self.sg.resolves_field(interface, &field.name, t.subgraph)
+                        && self
+                            .sg
+                            .resolves_field(interface, &field.name, t.subgraph, self.labels)
                         && reachable(t.subgraph, interface)
                         && !candidates.contains(&(t.subgraph, interface.clone()))
                     {

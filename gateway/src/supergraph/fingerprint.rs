@@ -88,6 +88,9 @@ fn fingerprint<'a>(
                         ": {ty} external={} overridden={} overrides={:?}",
                         source.external, source.used_overridden, source.overrides
                     );
+                    if let Some(label) = &source.override_label {
+                        let _ = write!(text, " label({label})");
+                    }
                     if let Some(requires) = &source.requires {
                         let _ = write!(text, " requires({})", requires.serialize().no_indent());
                     }

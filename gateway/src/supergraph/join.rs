@@ -89,7 +89,8 @@ pub fn join_type(directive: &Directive) -> Result<JoinType> {
     })
 }
 
-/// `@join__field(graph:, requires:, provides:, type:, external:, override:, usedOverridden:)`.
+/// `@join__field(graph:, requires:, provides:, type:, external:, override:, usedOverridden:,
+/// overrideLabel:)`.
 /// A `@join__field` without `graph` says the field is resolved by no subgraph directly (it is
 /// contributed by an `@interfaceObject` elsewhere).
 pub struct JoinField {
@@ -100,6 +101,9 @@ pub struct JoinField {
     pub external: bool,
     pub override_from: Option<String>,
     pub used_overridden: bool,
+    /// Progressive override (join v0.4): on both the overriding and the overridden
+    /// `@join__field`, the label under which the override applies.
+    pub override_label: Option<String>,
     /// join v0.5 `contextArguments`.
     pub context_arguments: Vec<JoinContextArgument>,
 }
@@ -162,6 +166,7 @@ pub fn join_field(directive: &Directive) -> Result<JoinField> {
         override_from: string_arg(directive, "override")?,
         used_overridden: bool_arg(directive, "usedOverridden", false)?,
         context_arguments: context_arguments(directive)?,
+        override_label: string_arg(directive, "overrideLabel")?,
     })
 }
 

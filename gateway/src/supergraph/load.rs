@@ -41,6 +41,7 @@ pub(super) fn load(sdl: &str) -> Result<Supergraph, SupergraphError> {
     }
     let api_schema = api_schema::derive(&schema, &names)?;
     let access = access::AccessRules::read(&schema, &names);
+    let costs = super::cost::CostRules::read(&schema, &names);
     let possible_types = possible_types(&schema);
     let mut implementations: HashMap<Name, Vec<(SubgraphId, Name)>> = HashMap::new();
     for def in types.values().filter(|t| t.kind == TypeKind::Object) {
@@ -52,7 +53,16 @@ pub(super) fn load(sdl: &str) -> Result<Supergraph, SupergraphError> {
         }
     }
     let fingerprints = super::fingerprint::fingerprints(&schema, subgraphs.len(), types.values());
+    let mut override_labels: Vec<Arc<str>> = types
+        .values()
+        .flat_map(|t| t.fields.values())
+        .filter_map(|f| f.override_label.clone())
+        .collect();
+    override_labels.sort();
+    override_labels.dedup();
     Ok(Supergraph {
+        override_labels,
+        costs,
         fingerprints,
         schema,
         api_schema: Arc::new(api_schema),
@@ -368,12 +378,35 @@ impl Loader<'_> {
                 used_overridden: jf.used_overridden,
                 overrides: jf.override_from,
                 context_arguments,
+                override_label: jf.override_label.map(Arc::from),
             });
         }
+        // A label decides between two owners: one side without the other (an override of a
+        // subgraph outside the composition) leaves the field with the side there is.
+        if let Some(list) = &mut sources {
+            let sides: Vec<(Arc<str>, bool)> = list
+                .iter()
+                .filter_map(|s| Some((s.override_label.clone()?, s.overrides.is_some())))
+                .collect();
+            for source in list.iter_mut() {
+                let paired = source.override_label.as_ref().is_some_and(|label| {
+                    let overriding = source.overrides.is_some();
+                    sides.iter().any(|(l, o)| l == label && *o != overriding)
+                });
+                if !paired {
+                    source.override_label = None;
+                }
+            }
+        }
+        let override_label = sources
+            .iter()
+            .flatten()
+            .find_map(|s| s.override_label.clone());
         Ok(FieldDef {
             name: field.name.clone(),
             ty: field.ty.clone(),
             sources,
+            override_label,
         })
     }
 

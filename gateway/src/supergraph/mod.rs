@@ -4,6 +4,7 @@
 
 pub mod access;
 mod api_schema;
+mod cost;
 mod error;
 mod fingerprint;
 mod join;
@@ -20,6 +21,7 @@ use apollo_compiler::{Name, Schema};
 use indexmap::IndexMap;
 
 pub use api_schema::with_defer;
+pub use cost::{CostRules, ListSize};
 pub use error::{Location, SupergraphError};
 pub use link::links_join_spec;
 
@@ -93,6 +95,10 @@ pub struct FieldInSubgraph {
     pub used_overridden: bool,
     /// `@override(from:)`: the subgraph this one took the field over from.
     pub overrides: Option<String>,
+    /// Progressive override (`overrideLabel`): with `overrides`, this subgraph resolves the
+    /// field only when the label is active; without, it is the overridden subgraph and
+    /// resolves the field only when the label is not active.
+    pub override_label: Option<Arc<str>>,
     /// Arguments the gateway fills from a context (`@join__field(contextArguments:)`): they
     /// are not part of the API schema.
     pub context_arguments: Vec<ContextArgument>,
@@ -116,9 +122,46 @@ pub struct ContextArgument {
 }
 
 impl FieldInSubgraph {
-    /// Whether the subgraph resolves the field itself.
-    pub fn resolves(&self) -> bool {
-        !self.external && !self.used_overridden
+    /// Whether the subgraph resolves the field itself when `labels` are the active
+    /// progressive override labels.
+    pub fn resolves(&self, labels: &OverrideLabels) -> bool {
+        if self.external || self.used_overridden {
+            return false;
+        }
+        match &self.override_label {
+            None => true,
+            Some(label) => labels.contains(label) == self.overrides.is_some(),
+        }
+    }
+}
+
+/// The progressive override labels active for one request: sorted, without duplicates.
+/// Which labels a request has is decided by the gateway (crate::progressive_override); the
+/// supergraph and the planner only read the set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct OverrideLabels(Vec<Arc<str>>);
+
+/// No label active: every labelled field stays with the subgraph it is overridden from.
+pub static NO_OVERRIDE_LABELS: OverrideLabels = OverrideLabels(Vec::new());
+
+impl OverrideLabels {
+    pub fn new(labels: impl IntoIterator<Item = Arc<str>>) -> Self {
+        let mut labels: Vec<Arc<str>> = labels.into_iter().collect();
+        labels.sort();
+        labels.dedup();
+        Self(labels)
+    }
+
+    pub fn contains(&self, label: &str) -> bool {
+        self.0.binary_search_by(|l| (**l).cmp(label)).is_ok()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.0.iter()
     }
 }
 
@@ -129,6 +172,8 @@ pub struct FieldDef {
     pub ty: Type,
     /// The subgraphs that know the field. `None`: every subgraph that knows the parent type.
     pub sources: Option<Vec<FieldInSubgraph>>,
+    /// The progressive override label that decides who resolves the field, if any.
+    pub override_label: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone)]
@@ -173,6 +218,10 @@ pub struct Supergraph {
     fingerprints: Vec<u64>,
     /// `@context(name:)`: each context and the types that set it.
     contexts: IndexMap<String, Vec<Name>>,
+    /// Every progressive override label (`overrideLabel`), sorted.
+    override_labels: Vec<Arc<str>>,
+    /// `@cost` and `@listSize`, for demand control.
+    costs: cost::CostRules,
 }
 
 impl Supergraph {
@@ -189,6 +238,11 @@ impl Supergraph {
     /// The public schema clients see: machinery and `@inaccessible` elements removed.
     pub fn api_schema(&self) -> &Arc<Valid<Schema>> {
         &self.api_schema
+    }
+
+    /// What the cost directives (`@cost`, `@listSize`) say, for demand control.
+    pub fn costs(&self) -> &CostRules {
+        &self.costs
     }
 
     /// Who may see which types and fields (the security directives).
@@ -212,6 +266,12 @@ impl Supergraph {
 
     pub fn subgraph_by_name(&self, name: &str) -> Option<&Subgraph> {
         self.subgraphs.iter().find(|s| &*s.name == name)
+    }
+
+    /// Every progressive override label the supergraph uses, sorted (empty for most
+    /// supergraphs: then nothing on the request path looks at labels).
+    pub fn override_labels(&self) -> &[Arc<str>] {
+        &self.override_labels
     }
 
     pub fn types(&self) -> &IndexMap<Name, TypeDef> {
@@ -246,6 +306,7 @@ impl Supergraph {
                 used_overridden: false,
                 overrides: None,
                 context_arguments: Vec::new(),
+                override_label: None,
             }),
         }
     }
@@ -262,14 +323,26 @@ impl Supergraph {
     }
 
     /// Whether `subgraph` itself resolves `type_name.field` (declared, not external, not
-    /// overridden away).
-    pub fn resolves_field(&self, type_name: &str, field: &str, subgraph: SubgraphId) -> bool {
+    /// overridden away) when `labels` are active.
+    pub fn resolves_field(
+        &self,
+        type_name: &str,
+        field: &str,
+        subgraph: SubgraphId,
+        labels: &OverrideLabels,
+    ) -> bool {
         self.field_in_subgraph(type_name, field, subgraph)
-            .is_some_and(|f| f.resolves())
+            .is_some_and(|f| f.resolves(labels))
     }
 
-    /// The subgraphs that resolve `type_name.field` themselves, in supergraph order.
-    pub fn subgraphs_resolving(&self, type_name: &str, field: &str) -> Vec<SubgraphId> {
+    /// The subgraphs that resolve `type_name.field` themselves when `labels` are active, in
+    /// supergraph order.
+    pub fn subgraphs_resolving(
+        &self,
+        type_name: &str,
+        field: &str,
+        labels: &OverrideLabels,
+    ) -> Vec<SubgraphId> {
         let Some(type_def) = self.types.get(type_name) else {
             return Vec::new();
         };
@@ -279,7 +352,7 @@ impl Supergraph {
         let mut ids: Vec<SubgraphId> = match &field_def.sources {
             Some(sources) => sources
                 .iter()
-                .filter(|s| s.resolves())
+                .filter(|s| s.resolves(labels))
                 .map(|s| s.subgraph)
                 .collect(),
             None => type_def.subgraphs.iter().map(|t| t.subgraph).collect(),

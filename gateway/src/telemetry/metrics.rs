@@ -71,6 +71,103 @@ impl Histogram {
     }
 }
 
+/// Upper bounds of the cost histograms' buckets (demand control's estimated and actual
+/// operation costs).
+pub const COST_BUCKETS: [f64; 14] = [
+    1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1_000.0, 2_500.0, 5_000.0, 10_000.0, 50_000.0,
+    100_000.0,
+];
+
+/// A histogram of costs over [`COST_BUCKETS`] (sum kept in thousandths).
+#[derive(Debug, Default)]
+pub struct CostHistogram {
+    buckets: [AtomicU64; COST_BUCKETS.len() + 1],
+    sum_milli: AtomicU64,
+}
+
+impl CostHistogram {
+    pub fn observe(&self, cost: f64) {
+        let cost = if cost.is_finite() { cost.max(0.0) } else { 0.0 };
+        let index = COST_BUCKETS.partition_point(|bound| *bound < cost);
+        self.buckets[index].fetch_add(1, Ordering::Relaxed);
+        self.sum_milli
+            .fetch_add((cost * 1000.0) as u64, Ordering::Relaxed);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
+    }
+
+    fn render(&self, out: &mut String, name: &str) {
+        let mut cumulative = 0;
+        for (index, bucket) in self.buckets.iter().enumerate() {
+            cumulative += bucket.load(Ordering::Relaxed);
+            let le = COST_BUCKETS
+                .get(index)
+                .map_or_else(|| "+Inf".to_string(), |b| b.to_string());
+            let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+        }
+        let sum = self.sum_milli.load(Ordering::Relaxed) as f64 / 1000.0;
+        let _ = writeln!(out, "{name}_sum {sum}");
+        let _ = writeln!(out, "{name}_count {cumulative}");
+    }
+}
+
+/// Demand control's numbers: estimated costs (refused operations included), actual costs of
+/// executed ones, and how many were refused.
+#[derive(Debug, Default)]
+pub struct CostMetrics {
+    pub estimated: CostHistogram,
+    pub actual: CostHistogram,
+    pub refused: AtomicU64,
+}
+
+impl CostMetrics {
+    pub fn observe_estimate(&self, cost: f64, refused: bool) {
+        self.estimated.observe(cost);
+        if refused {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn observe_actual(&self, cost: f64) {
+        self.actual.observe(cost);
+    }
+
+    /// Rendered once demand control has seen an operation (nothing otherwise).
+    fn render(&self, out: &mut String) {
+        if self.estimated.count() == 0 {
+            return;
+        }
+        family(
+            out,
+            "gateway_operation_cost_estimated",
+            "histogram",
+            "Estimated cost of operations (demand control), refused ones included.",
+        );
+        self.estimated
+            .render(out, "gateway_operation_cost_estimated");
+        family(
+            out,
+            "gateway_operation_cost_actual",
+            "histogram",
+            "Actual cost of executed operations, measured on their responses (demand control).",
+        );
+        self.actual.render(out, "gateway_operation_cost_actual");
+        family(
+            out,
+            "gateway_operation_cost_refused_total",
+            "counter",
+            "Operations refused because their estimated cost was over demand_control.max.",
+        );
+        let _ = writeln!(
+            out,
+            "gateway_operation_cost_refused_total {}",
+            self.refused.load(Ordering::Relaxed)
+        );
+    }
+}
+
 /// `graphql.operation.type`, or unknown when the request failed before an operation was
 /// selected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -265,6 +362,8 @@ pub struct Metrics {
     pub documents: HitMiss,
     pub plans: HitMiss,
     pub planning: Histogram,
+    /// Demand control's estimated and actual costs.
+    pub cost: CostMetrics,
     /// The OTLP histograms, when metrics are pushed over OTLP too.
     otel: Option<Histograms>,
 }
@@ -296,6 +395,7 @@ impl Metrics {
             documents: HitMiss::default(),
             plans: HitMiss::default(),
             planning: Histogram::default(),
+            cost: CostMetrics::default(),
             otel,
         }
     }
@@ -480,6 +580,7 @@ impl Metrics {
         );
         self.planning
             .render(out, "gateway_query_planning_duration_seconds", "");
+        self.cost.render(out);
         // The supergraph families (reloads, the loaded schema's hash) are the reloader's:
         // `reload::LiveGateway::render_metrics`.
     }

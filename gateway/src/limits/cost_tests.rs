@@ -1,0 +1,211 @@
+//! The estimator rule by rule, over a supergraph composed from one subgraph that applies the
+//! cost directives everywhere they can go.
+
+use std::sync::Arc;
+
+use apollo_compiler::ExecutableDocument;
+use serde_json::{Map, Value, json};
+
+use super::CostCalculator;
+use crate::compose::{SubgraphInput, compose};
+use crate::supergraph::Supergraph;
+
+const SUBGRAPH: &str = r#"
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@cost", "@listSize"])
+
+type Query {
+  book(id: ID!): Book
+  books(first: Int, last: Int): [Book!]! @listSize(slicingArguments: ["first", "last"], requireOneSlicingArgument: false)
+  assumed: [Book!]! @listSize(assumedSize: 7)
+  plain: [Book!]!
+  expensive: Int @cost(weight: 20)
+  search(filter: Filter, limit: Int @cost(weight: 3)): [Book!]! @listSize(assumedSize: 2)
+  connection(first: Int!): BookConnection! @listSize(slicingArguments: ["first"], sizedFields: ["edges"])
+  node: Node
+}
+
+type Mutation {
+  addBook(title: String!): Book
+}
+
+input Filter {
+  title: String @cost(weight: 4)
+  year: Int
+}
+
+interface Node {
+  id: ID!
+}
+
+type Book implements Node @key(fields: "id") {
+  id: ID!
+  title: String
+  author: Author
+  rating: Rating
+}
+
+type Magazine implements Node {
+  id: ID!
+  editor: Author
+}
+
+type Author @cost(weight: 5) {
+  name: String
+}
+
+enum Rating @cost(weight: 2) {
+  GOOD
+  BAD
+}
+
+type BookConnection {
+  edges: [BookEdge!]!
+  total: Int
+}
+
+type BookEdge {
+  node: Book
+}
+"#;
+
+fn supergraph() -> Arc<Supergraph> {
+    static SUPERGRAPH: std::sync::OnceLock<Arc<Supergraph>> = std::sync::OnceLock::new();
+    SUPERGRAPH
+        .get_or_init(|| {
+            let composition = compose(vec![SubgraphInput {
+                name: "books".into(),
+                url: "http://books.invalid/graphql".into(),
+                sdl: SUBGRAPH.into(),
+                path: "books.graphql".into(),
+            }]);
+            let sdl = composition
+                .supergraph
+                .unwrap_or_else(|| panic!("composes: {:?}", composition.report));
+            Arc::new(Supergraph::parse(&sdl).expect("the supergraph loads"))
+        })
+        .clone()
+}
+
+fn calculate(query: &str, variables: Value, data: Option<Value>) -> (f64, Option<f64>) {
+    let supergraph = supergraph();
+    let document =
+        ExecutableDocument::parse_and_validate(supergraph.api_schema(), query, "query.graphql")
+            .unwrap_or_else(|e| panic!("{query} is valid: {}", e.errors));
+    let variables: Map<String, Value> = variables.as_object().cloned().unwrap_or_default();
+    let calculator = CostCalculator {
+        schema: supergraph.api_schema(),
+        rules: supergraph.costs(),
+        document: &document,
+        variables: &variables,
+        default_list_size: 10,
+    };
+    let operation = document.operations.get(None).expect("one operation");
+    (
+        calculator.estimate(operation),
+        data.map(|data| calculator.actual(operation, &data)),
+    )
+}
+
+fn estimate(query: &str) -> f64 {
+    calculate(query, json!({}), None).0
+}
+
+#[test]
+fn objects_cost_one_and_scalars_nothing() {
+    assert_eq!(estimate(r#"{ book(id: "1") { id title } }"#), 1.0);
+    assert_eq!(estimate(r#"{ book(id: "1") { __typename } }"#), 1.0);
+}
+
+#[test]
+fn type_weights_replace_the_defaults_for_objects_and_enums() {
+    assert_eq!(estimate(r#"{ book(id: "1") { author { name } } }"#), 6.0);
+    assert_eq!(estimate(r#"{ book(id: "1") { rating } }"#), 3.0);
+}
+
+#[test]
+fn field_weights_replace_the_type_cost() {
+    assert_eq!(estimate("{ expensive }"), 20.0);
+}
+
+#[test]
+fn argument_and_input_field_weights_add_to_the_field() {
+    // 2 × Book + limit (3) + the Filter object (1) + its title (4).
+    assert_eq!(
+        estimate(r#"{ search(limit: 5, filter: { title: "x", year: 1 }) { id } }"#),
+        10.0
+    );
+    assert_eq!(estimate("{ search { id } }"), 2.0);
+    // The same input from variables.
+    let (cost, _) = calculate(
+        "query ($f: Filter, $l: Int) { search(filter: $f, limit: $l) { id } }",
+        json!({ "f": { "title": "x" }, "l": 1 }),
+        None,
+    );
+    assert_eq!(cost, 10.0);
+}
+
+#[test]
+fn lists_multiply_by_assumed_size_or_the_default() {
+    assert_eq!(estimate("{ assumed { id } }"), 7.0);
+    assert_eq!(estimate("{ plain { id } }"), 10.0);
+    assert_eq!(estimate("{ plain { author { name } } }"), 60.0);
+}
+
+#[test]
+fn slicing_arguments_size_lists_from_literals_and_variables() {
+    assert_eq!(estimate("{ books(first: 3) { id } }"), 3.0);
+    assert_eq!(estimate("{ books(first: 3, last: 5) { id } }"), 5.0);
+    assert_eq!(estimate("{ books { id } }"), 10.0);
+    let (cost, _) = calculate(
+        "query ($n: Int) { books(first: $n) { id } }",
+        json!({ "n": 4 }),
+        None,
+    );
+    assert_eq!(cost, 4.0);
+}
+
+#[test]
+fn sized_fields_take_the_slicing_size_of_their_parent() {
+    // The connection (1) + 3 edges × (edge 1 + node 1).
+    assert_eq!(
+        estimate("{ connection(first: 3) { total edges { node { id } } } }"),
+        7.0
+    );
+}
+
+#[test]
+fn fragments_add_their_selections_and_interfaces_count_every_implementation() {
+    assert_eq!(
+        estimate(r#"{ book(id: "1") { ...F } } fragment F on Book { author { name } }"#),
+        6.0
+    );
+    assert_eq!(
+        estimate(
+            "{ node { id ... on Book { author { name } } ... on Magazine { editor { name } } } }"
+        ),
+        11.0
+    );
+}
+
+#[test]
+fn a_mutation_adds_ten() {
+    assert_eq!(estimate(r#"mutation { addBook(title: "x") { id } }"#), 11.0);
+}
+
+#[test]
+fn the_actual_cost_counts_the_real_lists_and_nothing_under_null() {
+    let (estimated, actual) = calculate(
+        "{ books(first: 3) { author { name } } }",
+        json!({}),
+        Some(json!({ "books": [{ "author": { "name": "a" } }, { "author": null }] })),
+    );
+    assert_eq!(estimated, 18.0);
+    assert_eq!(actual, Some(7.0));
+    // Fragments apply by `__typename` when the response has it.
+    let (_, actual) = calculate(
+        "{ node { __typename ... on Book { author { name } } ... on Magazine { editor { name } } } }",
+        json!({}),
+        Some(json!({ "node": { "__typename": "Magazine", "editor": { "name": "e" } } })),
+    );
+    assert_eq!(actual, Some(6.0));
+}
