@@ -832,12 +832,81 @@ class Services:
     pids: list[int]
     # GET it for the requests each subgraph received so far (the cheap subgraphs count).
     counts_url: str | None = None
+    # Else counting proxies in front of the services (answer checks only, see `counting`).
+    proxies: dict[str, "CountingProxy"] | None = None
+    _counting: "Services | None" = None
 
     def request_counts(self) -> dict[str, int] | None:
+        if self.proxies is not None:
+            return {name: proxy.count for name, proxy in self.proxies.items()}
         if not self.counts_url:
             return None
         with urllib.request.urlopen(self.counts_url, timeout=10) as response:
             return json.loads(response.read())
+
+    def counting(self) -> "Services":
+        """The same services as targets of the answer checks, with their requests counted:
+        themselves when they count (the cheap subgraphs), else behind a counting proxy each
+        (the demo services). Never under load: a proxy in the path would be measured too."""
+        if self.counts_url:
+            return self
+        if self._counting is None:
+            proxies = {name: CountingProxy(url) for name, url in self.urls.items()}
+            self._counting = Services(
+                self.kind,
+                self.supergraph,
+                {name: proxy.url for name, proxy in proxies.items()},
+                self.pids,
+                proxies=proxies,
+            )
+        return self._counting
+
+
+class CountingProxy:
+    """Forwards POSTs to one service and counts them; one connection per request, plain
+    bodies (no Accept-Encoding), for the answer checks' subgraph request counts."""
+
+    def __init__(self, upstream: str):
+        import http.client
+        import http.server
+        import threading
+        import urllib.parse
+
+        target = urllib.parse.urlsplit(upstream)
+        self.count = 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                headers = {
+                    name: value
+                    for name, value in self.headers.items()
+                    if name.lower() not in ("host", "content-length", "accept-encoding", "connection")
+                }
+                connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                try:
+                    connection.request("POST", self.path, body, headers)
+                    answer = connection.getresponse()
+                    data = answer.read()
+                finally:
+                    connection.close()
+                proxy.count += 1
+                self.send_response(answer.status)
+                self.send_header("Content-Type", answer.getheader("Content-Type", "application/json"))
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{server.server_address[1]}{target.path}"
 
 
 def start_services(binaries: Path, workdir: Path, kind: str = "demo") -> Services:
@@ -886,7 +955,8 @@ def supergraph_for_peers(services: Services, workdir: Path) -> Path:
         )
         if count != 1:
             raise BenchError(f"cannot find the routing URL of {service} in {services.supergraph}")
-    copy = workdir / f"supergraph-peers-{services.kind}.graphql"
+    counted = "-counted" if services.proxies is not None else ""
+    copy = workdir / f"supergraph-peers-{services.kind}{counted}.graphql"
     copy.write_text(supergraph)
     return copy
 
@@ -1017,9 +1087,11 @@ def measure(
         if requests
         else 0.0,
         "subgraph_requests": subgraph_requests,
+        # Counted by this run's checks (the cheap subgraphs), else by the checks before any
+        # load (the demo services, through counting proxies).
         "subgraph_requests_per_query": sum(subgraph_requests.values())
         if subgraph_requests
-        else None,
+        else checker.requests.get((target.label, scenario.name)),
         "subgraphs_cpu_percent": sum(after[p] - before[p] for p in subgraph_pids if p != proc.pid)
         / wall
         * 100,
@@ -1192,7 +1264,6 @@ def main(argv: list[str]) -> int:
     # The subgraphs the selected scenarios need, each set with its supergraph copy for the
     # peers (routing URLs rewritten).
     service_sets: dict[str, Services] = {}
-    peer_supergraphs: dict[str, Path] = {}
     for kind in dict.fromkeys(s.services for s in scenarios):
         if kind == "cheap" and not (binaries / "cheap-subgraphs").is_file():
             raise UsageError(
@@ -1200,14 +1271,20 @@ def main(argv: list[str]) -> int:
                 " a current build (`cargo build --release -p subgraphs`)"
             )
         service_sets[kind] = start_services(binaries, workdir, kind)
-        peer_supergraphs[kind] = supergraph_for_peers(service_sets[kind], workdir)
+    peer_supergraphs: dict[int, Path] = {}
+
+    def peer_supergraph(services: Services) -> Path:
+        if id(services) not in peer_supergraphs:
+            peer_supergraphs[id(services)] = supergraph_for_peers(services, workdir)
+        return peer_supergraphs[id(services)]
     hive_config = workdir / "hive-router.yaml"
     hive_config.write_text(HIVE_CONFIG)
 
-    def our_gateway(scenario: Scenario) -> Target:
-        services = service_sets[scenario.services]
+    def our_gateway(scenario: Scenario, services: Services) -> Target:
         extra = scenario_config(scenario)
         name = scenario.name if scenario.config else f"base-{services.kind}"
+        if services.proxies is not None:
+            name += "-counted"
         config_file = workdir / f"gateway-{name}.yaml"
         config_file.write_text(
             gateway_base_config(services.urls) + ("\n" + extra if extra else "")
@@ -1227,23 +1304,23 @@ def main(argv: list[str]) -> int:
         env = {"RUST_LOG": "info"}
         return Target("gateway", GATEWAY_LABELS["gateway"], cmd, port, env=env)
 
-    def apollo_gateway(kind: str) -> Target:
+    def apollo_gateway(services: Services) -> Target:
         port = free_ports(1)[0]
         return Target(
             "apollo",
             f"Apollo Gateway {apollo_version}",
-            ["node", "apollo-gateway.mjs", str(peer_supergraphs[kind]), str(port)],
+            ["node", "apollo-gateway.mjs", str(peer_supergraph(services)), str(port)],
             port,
             cwd=HERE,
             env={"NODE_ENV": "production"},
         )
 
-    def hive_router(kind: str) -> Target:
+    def hive_router(services: Services) -> Target:
         port = free_ports(1)[0]
         # The same supergraph copy as Apollo Gateway's; the rest from the environment.
         env = {
             "ROUTER_CONFIG_FILE_PATH": str(hive_config),
-            "SUPERGRAPH_FILE_PATH": str(peer_supergraphs[kind]),
+            "SUPERGRAPH_FILE_PATH": str(peer_supergraph(services)),
             "HOST": "127.0.0.1",
             "PORT": str(port),
         }
@@ -1272,6 +1349,8 @@ def main(argv: list[str]) -> int:
 
     # 1. Every target answers every query it will be loaded with, correctly and identically.
     # Scenarios without a config of their own share one gateway process per set of services.
+    # The gateways checked here reach the services through counting proxies when the services
+    # do not count their requests themselves (Services.counting).
     log("checking the responses")
     if use_ours:
         for kind, services in service_sets.items():
@@ -1281,15 +1360,17 @@ def main(argv: list[str]) -> int:
             ]
             if not plain:
                 continue
-            target = our_gateway(plain[0])
+            services = services.counting()
+            target = our_gateway(plain[0], services)
             proc = start_target(target, workdir, f"check-gateway-{kind}")
             for scenario in plain:
                 checker.check(target.label, target.url, scenario, services)
             stop(proc)
         for scenario in [s for s in scenarios if s.config]:
-            target = our_gateway(scenario)
+            services = service_sets[scenario.services].counting()
+            target = our_gateway(scenario, services)
             proc = start_target(target, workdir, f"check-gateway-{scenario.name}")
-            checker.check(target.label, target.url, scenario, service_sets[scenario.services])
+            checker.check(target.label, target.url, scenario, services)
             stop(proc)
     elif any(s.targets == "ours" for s in scenarios):
         for s in scenarios:
@@ -1301,7 +1382,8 @@ def main(argv: list[str]) -> int:
             loaded = [s for s in scenarios if s.services == kind and s.targets == "gateways"]
             if not loaded:
                 continue
-            target = make_peer(kind)
+            services = services.counting()
+            target = make_peer(services)
             proc = start_target(target, workdir, f"check-{target.kind}-{kind}")
             for scenario in loaded:
                 checker.check(target.label, target.url, scenario, services)
@@ -1328,11 +1410,11 @@ def main(argv: list[str]) -> int:
             if isinstance(kind, Target):
                 target = kind
             elif kind == "gateway":
-                target = our_gateway(scenario)
+                target = our_gateway(scenario, services)
             elif kind == "hive":
-                target = hive_router(scenario.services)
+                target = hive_router(services)
             else:
-                target = apollo_gateway(scenario.services)
+                target = apollo_gateway(services)
             proc = start_target(target, workdir, f"{scenario.name}-{target.kind}")
             try:
                 results.append(

@@ -11,7 +11,10 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Debug, Parser)]
-#[command(version, about = "Runs the load benchmark's four cheap subgraphs in one process")]
+#[command(
+    version,
+    about = "Runs the load benchmark's four cheap subgraphs in one process"
+)]
 struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:4200")]

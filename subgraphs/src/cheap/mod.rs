@@ -97,9 +97,10 @@ async fn graphql<E: Executor>(
         Ok(request) => executor.execute(request).await,
         Err(err) => {
             let message = format!("request body is not a GraphQL request in JSON: {err}");
-            let response = async_graphql::Response::from_errors(vec![
-                async_graphql::ServerError::new(message, None),
-            ]);
+            let response =
+                async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
+                    message, None,
+                )]);
             return (StatusCode::BAD_REQUEST, json(&response)).into_response();
         }
     };
@@ -148,7 +149,11 @@ mod tests {
         assert_eq!(catalog.users.len(), 6);
         assert!(catalog.reviews_by_author.iter().all(|r| r.len() == 2));
         assert_eq!(
-            catalog.reviews_by_product.iter().map(Vec::len).collect::<Vec<_>>(),
+            catalog
+                .reviews_by_product
+                .iter()
+                .map(Vec::len)
+                .collect::<Vec<_>>(),
             [3, 3, 3, 3, 0, 0, 0, 0, 0]
         );
         let lengths = catalog.reviews.iter().map(|r| r.body.len());
@@ -206,7 +211,11 @@ mod tests {
                 {"id": "8", "author": {"id": "2", "username": "ilya"}, "product": {"upc": "4"}},
             ])
         );
-        let users = post("accounts", serde_json::json!({"query": "{ users { id name } }"})).await;
+        let users = post(
+            "accounts",
+            serde_json::json!({"query": "{ users { id name } }"}),
+        )
+        .await;
         assert_eq!(users["data"]["users"].as_array().map(Vec::len), Some(6));
         let counts: serde_json::Value = client
             .get(format!("{base}/requests"))
