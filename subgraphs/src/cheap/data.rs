@@ -3,7 +3,7 @@
 //! Sized so that the benchmark's query (`benches/load/scenarios/cheap/query.graphql`: `users`
 //! and `topProducts`, each four levels deep) answers about 90 KB through a gateway: six users
 //! with two reviews each, twelve reviews over the first four products (three each), review
-//! bodies of 250 to 800 characters. Everything a resolver returns is looked up in vectors
+//! bodies of 250 to 700 characters. Everything a resolver returns is looked up in vectors
 //! indexed by id; nothing is computed per request but the answer's serialisation.
 
 /// A user (accounts owns it; reviews knows its username too).
@@ -157,7 +157,7 @@ impl Catalog {
         };
         let reviews: Vec<Review> = (0..REVIEWS)
             .map(|i| {
-                let length = 250 + (i * 137) % 550;
+                let length = 250 + (i * 137) % 450;
                 let mut body = String::with_capacity(length + 16);
                 while body.len() < length {
                     if !body.is_empty() {

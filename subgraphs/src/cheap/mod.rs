@@ -157,7 +157,7 @@ mod tests {
             [3, 3, 3, 3, 0, 0, 0, 0, 0]
         );
         let lengths = catalog.reviews.iter().map(|r| r.body.len());
-        assert!(lengths.clone().all(|n| (250..=820).contains(&n)));
+        assert!(lengths.clone().all(|n| (250..=720).contains(&n)));
         assert_eq!(catalog.user("6"), Some(5));
         assert_eq!(catalog.user("7"), None);
         assert_eq!(catalog.product("0"), None);
