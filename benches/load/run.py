@@ -10,11 +10,13 @@ What one run does (docs/benchmarks.md has the details and the results):
 1. Installs what is missing: wrk (Debian's package, with apt-get), Apollo Gateway (npm ci
    into benches/load/node_modules, ignored by git).
 2. Builds the release binaries (`cargo build --release -p gateway -p subgraphs`).
-3. Starts the four demo services on free loopback ports.
+3. Starts the four demo services on free loopback ports, and the cheap subgraphs'
+   process (`cheap-subgraphs`) when a `cheap*` scenario is selected.
 4. Checks every target (our gateway with each scenario's config, Apollo Gateway, the products
    service answering directly) against every query it will be loaded with: no `errors`, the
    expected size, and the same JSON as every other target asked the same query. Aborts
-   otherwise.
+   otherwise. Counts the subgraph requests each query caused (the cheap subgraphs count
+   them; the demo services are reached through counting proxies during these checks only).
 5. For each scenario and target in turn: starts a fresh target process, warms it up, drives it
    with wrk (fixed connections and duration), reads its CPU time and peak RSS from /proc,
    checks the answer once more, stops it.
