@@ -89,11 +89,11 @@ def total_instructions(out_file: Path) -> int:
 
 
 def count(
-    binaries: Path, base_config: str, scenario: run.Scenario, requests: int, workdir: Path
+    binaries: Path, services: run.Services, scenario: run.Scenario, requests: int, workdir: Path
 ) -> int:
     extra = run.scenario_config(scenario)
     config = workdir / f"gateway-{scenario.name}.yaml"
-    config.write_text(base_config + ("\n" + extra if extra else ""))
+    config.write_text(run.gateway_base_config(services.urls) + ("\n" + extra if extra else ""))
     port = run.free_ports(1)[0]
     out_file = workdir / f"callgrind-{scenario.name}.out"
     cmd = [
@@ -103,7 +103,7 @@ def count(
         str(binaries / "gateway"),
         "serve",
         "--supergraph",
-        str(run.SUPERGRAPH),
+        str(services.supergraph),
         "--config",
         str(config),
         "--listen",
@@ -113,7 +113,7 @@ def count(
     proc = run.start_target(target, workdir, f"callgrind-{scenario.name}")
     checker = run.Checker(workdir)
     try:
-        checker.check(target.label, target.url, scenario)
+        checker.check(target.label, target.url, scenario, services)
         # One keep-alive connection, as wrk's: connection setup is not what is counted.
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         body = json.dumps({"query": scenario.query})
@@ -148,19 +148,26 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     ensure_valgrind()
     binaries, target_dir = run.binaries_and_target_dir(args.binaries)
-    for binary in ("gateway", "subgraph"):
+    needed = ["gateway", "subgraph"]
+    if any(s.services == "cheap" for s in args.scenario_list):
+        needed.append("cheap-subgraphs")
+    for binary in needed:
         if not (binaries / binary).is_file():
             raise run.UsageError(f"{binaries / binary} is missing")
     workdir = target_dir / "load-bench" / ("count-" + time.strftime("%Y-%m-%dT%H-%M-%S"))
     workdir.mkdir(parents=True)
 
-    ports, _ = run.start_services(binaries, workdir)
-    base_config = run.gateway_base_config(ports)
+    service_sets = {
+        kind: run.start_services(binaries, workdir, kind)
+        for kind in dict.fromkeys(s.services for s in args.scenario_list)
+    }
 
     results = {}
     for scenario in args.scenario_list:
         run.log(f"scenario {scenario.name}: {args.requests} requests under callgrind")
-        results[scenario.name] = count(binaries, base_config, scenario, args.requests, workdir)
+        results[scenario.name] = count(
+            binaries, service_sets[scenario.services], scenario, args.requests, workdir
+        )
 
     print(f"Gateway instructions per request ({binaries}, {args.requests} requests each):")
     for name, per_request in results.items():

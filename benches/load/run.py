@@ -10,11 +10,13 @@ What one run does (docs/benchmarks.md has the details and the results):
 1. Installs what is missing: wrk (Debian's package, with apt-get), Apollo Gateway (npm ci
    into benches/load/node_modules, ignored by git).
 2. Builds the release binaries (`cargo build --release -p gateway -p subgraphs`).
-3. Starts the four demo services on free loopback ports.
+3. Starts the four demo services on free loopback ports, and the cheap subgraphs'
+   process (`cheap-subgraphs`) when a `cheap*` scenario is selected.
 4. Checks every target (our gateway with each scenario's config, Apollo Gateway, the products
    service answering directly) against every query it will be loaded with: no `errors`, the
    expected size, and the same JSON as every other target asked the same query. Aborts
-   otherwise.
+   otherwise. Counts the subgraph requests each query caused (the cheap subgraphs count
+   them; the demo services are reached through counting proxies during these checks only).
 5. For each scenario and target in turn: starts a fresh target process, warms it up, drives it
    with wrk (fixed connections and duration), reads its CPU time and peak RSS from /proc,
    checks the answer once more, stops it.
@@ -57,6 +59,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 SUPERGRAPH = ROOT / "schema" / "supergraph.graphql"
 SERVICES = ("accounts", "products", "reviews", "inventory")
+# The cheap subgraphs (subgraphs/src/cheap): one `cheap-subgraphs` process serving the four on
+# their own paths from data built at start, and counting the requests each received.
+CHEAP_DIR = HERE / "scenarios" / "cheap"
+CHEAP_SUPERGRAPH = CHEAP_DIR / "supergraph.graphql"
 
 # ---------------------------------------------------------------------------------------------
 # Scenarios: one entry each. `targets` says who is loaded: "gateways" (our gateway and Apollo
@@ -74,6 +80,9 @@ DEEP_QUERY = (
 # their ratio is what the gateway costs. small-join adds a second hop (inventory's inStock).
 SMALL_QUERY = "{ topProducts(first: 3) { upc name } }"
 SMALL_JOIN_QUERY = "{ topProducts(first: 3) { upc name inStock } }"
+# The cheap scenario's query: the shape of the field's public federation benchmark (two root
+# fields, each four levels deep through the four subgraphs), over the cheap subgraphs.
+CHEAP_QUERY = (CHEAP_DIR / "query.graphql").read_text()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +101,9 @@ class Scenario:
     # Extra request headers: "secured" (a signed JWT and an Origin the config allows) or
     # "gzip" (Accept-Encoding: gzip). See `request_headers`.
     headers: str | None = None
+    # Which subgraphs answer: "demo" (the four demo services, schema/supergraph.graphql) or
+    # "cheap" (the cheap subgraphs, benches/load/scenarios/cheap/supergraph.graphql).
+    services: str = "demo"
 
 
 SCENARIOS = [
@@ -247,6 +259,28 @@ SCENARIOS.append(
         headers="gzip",
     )
 )
+SCENARIOS += [
+    Scenario(
+        "cheap",
+        "the public benchmark's shape over cheap subgraphs (data built at start): users and"
+        " topProducts four levels deep, ~90 KB; every de-duplication off",
+        CHEAP_QUERY,
+        min_bytes=80_000,
+        max_bytes=100_000,
+        config="scenarios/cheap/dedup-off.yaml",
+        services="cheap",
+    ),
+    Scenario(
+        "cheap-dedup",
+        "the cheap query with our defaults: identical subgraph requests in flight shared",
+        CHEAP_QUERY,
+        min_bytes=80_000,
+        max_bytes=100_000,
+        targets="ours",
+        baseline="cheap",
+        services="cheap",
+    ),
+]
 SCENARIOS_BY_NAME = {s.name: s for s in SCENARIOS}
 
 # The JWT test keys (gateway/tests/jwt-keys): scenarios/secured.yaml reads their JWKS.
@@ -693,9 +727,27 @@ class Checker:
     def __init__(self, workdir: Path):
         self.workdir = workdir
         self.references: dict[str, Reference] = {}
+        # Subgraph requests the last checked query caused, by subgraph (None: not counted).
+        self.last_requests: dict[str, int] | None = None
+        # (who, scenario) -> total subgraph requests of one query, for the log and report.
+        self.requests: dict[tuple[str, str], int] = {}
 
-    def check(self, who: str, url: str, scenario: Scenario) -> int:
+    def check(
+        self, who: str, url: str, scenario: Scenario, services: Services | None = None
+    ) -> int:
+        """Checks one answer; with `services` that count their requests (the cheap subgraphs),
+        also counts the subgraph requests the query caused (nothing else may be running)."""
+        before = services.request_counts() if services else None
         status, body = post(url, scenario.query, headers=request_headers(scenario))
+        after = services.request_counts() if services else None
+        self.last_requests = None
+        if before is not None and after is not None:
+            self.last_requests = {name: after[name] - before[name] for name in after}
+            total = sum(self.last_requests.values())
+            if self.requests.get((who, scenario.name)) != total:
+                detail = ", ".join(f"{n} {c}" for n, c in self.last_requests.items())
+                log(f"  {who}, {scenario.name}: {total} subgraph requests a query ({detail})")
+            self.requests[(who, scenario.name)] = total
         saved = self.workdir / f"response-{re.sub(r'[^A-Za-z0-9]+', '-', who)}-{scenario.name}.json"
         saved.write_bytes(body)
         where = f"{who}, scenario {scenario.name}"
@@ -739,10 +791,11 @@ class Target:
     port: int
     cwd: Path | None = None
     env: dict | None = None
+    path: str = "/graphql"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/graphql"
+        return f"http://127.0.0.1:{self.port}{self.path}"
 
 
 def start_target(target: Target, workdir: Path, name: str) -> subprocess.Popen:
@@ -771,8 +824,109 @@ def start_target(target: Target, workdir: Path, name: str) -> subprocess.Popen:
         time.sleep(0.1)
 
 
-def start_services(binaries: Path, workdir: Path) -> tuple[dict[str, int], list[int]]:
-    """The four demo services on free ports: their ports by name, and their PIDs."""
+@dataclasses.dataclass
+class Services:
+    """A running set of subgraphs: "demo" or "cheap" (see `Scenario.services`)."""
+
+    kind: str
+    supergraph: Path
+    urls: dict[str, str]  # subgraph name -> its URL
+    pids: list[int]
+    # GET it for the requests each subgraph received so far (the cheap subgraphs count).
+    counts_url: str | None = None
+    # Else counting proxies in front of the services (answer checks only, see `counting`).
+    proxies: dict[str, "CountingProxy"] | None = None
+    _counting: "Services | None" = None
+
+    def request_counts(self) -> dict[str, int] | None:
+        if self.proxies is not None:
+            return {name: proxy.count for name, proxy in self.proxies.items()}
+        if not self.counts_url:
+            return None
+        with urllib.request.urlopen(self.counts_url, timeout=10) as response:
+            return json.loads(response.read())
+
+    def counting(self) -> "Services":
+        """The same services as targets of the answer checks, with their requests counted:
+        themselves when they count (the cheap subgraphs), else behind a counting proxy each
+        (the demo services). Never under load: a proxy in the path would be measured too."""
+        if self.counts_url:
+            return self
+        if self._counting is None:
+            proxies = {name: CountingProxy(url) for name, url in self.urls.items()}
+            self._counting = Services(
+                self.kind,
+                self.supergraph,
+                {name: proxy.url for name, proxy in proxies.items()},
+                self.pids,
+                proxies=proxies,
+            )
+        return self._counting
+
+
+class CountingProxy:
+    """Forwards POSTs to one service and counts them; one connection per request, plain
+    bodies (no Accept-Encoding), for the answer checks' subgraph request counts."""
+
+    def __init__(self, upstream: str):
+        import http.client
+        import http.server
+        import threading
+        import urllib.parse
+
+        target = urllib.parse.urlsplit(upstream)
+        self.count = 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                headers = {
+                    name: value
+                    for name, value in self.headers.items()
+                    if name.lower() not in ("host", "content-length", "accept-encoding", "connection")
+                }
+                connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                try:
+                    connection.request("POST", self.path, body, headers)
+                    answer = connection.getresponse()
+                    data = answer.read()
+                finally:
+                    connection.close()
+                proxy.count += 1
+                self.send_response(answer.status)
+                self.send_header("Content-Type", answer.getheader("Content-Type", "application/json"))
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{server.server_address[1]}{target.path}"
+
+
+def start_services(binaries: Path, workdir: Path, kind: str = "demo") -> Services:
+    """The four demo services on free ports, or the cheap subgraphs' process on one."""
+    if kind == "cheap":
+        port = free_ports(1)[0]
+        cmd = [str(binaries / "cheap-subgraphs"), "--listen", f"127.0.0.1:{port}"]
+        target = Target("direct", "cheap subgraphs", cmd, port, path="/accounts")
+        proc = start_target(target, workdir, "cheap-subgraphs")
+        log(f"cheap subgraphs up: :{port}")
+        base = f"http://127.0.0.1:{port}"
+        return Services(
+            "cheap",
+            CHEAP_SUPERGRAPH,
+            {name: f"{base}/{name}" for name in SERVICES},
+            [proc.pid],
+            counts_url=f"{base}/requests",
+        )
     ports = dict(zip(SERVICES, free_ports(len(SERVICES))))
     pids = []
     for service, port in ports.items():
@@ -780,15 +934,33 @@ def start_services(binaries: Path, workdir: Path) -> tuple[dict[str, int], list[
         proc = start_target(Target("direct", service, cmd, port), workdir, f"subgraph-{service}")
         pids.append(proc.pid)
     log("demo services up: " + ", ".join(f"{s} :{p}" for s, p in ports.items()))
-    return ports, pids
+    urls = {service: f"http://127.0.0.1:{port}/graphql" for service, port in ports.items()}
+    return Services("demo", SUPERGRAPH, urls, pids)
 
 
-def gateway_base_config(ports: dict[str, int]) -> str:
+def gateway_base_config(urls: dict[str, str]) -> str:
     """Our gateway's config with the subgraph URLs pointed at the services (docs/config.md)."""
     return "subgraphs:\n" + "".join(
-        f"  {service}:\n    url: http://127.0.0.1:{port}/graphql\n"
-        for service, port in ports.items()
+        f"  {service}:\n    url: {url}\n" for service, url in urls.items()
     )
+
+
+def supergraph_for_peers(services: Services, workdir: Path) -> Path:
+    """A copy of the services' supergraph with the routing URLs rewritten (for Apollo Gateway
+    and Hive Router, which take no URL overrides)."""
+    supergraph = services.supergraph.read_text()
+    for service, url in services.urls.items():
+        supergraph, count = re.subn(
+            rf'(@join__graph\(name: "{service}", url: ")[^"]*(")',
+            rf"\g<1>{url}\g<2>",
+            supergraph,
+        )
+        if count != 1:
+            raise BenchError(f"cannot find the routing URL of {service} in {services.supergraph}")
+    counted = "-counted" if services.proxies is not None else ""
+    copy = workdir / f"supergraph-peers-{services.kind}{counted}.graphql"
+    copy.write_text(supergraph)
+    return copy
 
 
 # ---------------------------------------------------------------------------------------------
@@ -860,11 +1032,13 @@ def measure(
     proc: subprocess.Popen,
     scenario: Scenario,
     workdir: Path,
-    subgraph_pids: list[int],
+    services: Services,
 ) -> dict:
+    subgraph_pids = services.pids
     body_file = workdir / f"body-{scenario.name}.json"
     body_file.write_text(json.dumps({"query": scenario.query}))
-    size = checker.check(target.label, target.url, scenario)
+    size = checker.check(target.label, target.url, scenario, services)
+    subgraph_requests = checker.last_requests
     if args.warmup:
         log(f"  {target.label}: warming up for {args.warmup} s")
         wrk_run(args, wrk, target.url, body_file, args.warmup, request_headers(scenario))
@@ -881,7 +1055,7 @@ def measure(
     if proc.poll() is not None:
         raise BenchError(f"{target.label} exited during the run (status {proc.returncode})")
     # The answer must still be right after the load (e.g. from a warm cache).
-    checker.check(target.label, target.url, scenario)
+    checker.check(target.label, target.url, scenario, services)
 
     errors = summary["errors"]
     socket_errors = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
@@ -914,6 +1088,12 @@ def measure(
         "cpu_ms_per_request": (after[proc.pid] - before[proc.pid]) * 1000 / requests
         if requests
         else 0.0,
+        "subgraph_requests": subgraph_requests,
+        # Counted by this run's checks (the cheap subgraphs), else by the checks before any
+        # load (the demo services, through counting proxies).
+        "subgraph_requests_per_query": sum(subgraph_requests.values())
+        if subgraph_requests
+        else checker.requests.get((target.label, scenario.name)),
         "subgraphs_cpu_percent": sum(after[p] - before[p] for p in subgraph_pids if p != proc.pid)
         / wall
         * 100,
@@ -942,11 +1122,11 @@ def render(results: list[dict], skipped: list[tuple[str, str]], settings: dict) 
         f"Linux {settings['kernel']}, {settings['rustc']}, Node {settings['node']}",
         "",
         "| scenario | target | req/s | p50 ms | p90 ms | p99 ms | errors | peak RSS MB | CPU % "
-        "| CPU ms/req | KB/resp | subgraphs CPU % |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| CPU ms/req | KB/resp | subgraphs CPU % | subgraph req/query |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     if not results:
-        lines.append("| (no scenario ran) | | | | | | | | | | | |")
+        lines.append("| (no scenario ran) | | | | | | | | | | | | |")
     for r in results:
         errors = str(r["errors"])
         if r["errors"]:
@@ -957,7 +1137,8 @@ def render(results: list[dict], skipped: list[tuple[str, str]], settings: dict) 
             f"| {r['scenario']} | {r['label']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} "
             f"| {r['p99_ms']:.2f} | {errors} | {r['peak_rss_mb']:.1f} | {r['cpu_percent']:.0f} "
             f"| {r['cpu_ms_per_request']:.3f} | {r['bytes_per_response'] / 1000:.1f} "
-            f"| {r['subgraphs_cpu_percent']:.0f} |"
+            f"| {r['subgraphs_cpu_percent']:.0f} "
+            f"| {r['subgraph_requests_per_query'] if r.get('subgraph_requests_per_query') is not None else '—'} |"
         )
     by = {(r["scenario"], r["target"]): r for r in results}
 
@@ -1063,7 +1244,8 @@ def main(argv: list[str]) -> int:
                 "direct": f"{s.service} directly",
             }[s.targets]
             config = f", config {s.config}" if s.config else ""
-            print(f"{s.name:<12} {s.title} [{who}{config}]\n{'':<12} {s.query}")
+            query = " ".join(s.query.split())
+            print(f"{s.name:<12} {s.title} [{who}{config}]\n{'':<12} {query}")
         return 0
     scenarios: list[Scenario] = args.scenario_list
     use_apollo = "apollo" in args.gateway_list and any(s.targets == "gateways" for s in scenarios)
@@ -1081,34 +1263,40 @@ def main(argv: list[str]) -> int:
     workdir.mkdir(parents=True)
     log(f"logs, responses and results go to {workdir}")
 
-    ports, subgraph_pids = start_services(binaries, workdir)
-    base_config = gateway_base_config(ports)
-    # Apollo Gateway's supergraph: a copy with the routing URLs rewritten.
-    supergraph = SUPERGRAPH.read_text()
-    for service, port in ports.items():
-        supergraph, count = re.subn(
-            rf'(@join__graph\(name: "{service}", url: ")[^"]*(")',
-            rf"\g<1>http://127.0.0.1:{port}/graphql\g<2>",
-            supergraph,
-        )
-        if count != 1:
-            raise BenchError(f"cannot find the routing URL of {service} in {SUPERGRAPH}")
-    apollo_supergraph = workdir / "supergraph-apollo.graphql"
-    apollo_supergraph.write_text(supergraph)
+    # The subgraphs the selected scenarios need, each set with its supergraph copy for the
+    # peers (routing URLs rewritten).
+    service_sets: dict[str, Services] = {}
+    for kind in dict.fromkeys(s.services for s in scenarios):
+        if kind == "cheap" and not (binaries / "cheap-subgraphs").is_file():
+            raise UsageError(
+                f"{binaries / 'cheap-subgraphs'} is missing (scenarios {kind}*): copy it from"
+                " a current build (`cargo build --release -p subgraphs`)"
+            )
+        service_sets[kind] = start_services(binaries, workdir, kind)
+    peer_supergraphs: dict[int, Path] = {}
+
+    def peer_supergraph(services: Services) -> Path:
+        if id(services) not in peer_supergraphs:
+            peer_supergraphs[id(services)] = supergraph_for_peers(services, workdir)
+        return peer_supergraphs[id(services)]
     hive_config = workdir / "hive-router.yaml"
     hive_config.write_text(HIVE_CONFIG)
 
-    def our_gateway(scenario: Scenario | None) -> Target:
-        extra = scenario_config(scenario) if scenario else None
-        name = scenario.name if scenario and scenario.config else "base"
+    def our_gateway(scenario: Scenario, services: Services) -> Target:
+        extra = scenario_config(scenario)
+        name = scenario.name if scenario.config else f"base-{services.kind}"
+        if services.proxies is not None:
+            name += "-counted"
         config_file = workdir / f"gateway-{name}.yaml"
-        config_file.write_text(base_config + ("\n" + extra if extra else ""))
+        config_file.write_text(
+            gateway_base_config(services.urls) + ("\n" + extra if extra else "")
+        )
         port = free_ports(1)[0]
         cmd = [
             str(binaries / "gateway"),
             "serve",
             "--supergraph",
-            str(SUPERGRAPH),
+            str(services.supergraph),
             "--config",
             str(config_file),
             "--listen",
@@ -1118,23 +1306,23 @@ def main(argv: list[str]) -> int:
         env = {"RUST_LOG": "info"}
         return Target("gateway", GATEWAY_LABELS["gateway"], cmd, port, env=env)
 
-    def apollo_gateway() -> Target:
+    def apollo_gateway(services: Services) -> Target:
         port = free_ports(1)[0]
         return Target(
             "apollo",
             f"Apollo Gateway {apollo_version}",
-            ["node", "apollo-gateway.mjs", str(apollo_supergraph), str(port)],
+            ["node", "apollo-gateway.mjs", str(peer_supergraph(services)), str(port)],
             port,
             cwd=HERE,
             env={"NODE_ENV": "production"},
         )
 
-    def hive_router() -> Target:
+    def hive_router(services: Services) -> Target:
         port = free_ports(1)[0]
         # The same supergraph copy as Apollo Gateway's; the rest from the environment.
         env = {
             "ROUTER_CONFIG_FILE_PATH": str(hive_config),
-            "SUPERGRAPH_FILE_PATH": str(apollo_supergraph),
+            "SUPERGRAPH_FILE_PATH": str(peer_supergraph(services)),
             "HOST": "127.0.0.1",
             "PORT": str(port),
         }
@@ -1162,19 +1350,29 @@ def main(argv: list[str]) -> int:
     skipped: list[tuple[str, str]] = []
 
     # 1. Every target answers every query it will be loaded with, correctly and identically.
+    # Scenarios without a config of their own share one gateway process per set of services.
+    # The gateways checked here reach the services through counting proxies when the services
+    # do not count their requests themselves (Services.counting).
     log("checking the responses")
-    plain = [s for s in scenarios if not s.config]
     if use_ours:
-        target = our_gateway(None)
-        proc = start_target(target, workdir, "check-gateway")
-        for scenario in plain:
-            if scenario.targets != "direct":
-                checker.check(target.label, target.url, scenario)
-        stop(proc)
+        for kind, services in service_sets.items():
+            plain = [
+                s for s in scenarios
+                if s.services == kind and not s.config and s.targets != "direct"
+            ]
+            if not plain:
+                continue
+            services = services.counting()
+            target = our_gateway(plain[0], services)
+            proc = start_target(target, workdir, f"check-gateway-{kind}")
+            for scenario in plain:
+                checker.check(target.label, target.url, scenario, services)
+            stop(proc)
         for scenario in [s for s in scenarios if s.config]:
-            target = our_gateway(scenario)
+            services = service_sets[scenario.services].counting()
+            target = our_gateway(scenario, services)
             proc = start_target(target, workdir, f"check-gateway-{scenario.name}")
-            checker.check(target.label, target.url, scenario)
+            checker.check(target.label, target.url, scenario, services)
             stop(proc)
     elif any(s.targets == "ours" for s in scenarios):
         for s in scenarios:
@@ -1182,13 +1380,17 @@ def main(argv: list[str]) -> int:
                 skipped.append((s.name, "our gateway is not among --gateways"))
     peers = ([apollo_gateway] if use_apollo else []) + ([hive_router] if use_hive else [])
     for make_peer in peers:
-        target = make_peer()
-        proc = start_target(target, workdir, f"check-{target.kind}")
-        for scenario in plain:
-            if scenario.targets == "gateways":
-                checker.check(target.label, target.url, scenario)
-        stop(proc)
-    for scenario in plain:
+        for kind, services in service_sets.items():
+            loaded = [s for s in scenarios if s.services == kind and s.targets == "gateways"]
+            if not loaded:
+                continue
+            services = services.counting()
+            target = make_peer(services)
+            proc = start_target(target, workdir, f"check-{target.kind}-{kind}")
+            for scenario in loaded:
+                checker.check(target.label, target.url, scenario, services)
+            stop(proc)
+    for scenario in scenarios:
         if scenario.targets == "direct":
             target = direct(scenario)
             proc = start_target(target, workdir, f"check-direct-{scenario.service}")
@@ -1205,19 +1407,20 @@ def main(argv: list[str]) -> int:
     results = []
     for scenario in runnable:
         log(f"scenario {scenario.name}: {scenario.title}")
+        services = service_sets[scenario.services]
         for kind in targets_of(scenario):
             if isinstance(kind, Target):
                 target = kind
             elif kind == "gateway":
-                target = our_gateway(scenario)
+                target = our_gateway(scenario, services)
             elif kind == "hive":
-                target = hive_router()
+                target = hive_router(services)
             else:
-                target = apollo_gateway()
+                target = apollo_gateway(services)
             proc = start_target(target, workdir, f"{scenario.name}-{target.kind}")
             try:
                 results.append(
-                    measure(args, wrk, checker, target, proc, scenario, workdir, subgraph_pids)
+                    measure(args, wrk, checker, target, proc, scenario, workdir, services)
                 )
             finally:
                 stop(proc)

@@ -92,6 +92,8 @@ fn the_load_benchmark_scenario_files_extend_a_base_config() {
         assert!(on.telemetry.tracing.enabled, "{file}");
         assert_eq!(on.telemetry.tracing.sampling, sampling, "{file}");
     }
+    let cheap = scenario("cheap/dedup-off.yaml");
+    assert!(!cheap.subgraph_defaults.deduplicate);
 }
 
 #[test]

@@ -10,6 +10,7 @@
 use std::{fmt, str::FromStr};
 
 pub mod accounts;
+pub mod cheap;
 pub mod events;
 pub mod feed;
 mod http;
