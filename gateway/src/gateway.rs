@@ -188,6 +188,14 @@ pub struct PlannedOperation {
     weight: u32,
 }
 
+/// What decides an operation's plan besides its document, its conditions and what the
+/// request may see: whether its deferred fragments are delivered apart, and the progressive
+/// override labels active for the request.
+struct PlanVariant<'a> {
+    defer: bool,
+    labels: &'a crate::supergraph::OverrideLabels,
+}
+
 /// Document id, operation name, the values of the `@skip`/`@include` variables as bits
 /// (the first 64, then the rest), what the request may see ([`Grants::key`]; 0 when the
 /// supergraph protects nothing), whether `@defer` was planned, and which of the operation's
@@ -893,8 +901,10 @@ impl Gateway {
                     &condition,
                     grants.as_ref(),
                     &measures,
-                    defer,
-                    &labels,
+                    PlanVariant {
+                        defer,
+                        labels: &labels,
+                    },
                 );
                 self.telemetry.metrics.observe_planning(started.elapsed());
                 plan
@@ -958,9 +968,9 @@ impl Gateway {
         condition: &dyn Fn(&str) -> bool,
         grants: Option<&Grants>,
         measures: &OperationMeasures,
-        defer: bool,
-        labels: &crate::supergraph::OverrideLabels,
+        variant: PlanVariant<'_>,
     ) -> Result<Arc<PlannedOperation>, crate::planner::PlanError> {
+        let PlanVariant { defer, labels } = variant;
         let access = self.supergraph.access();
         let normalized = if defer {
             NormalizedOperation::new_deferring(&self.api, document, operation, condition)
@@ -1082,8 +1092,10 @@ impl Gateway {
                 &condition,
                 None,
                 &measures,
-                *defer,
-                &labels,
+                PlanVariant {
+                    defer: *defer,
+                    labels: &labels,
+                },
             ) {
                 self.plans.insert(new_key, planned);
                 warmed += 1;

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{LiveGateway, Source};
-use crate::telemetry::sdl_hash;
 use crate::cache::Invalidation;
 use crate::config::Config;
 use crate::gateway::Gateway;
 use crate::startup::{SharedParts, StartupError, build_gateway_on, subgraph_urls};
 use crate::supergraph::{Supergraph, SupergraphError};
+use crate::telemetry::sdl_hash;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReloadError {
@@ -383,7 +383,16 @@ mod tests {
             .offer(DEMO.replace(IN_STOCK, ""), Source::File)
             .await
             .unwrap();
-        let metrics = || reloader.live().current().unwrap().gateway.telemetry().metrics.clone();
+        let metrics = || {
+            reloader
+                .live()
+                .current()
+                .unwrap()
+                .gateway
+                .telemetry()
+                .metrics
+                .clone()
+        };
         metrics()
             .operation("TopProducts", OperationType::Query)
             .record(RequestOutcome::Success, std::time::Duration::from_millis(3));
