@@ -72,6 +72,18 @@ pub enum Transport {
 pub enum Streamed {
     Response(Outcome, Response),
     Subscription(Box<SubscriptionPlan>),
+    /// A `query @live`: executed again whenever what its answer holds changes.
+    Live(Box<LivePlan>),
+}
+
+/// A live query the gateway accepted (parsed, validated, within limits, authorised and
+/// planned): what each of its executions runs.
+pub struct LivePlan {
+    prepared: Prepared,
+    context: Arc<RequestContext>,
+    /// `@live(throttle:)`: the least time between two executions the client asked for, in
+    /// milliseconds.
+    pub throttle_ms: Option<u64>,
 }
 
 /// A subscription the gateway accepted (parsed, validated, within limits, authorised and
@@ -272,6 +284,11 @@ pub trait GatewayHooks: Send + Sync {
         &self,
         invalidations: Vec<crate::cache::Invalidation>,
     ) -> futures::future::BoxFuture<'_, ()>;
+    /// The invalidations applied from now on (live queries re-run on them); `None` without
+    /// a cache.
+    fn changes(&self) -> Option<crate::events::Changes> {
+        None
+    }
 }
 
 impl Gateway {
@@ -441,6 +458,7 @@ impl Gateway {
                 .is_some_and(|name| headers.contains_key(name)),
             identity,
             record,
+            live: None,
         })
     }
 
@@ -511,6 +529,13 @@ impl Gateway {
                 }
                 return Streamed::Subscription(Box::new(SubscriptionPlan { prepared, context }));
             }
+            Ok(prepared) if prepared.live.is_some() => {
+                return Streamed::Live(Box::new(LivePlan {
+                    throttle_ms: prepared.live.flatten(),
+                    prepared,
+                    context,
+                }));
+            }
             other => other,
         };
         let (outcome, mut response) = self
@@ -521,6 +546,30 @@ impl Gateway {
         }
         self.requests.limits.cap_errors(&mut response.errors);
         Streamed::Response(outcome, response)
+    }
+
+    /// One execution of a live query: every fetch records the cache tags of its answer in
+    /// `tags`, and none is answered from an entry past its freshness.
+    pub async fn execute_live(
+        &self,
+        live: &LivePlan,
+        tags: Arc<crate::executor::LiveTags>,
+    ) -> Response {
+        let context = Arc::new(RequestContext {
+            live: Some(tags),
+            ..RequestContext::clone(&live.context)
+        });
+        let mut response = self.run(live.prepared.clone(), context).await;
+        if self.requests.mask_subgraph_errors {
+            mask_subgraph_errors(&mut response.errors);
+        }
+        self.requests.limits.cap_errors(&mut response.errors);
+        response
+    }
+
+    /// The invalidations applied from now on, for live queries; `None` without a cache.
+    pub fn changes(&self) -> Option<crate::events::Changes> {
+        self.hooks.as_ref()?.changes()
     }
 
     /// The response to one event of `subscription`'s stream: the rest of its plan run with
@@ -755,6 +804,7 @@ impl Gateway {
         }
         let introspection = self.introspection(document, operation, raw_variables)?;
         Ok(Prepared {
+            live: live_directive(operation, &variables),
             document: prepared.id,
             planned,
             variables,
@@ -1009,7 +1059,10 @@ impl Gateway {
     }
 }
 
+#[derive(Clone)]
 struct Prepared {
+    /// `Some` for a query marked `@live`, with its `throttle:` argument.
+    live: Option<Option<u64>>,
     /// The prepared document's id.
     document: u64,
     /// [`Grants::key`] of the request.
@@ -1025,6 +1078,21 @@ enum Rejected {
     Unauthorized(Vec<GraphQLError>),
     MutationOverGet,
     Planning(Box<GraphQLError>),
+}
+
+/// `Some(throttle)` for a query marked `@live` (validation allows it on queries only), with
+/// its `throttle:` argument in milliseconds (a literal or a variable; negative ones ignored).
+fn live_directive(operation: &Operation, variables: &Map<String, Value>) -> Option<Option<u64>> {
+    let directive = operation.directives.get("live")?;
+    let throttle = directive
+        .specified_argument_by_name("throttle")
+        .and_then(|value| match value.as_ref() {
+            ast::Value::Int(int) => int.try_to_i32().ok().map(i64::from),
+            ast::Value::Variable(name) => variables.get(name.as_str()).and_then(Value::as_i64),
+            _ => None,
+        })
+        .and_then(|ms| u64::try_from(ms).ok());
+    Some(throttle)
 }
 
 fn request_error(error: OperationError) -> Rejected {

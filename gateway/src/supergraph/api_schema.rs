@@ -138,6 +138,7 @@ pub(super) fn derive(
             }
         }
     }
+    super::client_directives::add(&mut schema);
     schema
         .validate()
         .map_err(|e| SupergraphError::InvalidApiSchema(e.errors.to_string()))

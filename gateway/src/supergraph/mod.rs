@@ -4,6 +4,7 @@
 
 pub mod access;
 mod api_schema;
+mod client_directives;
 mod error;
 mod fingerprint;
 mod join;
