@@ -297,7 +297,8 @@ impl Gateway {
         fetcher: Arc<dyn Fetcher>,
         planning: &QueryPlanningConfig,
     ) -> Self {
-        let api = ApiSchema::new(supergraph.api_schema().clone());
+        // Operations may use the gateway's own directives (`@live`) besides the API schema's.
+        let api = ApiSchema::new(operation::with_client_directives(supergraph.api_schema()));
         let implementers = supergraph.api_schema().implementers_map();
         Self {
             planner: QueryPlanner::new(supergraph.clone())

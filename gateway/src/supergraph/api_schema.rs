@@ -138,7 +138,6 @@ pub(super) fn derive(
             }
         }
     }
-    super::client_directives::add(&mut schema);
     schema
         .validate()
         .map_err(|e| SupergraphError::InvalidApiSchema(e.errors.to_string()))

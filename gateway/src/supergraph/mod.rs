@@ -4,7 +4,6 @@
 
 pub mod access;
 mod api_schema;
-mod client_directives;
 mod error;
 mod fingerprint;
 mod join;

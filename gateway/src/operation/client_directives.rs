@@ -1,5 +1,7 @@
-//! Directives the gateway itself understands in client operations, declared in the API
-//! schema so that operations using them validate (and introspection shows them):
+//! Directives the gateway itself understands in client operations, declared in the schema
+//! operations are validated against (and introspection answers from), not in the supergraph's
+//! API schema: they are the gateway's, not the subgraphs' (`gateway check` and composition do
+//! not see them):
 //!
 //! - `@live(throttle: Int) on QUERY`: the query is a live query (docs/realtime.md), answered
 //!   again over its stream whenever the data under it changes; `throttle` is the least time
@@ -7,15 +9,28 @@
 //!   graphql-live-query's `@live` (a directive on the query operation), so clients written for
 //!   it work unchanged; its `throttle` argument is ours.
 
+use std::sync::Arc;
+
+use apollo_compiler::validation::Valid;
 use apollo_compiler::{Node, Schema, ast, name};
 
-/// Adds the gateway's client directives to `schema`. A supergraph that defines a `@live` of
-/// its own keeps its definition (the gateway still reads `@live` on a query as its own).
-pub(super) fn add(schema: &mut Schema) {
-    if !schema.directive_definitions.contains_key("live") {
-        schema
-            .directive_definitions
-            .insert(name!("live"), Node::new(live()));
+/// `api` with the gateway's client directives. A supergraph that defines a `@live` of its own
+/// keeps its definition (the gateway still reads `@live` on a query as its own).
+pub fn with_client_directives(api: &Arc<Valid<Schema>>) -> Arc<Valid<Schema>> {
+    if api.directive_definitions.contains_key("live") {
+        return api.clone();
+    }
+    let mut schema = Schema::clone(api);
+    schema
+        .directive_definitions
+        .insert(name!("live"), Node::new(live()));
+    match schema.validate() {
+        Ok(valid) => Arc::new(valid),
+        Err(error) => {
+            // Cannot happen (a new directive name, a built-in argument type): serve without.
+            tracing::error!("the client directives do not fit the API schema: {}", error.errors);
+            api.clone()
+        }
     }
 }
 
