@@ -66,7 +66,18 @@ async fn the_playground_runs_a_subscription_in_chromium() {
 
 #[tokio::test]
 async fn the_playground_runs_a_live_query_in_chromium() {
-    let stack = Stack::demo().await;
+    // With the entity cache, as `gateway demo` runs: its invalidations re-run live queries.
+    let stack = Stack::demo_with(|config| {
+        config.cache = gateway::cache::CacheConfig {
+            enabled: true,
+            defaults: gateway::cache::PolicyConfig {
+                mode: Some(gateway::cache::Mode::Events),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+    })
+    .await;
     let screenshot = browser::artifacts_dir().join("playground-live.png");
     let _ = std::fs::remove_file(&screenshot);
     let query = "query @live { topProducts { upc name price } }";
@@ -97,7 +108,10 @@ async fn the_playground_runs_a_live_query_in_chromium() {
         .filter(|r| r["body"].as_str().is_some_and(|b| b.contains("@live")))
         .collect();
     assert_eq!(sent.len(), 1, "{report}");
-    assert_eq!(sent[0]["headers"]["accept"], "text/event-stream", "{report}");
+    assert_eq!(
+        sent[0]["headers"]["accept"], "text/event-stream",
+        "{report}"
+    );
 }
 
 #[tokio::test]

@@ -72,10 +72,15 @@ async fn set_price_quietly(subgraphs: &Subgraphs, upc: &str, price: i64) {
     let answer = subgraphs
         .request(
             "products",
-            &format!(r#"mutation {{ updateProductPrice(upc: "{upc}", price: {price}) {{ price }} }}"#),
+            &format!(
+                r#"mutation {{ updateProductPrice(upc: "{upc}", price: {price}) {{ price }} }}"#
+            ),
         )
         .await;
-    assert_eq!(answer["data"]["updateProductPrice"]["price"], price, "{answer}");
+    assert_eq!(
+        answer["data"]["updateProductPrice"]["price"], price,
+        "{answer}"
+    );
 }
 
 /// A live query over GraphQL over SSE: its `next` events.
@@ -220,12 +225,19 @@ async fn live_queries_on_one_instance_follow_events_and_mutations_from_anywhere(
     connected(&a).await;
     connected(&b).await;
 
-    let mut one = Sse::open(&b, r#"query @live { product(upc: "1") { upc name price } }"#).await;
+    let mut one = Sse::open(
+        &b,
+        r#"query @live { product(upc: "1") { upc name price } }"#,
+    )
+    .await;
     let first = one.next().await;
     assert_eq!(first["data"]["product"]["upc"], "1", "{first}");
     let mut top = Ws::open(&b, "query @live { topProducts { upc name price } }").await;
     let first_top = top.next().await;
-    assert_eq!(first_top["data"]["topProducts"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        first_top["data"]["topProducts"].as_array().unwrap().len(),
+        5
+    );
     assert_eq!(price_of(&first_top, "1"), first["data"]["product"]["price"]);
 
     // The products service changes a price without telling anyone: the live queries hold on
@@ -258,7 +270,11 @@ async fn live_queries_on_one_instance_follow_events_and_mutations_from_anywhere(
 
     // An event for the product whose data did not change: re-run, but nothing new to push.
     xadd(&redis, product_event("1"));
-    assert_eq!(one.try_next(QUIET).await, None, "identical results are not pushed");
+    assert_eq!(
+        one.try_next(QUIET).await,
+        None,
+        "identical results are not pushed"
+    );
     assert_eq!(top.try_next(Duration::from_millis(1)).await, None);
 }
 
@@ -282,7 +298,10 @@ async fn a_burst_of_events_is_answered_by_one_execution_per_throttle_interval() 
         xadd(&redis, product_event("1"));
     }
     let burst = started.elapsed();
-    assert!(burst < Duration::from_millis(1500), "the burst took {burst:?}");
+    assert!(
+        burst < Duration::from_millis(1500),
+        "the burst took {burst:?}"
+    );
     let mut pushed = Vec::new();
     while let Some(result) = live.try_next(Duration::from_millis(2500)).await {
         pushed.push(result["data"]["product"]["price"].clone());
@@ -343,5 +362,11 @@ async fn live_queries_need_the_cache_and_count_against_subscription_limits() {
     let mutation = uncached
         .query(r#"mutation @live { updateProductPrice(upc: "1", price: 1) { upc } }"#)
         .await;
-    assert!(mutation["errors"][0]["message"].as_str().unwrap().contains("live"), "{mutation}");
+    assert!(
+        mutation["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("live"),
+        "{mutation}"
+    );
 }

@@ -28,7 +28,10 @@ pub fn with_client_directives(api: &Arc<Valid<Schema>>) -> Arc<Valid<Schema>> {
         Ok(valid) => Arc::new(valid),
         Err(error) => {
             // Cannot happen (a new directive name, a built-in argument type): serve without.
-            tracing::error!("the client directives do not fit the API schema: {}", error.errors);
+            tracing::error!(
+                "the client directives do not fit the API schema: {}",
+                error.errors
+            );
             api.clone()
         }
     }

@@ -222,16 +222,15 @@ pub(crate) async fn start(
                 _ => {
                     return refused(
                         GraphQLError::new(
-                            "live queries need the entity cache (`cache.enabled`), whose                              invalidations re-run them, and `subscriptions.enabled`",
+                            "live queries need the entity cache (`cache.enabled`), whose \
+                             invalidations re-run them, and `subscriptions.enabled`",
                         )
                         .with_code(LIVE_UNAVAILABLE_CODE),
                     );
                 }
             };
             match gateway.subscriptions().admit() {
-                Ok(ticket) => {
-                    Started::Stream(live::start(gateway.clone(), *plan, changes, ticket))
-                }
+                Ok(ticket) => Started::Stream(live::start(gateway.clone(), *plan, changes, ticket)),
                 Err(error) => refused(error),
             }
         }
