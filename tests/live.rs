@@ -370,3 +370,32 @@ async fn live_queries_need_the_cache_and_count_against_subscription_limits() {
         "{mutation}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_part_running_out_of_ttl_re_runs_it_never_served_stale() {
+    let subgraphs = Subgraphs::start(Arc::new(subgraphs::events::Nowhere)).await;
+    // No Redis, no events: entries live one second, and would be served stale for a minute
+    // more (stale-while-revalidate) to anyone but a live query.
+    let config = Config {
+        cache: CacheConfig {
+            enabled: true,
+            defaults: PolicyConfig {
+                mode: Some(Mode::Ttl),
+                ttl_seconds: Some(1),
+                stale_while_revalidate_seconds: Some(60),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..subgraphs.config()
+    };
+    let stack = Stack::gateway(DEMO_SUPERGRAPH, &config).await;
+    let mut live = Sse::open(&stack, r#"query @live { product(upc: "4") { upc price } }"#).await;
+    let first = live.next().await;
+    assert_ne!(first["data"]["product"]["price"], 5555, "{first}");
+    // Nothing announces this change: only the entry's TTL can make the query run again, and
+    // the re-run must not take the entry kept for stale-while-revalidate.
+    set_price_quietly(&subgraphs, "4", 5555).await;
+    let pushed = live.next().await;
+    assert_eq!(pushed["data"]["product"]["price"], 5555, "{pushed}");
+}
