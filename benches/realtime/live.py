@@ -7,7 +7,8 @@ result, on a gateway instance that did not see the write.
 What one run does (docs/realtime.md, "Measured", has the results):
 
 1. Uses the release binaries in $CARGO_TARGET_DIR/release (else target/release); builds them
-   (`cargo build --release -p gateway -p subgraphs`) when missing.
+   (`cargo build --release -p gateway -p subgraphs`) when missing. BENCH_PROFILE=debug uses
+   the debug ones (to try the script; not for figures).
 2. Starts a redis-server on a free loopback port, the four demo services (publishing no
    events of their own), and two gateway instances A and B tailing the Redis Stream, with the
    entity cache on (`events` mode) and `subscriptions.live_throttle_ms: 0`.
@@ -41,6 +42,7 @@ SUPERGRAPH = ROOT / "schema" / "supergraph.graphql"
 SERVICES = ("accounts", "products", "reviews", "inventory")
 QUERY = 'query @live { product(upc: "1") { upc price } }'
 STARTED: list[subprocess.Popen] = []
+STOPPING = threading.Event()
 
 
 def free_port() -> int:
@@ -50,10 +52,12 @@ def free_port() -> int:
 
 
 def binaries() -> Path:
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
+    profile = os.environ.get("BENCH_PROFILE", "release")
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / profile
     if not (target / "gateway").exists() or not (target / "subgraph").exists():
+        flags = ["--release"] if profile == "release" else []
         subprocess.run(
-            ["cargo", "build", "--release", "-p", "gateway", "-p", "subgraphs"], cwd=ROOT, check=True
+            ["cargo", "build", *flags, "-p", "gateway", "-p", "subgraphs"], cwd=ROOT, check=True
         )
     return target
 
@@ -124,7 +128,12 @@ class Client(threading.Thread):
         for line in self.file:
             if line.startswith(b"data: {"):
                 now = time.perf_counter()
-                price = json.loads(line[6:])["data"]["product"]["price"]
+                result = json.loads(line[6:])
+                if "data" not in result:
+                    if not STOPPING.is_set():
+                        print(f"a live query failed: {result}", file=sys.stderr)
+                    return
+                price = result["data"]["product"]["price"]
                 self.arrivals.setdefault(price, now)
                 self.first.set()
 
@@ -223,6 +232,7 @@ if __name__ == "__main__":
     try:
         main()
     finally:
+        STOPPING.set()
         for proc in STARTED:
             proc.terminate()
         for proc in STARTED:
