@@ -65,6 +65,56 @@ async fn the_playground_runs_a_subscription_in_chromium() {
 }
 
 #[tokio::test]
+async fn the_playground_runs_a_live_query_in_chromium() {
+    // With the entity cache, as `gateway demo` runs: its invalidations re-run live queries.
+    let stack = Stack::demo_with(|config| {
+        config.cache = gateway::cache::CacheConfig {
+            enabled: true,
+            defaults: gateway::cache::PolicyConfig {
+                mode: Some(gateway::cache::Mode::Events),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+    })
+    .await;
+    let screenshot = browser::artifacts_dir().join("playground-live.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let query = "query @live { topProducts { upc name price } }";
+    let mutation = serde_json::json!({
+        "query": r#"mutation { updateProductPrice(upc: "1", price: 4242) { upc price } }"#,
+    })
+    .to_string();
+    let report =
+        browser::playground_live(&stack.gateway_url, &screenshot, query, &mutation, "4242").await;
+    println!("{report}");
+    assert!(report.ok(), "the scenario failed:\n{report}");
+    assert!(
+        report.blocked().is_empty(),
+        "requests beyond loopback:\n{report}"
+    );
+    assert!(report.csp_violations().is_empty(), "{report}");
+    // The first result, then the one the mutation made the gateway push, in the same pane.
+    let before: Value = serde_json::from_str(report.str("before")).expect("the pane holds JSON");
+    assert_eq!(before["data"]["topProducts"][0]["upc"], "1", "{report}");
+    assert_ne!(before["data"]["topProducts"][0]["price"], 4242, "{report}");
+    let result: Value = serde_json::from_str(report.str("result")).expect("the pane holds JSON");
+    assert_eq!(result["data"]["topProducts"][0]["price"], 4242, "{report}");
+    // Sent as GraphQL over SSE, once: the update came over the same stream.
+    let sent: Vec<&Value> = report.json["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["body"].as_str().is_some_and(|b| b.contains("@live")))
+        .collect();
+    assert_eq!(sent.len(), 1, "{report}");
+    assert_eq!(
+        sent[0]["headers"]["accept"], "text/event-stream",
+        "{report}"
+    );
+}
+
+#[tokio::test]
 async fn the_playground_runs_a_typed_query_in_chromium_with_no_network() {
     let stack = Stack::demo().await;
     let screenshot = browser::artifacts_dir().join("playground.png");

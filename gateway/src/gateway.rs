@@ -93,6 +93,18 @@ pub enum Transport {
 pub enum Streamed {
     Response(Outcome, Response),
     Subscription(Box<SubscriptionPlan>),
+    /// A `query @live`: executed again whenever what its answer holds changes.
+    Live(Box<LivePlan>),
+}
+
+/// A live query the gateway accepted (parsed, validated, within limits, authorised and
+/// planned): what each of its executions runs.
+pub struct LivePlan {
+    prepared: Prepared,
+    context: Arc<RequestContext>,
+    /// `@live(throttle:)`: the least time between two executions the client asked for, in
+    /// milliseconds.
+    pub throttle_ms: Option<u64>,
 }
 
 /// A subscription the gateway accepted (parsed, validated, within limits, authorised and
@@ -324,6 +336,11 @@ pub trait GatewayHooks: Send + Sync {
         &self,
         invalidations: Vec<crate::cache::Invalidation>,
     ) -> futures::future::BoxFuture<'_, ()>;
+    /// The invalidations applied from now on (live queries re-run on them); `None` without
+    /// a cache.
+    fn changes(&self) -> Option<crate::events::Changes> {
+        None
+    }
 }
 
 impl Gateway {
@@ -332,7 +349,8 @@ impl Gateway {
         fetcher: Arc<dyn Fetcher>,
         planning: &QueryPlanningConfig,
     ) -> Self {
-        let api = ApiSchema::new(supergraph.api_schema().clone());
+        // Operations may use the gateway's own directives (`@live`) besides the API schema's.
+        let api = ApiSchema::new(operation::with_client_directives(supergraph.api_schema()));
         let implementers = supergraph.api_schema().implementers_map();
         Self {
             planner: QueryPlanner::new(supergraph.clone())
@@ -494,6 +512,7 @@ impl Gateway {
             override_labels: self.requests.override_labels.requested(headers),
             identity,
             record,
+            live: None,
         })
     }
 
@@ -567,6 +586,13 @@ impl Gateway {
                 }
                 return Streamed::Subscription(Box::new(SubscriptionPlan { prepared, context }));
             }
+            Ok(prepared) if prepared.live.is_some() => {
+                return Streamed::Live(Box::new(LivePlan {
+                    throttle_ms: prepared.live.flatten(),
+                    prepared,
+                    context,
+                }));
+            }
             other => other,
         };
         let (outcome, mut response) = self
@@ -577,6 +603,30 @@ impl Gateway {
         }
         self.requests.limits.cap_errors(&mut response.errors);
         Streamed::Response(outcome, response)
+    }
+
+    /// One execution of a live query: every fetch records the cache tags of its answer in
+    /// `tags`, and none is answered from an entry past its freshness.
+    pub async fn execute_live(
+        &self,
+        live: &LivePlan,
+        tags: Arc<crate::executor::LiveTags>,
+    ) -> Response {
+        let context = Arc::new(RequestContext {
+            live: Some(tags),
+            ..RequestContext::clone(&live.context)
+        });
+        let mut response = self.run(live.prepared.clone(), context).await;
+        if self.requests.mask_subgraph_errors {
+            mask_subgraph_errors(&mut response.errors);
+        }
+        self.requests.limits.cap_errors(&mut response.errors);
+        response
+    }
+
+    /// The invalidations applied from now on, for live queries; `None` without a cache.
+    pub fn changes(&self) -> Option<crate::events::Changes> {
+        self.hooks.as_ref()?.changes()
     }
 
     /// The response to one event of `subscription`'s stream: the rest of its plan run with
@@ -950,6 +1000,7 @@ impl Gateway {
         }
         let introspection = self.introspection(document, operation, raw_variables)?;
         Ok(Prepared {
+            live: live_directive(operation, &variables),
             document: prepared.id,
             planned,
             variables,
@@ -1310,7 +1361,10 @@ impl Gateway {
     }
 }
 
+#[derive(Clone)]
 struct Prepared {
+    /// `Some` for a query marked `@live`, with its `throttle:` argument.
+    live: Option<Option<u64>>,
     /// The prepared document's id.
     document: u64,
     /// [`Grants::key`] of the request.
@@ -1325,6 +1379,7 @@ struct Prepared {
 }
 
 /// The operation whose response's actual cost is measured (demand control).
+#[derive(Clone)]
 struct MeasuredCost {
     document: Arc<PreparedDocument>,
     operation_name: Option<Name>,
@@ -1338,6 +1393,21 @@ enum Rejected {
     Planning(Box<GraphQLError>),
     /// `@defer` over a transport that cannot deliver it.
     NotAcceptable(Vec<GraphQLError>),
+}
+
+/// `Some(throttle)` for a query marked `@live` (validation allows it on queries only), with
+/// its `throttle:` argument in milliseconds (a literal or a variable; negative ones ignored).
+fn live_directive(operation: &Operation, variables: &Map<String, Value>) -> Option<Option<u64>> {
+    let directive = operation.directives.get("live")?;
+    let throttle = directive
+        .specified_argument_by_name("throttle")
+        .and_then(|value| match value.as_ref() {
+            ast::Value::Int(int) => int.try_to_i32().ok().map(i64::from),
+            ast::Value::Variable(name) => variables.get(name.as_str()).and_then(Value::as_i64),
+            _ => None,
+        })
+        .and_then(|ms| u64::try_from(ms).ok());
+    Some(throttle)
 }
 
 fn request_error(error: OperationError) -> Rejected {

@@ -336,6 +336,10 @@ impl GatewayHooks for FetchHooks {
         self.inner.as_ref()?.invalidation_secret()
     }
 
+    fn changes(&self) -> Option<crate::events::Changes> {
+        self.inner.as_ref()?.changes()
+    }
+
     fn invalidate(
         &self,
         invalidations: Vec<crate::cache::Invalidation>,

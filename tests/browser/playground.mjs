@@ -11,10 +11,12 @@
 //     reports the requests GraphiQL sent.
 //
 //   node playground.mjs subscription --gateway-url URL --screenshot FILE --query TEXT
-//       --mutation JSON
+//       --mutation JSON [--expect TEXT]
 //     Opens the playground, types the subscription --query and runs it, then POSTs the
 //     --mutation body to the gateway (from node) every 300 ms until the result pane shows an
-//     event; reports the pane's text and the request GraphiQL sent (screenshot FILE).
+//     event (with --expect: until the pane holds TEXT, e.g. for a live query, whose first
+//     result shows at once); reports the pane's text, the pane's text before the first
+//     mutation (`before`) and the request GraphiQL sent (screenshot FILE).
 //
 //   node playground.mjs fetch --page-url URL --gateway-url URL [--body JSON]
 //       [--header NAME:VALUE]... [--credentials include|same-origin|omit] [--method POST]
@@ -258,8 +260,16 @@ async function subscription(options, report) {
     const before = await editorText(page, RESPONSE);
     await page.click(QUERY);
     await page.keyboard.press('ControlOrMeta+Enter');
-    report.step = 'publish events until one shows';
     const deadline = Date.now() + TIMEOUT_MS;
+    if (options.expect) {
+      // A live query: its first result shows before anything is published.
+      report.step = 'wait for the first result';
+      while (Date.now() < deadline && !/"data"/.test(await editorText(page, RESPONSE))) {
+        await page.waitForTimeout(100);
+      }
+      report.before = await editorText(page, RESPONSE);
+    }
+    report.step = 'publish events until one shows';
     let text = before;
     report.published = 0;
     while (Date.now() < deadline) {
@@ -272,7 +282,7 @@ async function subscription(options, report) {
       report.mutationStatus = answer.status;
       await page.waitForTimeout(300);
       text = await editorText(page, RESPONSE);
-      if (text !== before && /"data"/.test(text)) break;
+      if (options.expect ? text.includes(options.expect) : text !== before && /"data"/.test(text)) break;
     }
     report.result = text;
     report.step = 'screenshot';

@@ -296,6 +296,32 @@ pub async fn playground_subscription(
     run(&owned(&args), Duration::from_secs(120)).await
 }
 
+/// The playground runs the live query `query` (typed, then run with Ctrl-Enter); once its
+/// first result shows, `mutation` (a JSON body) is POSTed to the gateway every 300 ms until
+/// the result pane holds `expect` (the mutation's effect, pushed by the gateway).
+pub async fn playground_live(
+    gateway_url: &str,
+    screenshot: &Path,
+    query: &str,
+    mutation: &str,
+    expect: &str,
+) -> Report {
+    let args = [
+        "subscription",
+        "--gateway-url",
+        gateway_url,
+        "--screenshot",
+        &screenshot.display().to_string(),
+        "--query",
+        query,
+        "--mutation",
+        mutation,
+        "--expect",
+        expect,
+    ];
+    run(&owned(&args), Duration::from_secs(120)).await
+}
+
 /// How the page on the other origin calls the gateway.
 #[derive(Debug, Clone)]
 pub struct Fetch {

@@ -140,6 +140,8 @@ pub enum Lookup {
         level: Level,
         /// What a client may do with a response holding it.
         client: CachePolicy,
+        /// When it stops being fresh by its TTL (Unix milliseconds).
+        expires_at_ms: u64,
     },
     /// Past its freshness for `for_ms`, kept for stale-while-revalidate or stale-if-error.
     Stale {
@@ -208,6 +210,9 @@ pub fn canonical_variables(variables: &serde_json::Map<String, serde_json::Value
     serde_json::to_string(variables).unwrap_or_default()
 }
 
+/// Invalidations a watcher of [`Cache::watch_changes`] may fall behind by.
+const CHANGES_BUFFER: usize = 4096;
+
 pub struct Cache {
     config: CacheConfig,
     l1: L1,
@@ -216,6 +221,8 @@ pub struct Cache {
     stats: Stats,
     /// Since when (ms) the event stream is disconnected; 0 while connected or without one.
     disconnected_since: AtomicU64,
+    /// The tags every invalidation moves, for whoever watches (live queries).
+    changes: tokio::sync::broadcast::Sender<Arc<[u64]>>,
 }
 
 impl Cache {
@@ -245,6 +252,7 @@ impl Cache {
             versions: Versions::default(),
             stats: Stats::default(),
             disconnected_since: AtomicU64::new(disconnected_since),
+            changes: tokio::sync::broadcast::channel(CHANGES_BUFFER).0,
             config,
         }))
     }
@@ -319,10 +327,16 @@ impl Cache {
         };
         self.l1.insert(*key, entry);
         match found {
-            Lookup::Fresh { value, client, .. } => Lookup::Fresh {
+            Lookup::Fresh {
+                value,
+                client,
+                expires_at_ms,
+                ..
+            } => Lookup::Fresh {
                 value,
                 level: Level::L2,
                 client,
+                expires_at_ms,
             },
             Lookup::Stale { value, for_ms, .. } => Lookup::Stale {
                 value,
@@ -340,6 +354,7 @@ impl Cache {
                 value: entry.value.clone(),
                 level: Level::L1,
                 client: entry.client_policy(now),
+                expires_at_ms: entry.expires_at_ms,
             }),
             // Kept for as long past its freshness as its window, whatever made it stale. (An
             // invalidation can be dated after `now`: versions come from the stream's clock.)
@@ -358,7 +373,8 @@ impl Cache {
     }
 
     /// Stores an answer for as long as its policy and the subgraph's `max-age` allow.
-    pub async fn put(&self, key: CacheKey, answer: Answer) {
+    /// Returns when it stops being fresh by its TTL (Unix milliseconds), if it was stored.
+    pub async fn put(&self, key: CacheKey, answer: Answer) -> Option<u64> {
         let Answer {
             value,
             size,
@@ -370,7 +386,7 @@ impl Cache {
             private,
         } = answer;
         let seconds = match policy.mode {
-            Mode::None => return,
+            Mode::None => return None,
             Mode::Ttl => max_age.unwrap_or(policy.ttl_seconds),
             // The owner's max-age shortens the safety net, never lengthens it.
             Mode::Events => max_age.map_or(policy.max_ttl_seconds, |age| {
@@ -378,7 +394,7 @@ impl Cache {
             }),
         };
         if seconds == 0 {
-            return;
+            return None;
         }
         if policy.mode == Mode::Events {
             tags.push(Tag::EventsEpoch.id());
@@ -407,13 +423,14 @@ impl Cache {
             private,
         });
         if !self.versions.fresh(&entry.tags, born) {
-            return; // invalidated while in flight
+            return None; // invalidated while in flight
         }
         self.l1.insert(key, entry.clone());
         if let Some(l2) = &self.l2 {
             let kept = ttl + Duration::from_millis(stale_window_ms);
             l2.put(&key, &entry, kept, &subgraph).await;
         }
+        Some(expires_at_ms)
     }
 
     /// Applies an invalidation locally at `version` (the stream entry id, or
@@ -423,6 +440,8 @@ impl Cache {
         for tag in &tags {
             self.versions.bump(*tag, version);
         }
+        // After the bump: whoever re-reads on this news finds the entries stale.
+        self.announce(&tags);
         self.stats.count(
             &invalidation.subgraph,
             invalidation.type_name.as_deref().unwrap_or("*"),
@@ -447,8 +466,23 @@ impl Cache {
 
     /// Every `events` entry is stale: the stream had a gap, what changed is unknown.
     pub fn drop_events_entries(&self) {
-        self.versions
-            .bump(Tag::EventsEpoch.id(), self.versions.local_version());
+        let epoch = Tag::EventsEpoch.id();
+        self.versions.bump(epoch, self.versions.local_version());
+        self.announce(&[epoch]);
+    }
+
+    /// Tells the watchers of [`Cache::watch_changes`] that `tags` moved (nothing is
+    /// allocated when nobody watches).
+    fn announce(&self, tags: &[u64]) {
+        if self.changes.receiver_count() > 0 {
+            let _ = self.changes.send(Arc::from(tags));
+        }
+    }
+
+    /// The tags of every invalidation from now on, as they are applied (after their entries
+    /// became stale). A receiver that falls more than a few thousand behind gets `Lagged`.
+    pub fn watch_changes(&self) -> tokio::sync::broadcast::Receiver<Arc<[u64]>> {
+        self.changes.subscribe()
     }
 
     /// Events were lost: nothing cached before can be proven fresh, here (L1) or in Redis

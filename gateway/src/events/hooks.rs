@@ -27,6 +27,10 @@ impl GatewayHooks for CacheHooks {
             .map(|e| e.secret.as_str())
     }
 
+    fn changes(&self) -> Option<super::Changes> {
+        Some(super::Changes::watch(&self.cache))
+    }
+
     /// Applies here at once, and through the stream on every other instance (which also
     /// deletes the Redis entries, once).
     fn invalidate(&self, invalidations: Vec<Invalidation>) -> BoxFuture<'_, ()> {

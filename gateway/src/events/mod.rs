@@ -13,12 +13,14 @@
 //! subgraph alone names everything from it.
 
 mod bus;
+mod changes;
 mod continuity;
 mod hooks;
 mod publisher;
 mod stream;
 
 pub use bus::InProcessBus;
+pub use changes::{Change, Changes};
 pub use hooks::CacheHooks;
 pub use publisher::Publisher;
 pub use stream::StreamListener;

@@ -62,6 +62,40 @@ pub struct RequestContext {
     /// The progressive override labels the request asked for in the configured header
     /// (`override_labels.header`; empty when that rule is off).
     pub override_labels: Vec<std::sync::Arc<str>>,
+    /// Set for a live query's executions: the fetchers record there the cache tags of what
+    /// they answered (an invalidation of one of them re-runs the query), and never answer
+    /// from an entry that is past its freshness (stale-while-revalidate is off for it).
+    pub live: Option<std::sync::Arc<LiveTags>>,
+}
+
+/// The cache tags (opaque ids) of everything one execution of a live query answered, and
+/// the earliest time one of its cached parts runs out of TTL.
+#[derive(Debug, Default)]
+pub struct LiveTags {
+    inner: std::sync::Mutex<(Vec<u64>, Option<u64>)>,
+}
+
+impl LiveTags {
+    /// Records `tags` (what a fetch's answer holds).
+    pub fn add(&self, tags: impl IntoIterator<Item = u64>) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.0.extend(tags);
+    }
+
+    /// Records that a part of the answer stops being fresh at `at_ms` (Unix milliseconds).
+    pub fn expires_at(&self, at_ms: u64) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.1 = Some(inner.1.map_or(at_ms, |known| known.min(at_ms)));
+    }
+
+    /// The tags, sorted and distinct, and the earliest expiry.
+    pub fn take(&self) -> (Vec<u64>, Option<u64>) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut tags, expiry) = std::mem::take(&mut *inner);
+        tags.sort_unstable();
+        tags.dedup();
+        (tags, expiry)
+    }
 }
 
 impl RequestContext {

@@ -16,7 +16,7 @@ use serde_json::Map;
 
 pub use fetcher::{
     CacheReport, EntityRequest, FetchError, FetchFuture, FetchRequest, FetchedEntity, Fetcher,
-    OperationKind, RequestContext, SubgraphResponse,
+    LiveTags, OperationKind, RequestContext, SubgraphResponse,
 };
 pub use incremental::{IncrementalPart, IncrementalPayload, Pending, execute_incremental};
 pub use shape::{Introspection, ResponseShape, UNAUTHORIZED_CODE};

@@ -183,15 +183,22 @@ impl CachedFetcher {
                 value,
                 level,
                 client,
+                expires_at_ms,
             } => {
                 self.cache.stats().count(&subgraph, "Query", hit(level));
+                if let Some(live) = &request.context.live {
+                    live.expires_at(expires_at_ms);
+                }
                 return Ok(cached(value, level, client));
             }
+            // A live query re-runs because something changed: never on what is known stale.
             Lookup::Stale {
                 value,
                 level,
                 for_ms,
-            } if for_ms < policy.stale_while_revalidate_seconds * 1000 => {
+            } if for_ms < policy.stale_while_revalidate_seconds * 1000
+                && request.context.live.is_none() =>
+            {
                 self.cache.stats().count(&subgraph, "Query", Outcome::Stale);
                 if self.revalidating.insert(key, ()).is_none() {
                     match self.me.upgrade() {
@@ -317,7 +324,11 @@ impl CachedFetcher {
                     max_age: control.max_age,
                     private: control.private || policy.private,
                 };
-                self.cache.put(key, answer).await;
+                if let Some(at) = self.cache.put(key, answer).await
+                    && let Some(live) = &request.context.live
+                {
+                    live.expires_at(at);
+                }
             }
         }
         response.cache = Some(report_fetched(1));
@@ -407,7 +418,11 @@ impl CachedFetcher {
                     value,
                     level,
                     client: part,
+                    expires_at_ms,
                 } => {
+                    if let Some(live) = &request.context.live {
+                        live.expires_at(expires_at_ms);
+                    }
                     self.cache.stats().count(&subgraph, typename, hit(level));
                     client.and(part);
                     tally(&mut cache_report, level);
@@ -418,7 +433,9 @@ impl CachedFetcher {
                     value,
                     level,
                     for_ms,
-                } if for_ms < policy.stale_while_revalidate_seconds * 1000 => {
+                } if for_ms < policy.stale_while_revalidate_seconds * 1000
+                    && request.context.live.is_none() =>
+                {
                     self.cache
                         .stats()
                         .count(&subgraph, typename, Outcome::Stale);
@@ -550,7 +567,11 @@ impl CachedFetcher {
                     max_age: control.max_age,
                     private: claim.policy.private,
                 };
-                self.cache.put(claim.key, answer).await;
+                if let Some(at) = self.cache.put(claim.key, answer).await
+                    && let Some(live) = &request.context.live
+                {
+                    live.expires_at(at);
+                }
                 self.release(claim, Some(value.clone()));
                 results[*index] = Some(FetchedEntity::Shared(value));
             }
@@ -711,10 +732,10 @@ impl CachedFetcher {
 impl Fetcher for CachedFetcher {
     fn fetch(&self, request: FetchRequest) -> FetchFuture<'_> {
         Box::pin(async move {
-            let tagged = match (&self.surrogate_key_header, request.kind) {
-                (Some(header), OperationKind::Query) => Some((header.clone(), request.clone())),
-                _ => None,
-            };
+            // A query's answer is tagged for a CDN (surrogate keys) and for a live query.
+            let tagged = (request.kind == OperationKind::Query
+                && (self.surrogate_key_header.is_some() || request.context.live.is_some()))
+            .then(|| request.clone());
             let mut response = match (request.kind, request.entities.is_some()) {
                 (OperationKind::Mutation, _) => self.mutation(request).await,
                 // Opened as a stream by the realtime part, never fetched; not cacheable.
@@ -722,8 +743,8 @@ impl Fetcher for CachedFetcher {
                 (OperationKind::Query, false) => self.root(request).await,
                 (OperationKind::Query, true) => self.entities(request).await,
             };
-            if let (Some((header, request)), Ok(response)) = (tagged, &mut response) {
-                self.name_surrogate_keys(header, &request, response);
+            if let (Some(request), Ok(response)) = (tagged, &mut response) {
+                self.tag_answer(&request, response);
             }
             response
         })
@@ -731,15 +752,14 @@ impl Fetcher for CachedFetcher {
 }
 
 impl CachedFetcher {
-    /// Adds the cache tags of `response`'s data as a surrogate-key header for the client:
-    /// `subgraph:Type` for every entity type it can hold, `subgraph:Type:{key JSON}` for every
-    /// entity in it, the names change events use (docs/cache.md, "Purging a CDN").
-    fn name_surrogate_keys(
-        &self,
-        header: http::HeaderName,
-        request: &FetchRequest,
-        response: &mut SubgraphResponse,
-    ) {
+    /// Names the cache tags of `response`'s data: for a live query, in its [`LiveTags`]
+    /// (with the `events` epoch, moved when events were lost); as a surrogate-key header for
+    /// the client when configured: `subgraph:Type` for every entity type it can hold,
+    /// `subgraph:Type:{key JSON}` for every entity in it, the names change events use
+    /// (docs/cache.md, "Purging a CDN").
+    ///
+    /// [`LiveTags`]: crate::executor::LiveTags
+    fn tag_answer(&self, request: &FetchRequest, response: &mut SubgraphResponse) {
         let mut tagger = Tagger::new(&self.supergraph, request.subgraph, &request.subgraph_name);
         match (&request.entities, &response.entities) {
             (Some(sent), Some(answered)) => {
@@ -762,13 +782,19 @@ impl CachedFetcher {
             }
             (Some(_), None) => {}
         }
-        let words = tagger.surrogate_keys().join(" ");
-        if let Ok(value) = http::HeaderValue::from_str(&words) {
-            response.headers.push(PropagatedHeader {
-                name: header,
-                value,
-                algorithm: Algorithm::Words,
-            });
+        if let Some(header) = &self.surrogate_key_header {
+            let words = tagger.surrogate_keys().join(" ");
+            if let Ok(value) = http::HeaderValue::from_str(&words) {
+                response.headers.push(PropagatedHeader {
+                    name: header.clone(),
+                    value,
+                    algorithm: Algorithm::Words,
+                });
+            }
+        }
+        if let Some(live) = &request.context.live {
+            live.add(tagger.finish());
+            live.add([Tag::EventsEpoch.id()]);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! A client operation from text to the normalised form the planner reads: parse and validate
 //! against the API schema (apollo-compiler), pick the operation, coerce variables, normalise.
 
+mod client_directives;
 pub mod defer;
 mod normalize;
 pub mod selection;
@@ -16,6 +17,7 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Node, Schema};
 use serde_json::{Map, Value};
 
+pub use client_directives::with_client_directives;
 pub use defer::{DeferPathStep, DeferredFragment};
 pub use normalize::{normalize, normalize_deferring};
 pub use selection::SelectionSet;

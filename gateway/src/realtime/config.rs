@@ -8,7 +8,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SubscriptionsConfig {
-    /// Whether subscription operations are served at all (WebSocket, SSE, multipart).
+    /// Whether subscription operations and live queries are served at all (WebSocket, SSE,
+    /// multipart).
     pub enabled: bool,
     /// Subscriptions one WebSocket connection may have open at once.
     pub max_per_connection: usize,
@@ -25,6 +26,10 @@ pub struct SubscriptionsConfig {
     /// Events of one shared upstream held for its slowest subscriber; one that falls
     /// further behind gets an error and its subscription ends.
     pub buffer: usize,
+    /// The least time between two executions of one live query, in milliseconds: the
+    /// invalidations that arrive meanwhile are answered by one execution after it.
+    /// `@live(throttle:)` may ask for longer, never for shorter.
+    pub live_throttle_ms: u64,
     /// How the gateway opens subscriptions on every subgraph unless overridden below.
     pub subgraph_defaults: UpstreamConfig,
     /// Per subgraph, by its name in the supergraph.
@@ -41,6 +46,7 @@ impl Default for SubscriptionsConfig {
             heartbeat_ms: 10_000,
             connection_init_timeout_ms: 10_000,
             buffer: 128,
+            live_throttle_ms: 200,
             subgraph_defaults: UpstreamConfig::default(),
             subgraphs: BTreeMap::new(),
         }
@@ -50,6 +56,11 @@ impl Default for SubscriptionsConfig {
 impl SubscriptionsConfig {
     pub fn heartbeat(&self) -> Duration {
         Duration::from_millis(self.heartbeat_ms.max(1))
+    }
+
+    /// The least time between two executions of a live query that asked for `throttle_ms`.
+    pub fn live_throttle(&self, throttle_ms: Option<u64>) -> Duration {
+        Duration::from_millis(throttle_ms.unwrap_or(0).max(self.live_throttle_ms))
     }
 
     pub fn connection_init_timeout(&self) -> Duration {

@@ -6,12 +6,14 @@
 //! rest of the plan for each subscriber, in order ([`session`]). Clients subscribe over
 //! WebSocket ([`ws_server`]: `graphql-transport-ws` and the legacy `graphql-ws`), GraphQL over
 //! SSE ([`sse`]) or Apollo's multipart protocol ([`multipart`]). Limits, heartbeats and
-//! shutdown are the [`Subscriptions`]' (the `subscriptions:` config section). See
-//! docs/realtime.md.
+//! shutdown are the [`Subscriptions`]' (the `subscriptions:` config section). Live queries
+//! (`query @live`, [`live`]) use the same transports and limits; what re-runs them is the
+//! invalidations the events part announces. See docs/realtime.md.
 
 pub mod config;
 pub mod defer;
 mod hub;
+mod live;
 pub(crate) mod multipart;
 mod session;
 pub(crate) mod sse;
@@ -180,6 +182,9 @@ pub const SHUTDOWN_CODE: &str = "SUBSCRIPTION_SHUTDOWN";
 pub const UPSTREAM_CODE: &str = "SUBSCRIPTION_UPSTREAM_CLOSED";
 /// `extensions.code` of a subscription too slow to keep up with its events.
 pub const LAGGED_CODE: &str = "SUBSCRIPTION_LAGGED";
+/// `extensions.code` of a live query this gateway cannot serve (no cache, so no
+/// invalidations to re-run it on; or subscriptions disabled).
+pub const LIVE_UNAVAILABLE_CODE: &str = "LIVE_QUERY_UNAVAILABLE";
 
 /// What a streaming transport does with a request.
 pub(crate) enum Started {
@@ -206,6 +211,30 @@ pub(crate) async fn start(
                 crate::response::Response::request_errors(vec![error]),
             ),
         },
+        Streamed::Live(plan) => {
+            let refused = |error| {
+                Started::Once(
+                    Outcome::RequestError,
+                    crate::response::Response::request_errors(vec![error]),
+                )
+            };
+            let changes = match gateway.changes() {
+                Some(changes) if gateway.subscriptions().enabled() => changes,
+                _ => {
+                    return refused(
+                        GraphQLError::new(
+                            "live queries need the entity cache (`cache.enabled`), whose \
+                             invalidations re-run them, and `subscriptions.enabled`",
+                        )
+                        .with_code(LIVE_UNAVAILABLE_CODE),
+                    );
+                }
+            };
+            match gateway.subscriptions().admit() {
+                Ok(ticket) => Started::Stream(live::start(gateway.clone(), *plan, changes, ticket)),
+                Err(error) => refused(error),
+            }
+        }
     }
 }
 

@@ -31,14 +31,16 @@
     });
   }
 
-  // The type of the operation a request runs: the one named, else the only one.
+  // The type of the operation a request runs: the one named, else the only one; a query
+  // marked `@live` (in its header, before its selection) is 'live'.
   function operationType(params) {
     var text = (params.query || '').replace(/#[^\n\r]*/g, '').replace(/"""[\s\S]*?"""|"(?:[^"\\]|\\.)*"/g, '""');
-    var pattern = /(^|[}\s])(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?/g;
+    var pattern = /(^|[}\s])(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?([^{]*)/g;
     var match, first = null;
     while ((match = pattern.exec(text))) {
-      if (!first) first = match[2];
-      if (params.operationName && match[3] === params.operationName) return match[2];
+      var type = match[2] === 'query' && /@live\b/.test(match[4]) ? 'live' : match[2];
+      if (!first) first = type;
+      if (params.operationName && match[3] === params.operationName) return type;
     }
     return first || 'query';
   }
@@ -136,8 +138,10 @@
     return iterator;
   }
 
+  // Subscriptions and live queries (`query @live`) stream their results over SSE.
   function fetcherWithSubscriptions(params, options) {
-    if (operationType(params) === 'subscription') {
+    var type = operationType(params);
+    if (type === 'subscription' || type === 'live') {
       var headers = new Headers((options && options.headers) || {});
       headers.set('content-type', 'application/json');
       return subscribe(params, headers);
