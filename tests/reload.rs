@@ -401,7 +401,7 @@ async fn registry_handler(State(registry): State<Arc<Registry>>, headers: Header
     let Some(text) = registry.supergraph.lock().unwrap().clone() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "not published yet").into_response();
     };
-    let etag = format!("\"{}\"", &gateway::reload::schema_hash(&text)[..16]);
+    let etag = format!("\"{}\"", &gateway::telemetry::sdl_hash(&text)[..16]);
     if headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v.as_bytes() == etag.as_bytes())
