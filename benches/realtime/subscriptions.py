@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""Subscriptions at scale: gateway memory per idle subscription, and the latency of one
+subgraph event fanned out to 1, 100 and 10,000 subscribers of one gateway instance.
+
+    benches/realtime/subscriptions.py [--counts 1,100,10000] [--samples N] [--interval-ms MS]
+
+What one run does (docs/realtime.md, "Measured", has the results):
+
+1. Uses the release binaries in $CARGO_TARGET_DIR/release (else target/release); builds them
+   (`cargo build --release -p gateway -p subgraphs`) when missing. BENCH_PROFILE=debug uses
+   the debug ones (to try the script; not for figures).
+2. Starts the four demo services and one gateway (no Redis, no entity cache: every event is
+   answered from the reviews subgraph's stream alone), with the subscription and connection
+   limits raised above the largest count.
+3. For each count N: opens N client subscriptions over GraphQL over SSE (one connection each,
+   the distinct-connections mode), `subscription { reviewAdded(upc: "1") { id body rating } }`.
+   Identical subscriptions share one upstream subscription to reviews, so every event is one
+   subgraph message fanned out by the gateway to N streams.
+4. Waits until every subscriber has received a warm-up event (then all are subscribed), reads
+   the gateway's resident memory (VmRSS) idle, and compares it with the memory before the N
+   connections were opened: (after - before) / N is the memory per idle subscription,
+   connection included.
+5. --samples times: posts `addReview(productUpc: "1", ...)` to the reviews service directly;
+   it publishes the event on its subscription stream. Records when each client has the event;
+   prints p50/p99/max of (a) mutation sent → first subscriber holding the event and (b)
+   mutation sent → every subscriber holding it (the fan-out), as one JSON line per count.
+
+The clients are one Python asyncio loop on the same 2 cores as the gateway and the services: at
+10,000 subscribers most of (b) is this loop reading 10,000 sockets one after the other, so (b)
+is an upper bound of the gateway's own fan-out time. Only processes this script started are
+stopped, by PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SUPERGRAPH = ROOT / "schema" / "supergraph.graphql"
+SERVICES = ("accounts", "products", "reviews", "inventory")
+SUBSCRIPTION = 'subscription { reviewAdded(upc: "1") { id body rating } }'
+STARTED: list[subprocess.Popen] = []
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def binaries() -> Path:
+    profile = os.environ.get("BENCH_PROFILE", "release")
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / profile
+    if not (target / "gateway").exists() or not (target / "subgraph").exists():
+        flags = ["--release"] if profile == "release" else []
+        subprocess.run(
+            ["cargo", "build", *flags, "-p", "gateway", "-p", "subgraphs"], cwd=ROOT, check=True
+        )
+    return target
+
+
+def spawn(cmd: list[str], log: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    STARTED.append(proc)
+    return proc
+
+
+def wait_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise SystemExit(f"no VmRSS for {pid}")
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    if not ordered:
+        return {}
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {"p50_ms": at(0.50), "p99_ms": at(0.99), "max_ms": round(ordered[-1] * 1000, 2)}
+
+
+class Subscriber:
+    """One GraphQL-over-SSE subscription on its own connection; records when each event
+    (by its review body) arrived."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.arrivals: dict[str, float] = {}
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.writer = writer
+        body = json.dumps({"query": SUBSCRIPTION}).encode()
+        writer.write(
+            b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nAccept: text/event-stream\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        status = await reader.readline()
+        if b" 200 " not in status:
+            raise SystemExit(f"subscription refused: {status!r}")
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+        asyncio.get_running_loop().create_task(self.read(reader))
+
+    async def read(self, reader: asyncio.StreamReader) -> None:
+        # Chunked transfer: chunk-size lines and SSE lines interleave; only `data:` lines
+        # matter, and each event's data is one line.
+        while line := await reader.readline():
+            if line.startswith(b"data:"):
+                now = time.perf_counter()
+                try:
+                    payload = json.loads(line[5:])
+                except ValueError:
+                    continue
+                review = ((payload.get("data") or {}).get("reviewAdded")) or {}
+                if "body" in review:
+                    self.arrivals.setdefault(review["body"], now)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def add_review(reviews_url: str, body: str) -> None:
+    query = (
+        f'mutation {{ addReview(productUpc: "1", authorId: "1", body: "{body}", rating: 5)'
+        " { id } }"
+    )
+    request = urllib.request.Request(
+        reviews_url, json.dumps({"query": query}).encode(), {"Content-Type": "application/json"}
+    )
+    urllib.request.urlopen(request).read()
+
+
+async def wait_for(subscribers: list[Subscriber], body: str, timeout: float) -> bool:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if all(body in s.arrivals for s in subscribers):
+            return True
+        await asyncio.sleep(0.0005)
+    return False
+
+
+async def measure(count: int, args, port: int, gateway_pid: int, reviews_url: str) -> dict:
+    loop = asyncio.get_running_loop()
+    before = rss_kib(gateway_pid)
+    subscribers = [Subscriber(port) for _ in range(count)]
+    for start in range(0, count, 500):
+        await asyncio.gather(*(s.open() for s in subscribers[start : start + 500]))
+    # Every subscriber has its upstream once a warm-up event reaches all of them.
+    for attempt in range(50):
+        body = f"warm-up-{count}-{attempt}"
+        await loop.run_in_executor(None, add_review, reviews_url, body)
+        if await wait_for(subscribers, body, 2.0):
+            break
+    else:
+        raise SystemExit(f"{count} subscribers never all received a warm-up event")
+    await asyncio.sleep(1.0)
+    idle = rss_kib(gateway_pid)
+    first, every, missed = [], [], 0
+    for sample in range(args.samples):
+        body = f"sample-{count}-{sample}"
+        sent = time.perf_counter()
+        await loop.run_in_executor(None, add_review, reviews_url, body)
+        if not await wait_for(subscribers, body, 10.0):
+            missed += 1
+            continue
+        arrivals = [s.arrivals[body] - sent for s in subscribers]
+        first.append(min(arrivals))
+        every.append(max(arrivals))
+        await asyncio.sleep(args.interval_ms / 1000)
+    for s in subscribers:
+        s.close()
+    await asyncio.sleep(1.0)
+    return {
+        "subscribers": count,
+        "samples": len(first),
+        "missed": missed,
+        "gateway_rss_before_kib": before,
+        "gateway_rss_idle_kib": idle,
+        "kib_per_idle_subscription": round((idle - before) / count, 2),
+        "event_to_first_subscriber": percentiles(first),
+        "event_to_every_subscriber": percentiles(every),
+        "cpus": os.cpu_count(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--counts", default="1,100,10000")
+    parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--interval-ms", type=int, default=50)
+    args = parser.parse_args()
+    counts = [int(c) for c in args.counts.split(",")]
+    # Each subscriber is a socket here and one in the gateway.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = max(counts) + 1024
+    if soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(needed, hard), hard))
+    bins = binaries()
+    work = Path(tempfile.mkdtemp(prefix="subscriptions-bench-"))
+    ports = {}
+    for service in SERVICES:
+        ports[service] = free_port()
+        spawn([str(bins / "subgraph"), service, "--listen", f"127.0.0.1:{ports[service]}"],
+              work / f"{service}.log")
+    for port in ports.values():
+        wait_port(port)
+    config = work / "gateway.yaml"
+    limit = max(counts) + 1000
+    config.write_text(
+        "subgraphs:\n"
+        + "".join(f"  {s}:\n    url: http://127.0.0.1:{p}/graphql\n" for s, p in ports.items())
+        + f"server:\n  max_connections: {limit}\n"
+        f"subscriptions:\n  max_total: {limit}\n"
+        "log:\n  access_log: false\n"
+    )
+    port = free_port()
+    gateway = spawn([str(bins / "gateway"), "serve", "--supergraph", str(SUPERGRAPH), "--config",
+                     str(config), "--listen", f"127.0.0.1:{port}"], work / "gateway.log")
+    wait_port(port)
+    reviews_url = f"http://127.0.0.1:{ports['reviews']}/graphql"
+    for count in counts:
+        result = asyncio.run(measure(count, args, port, gateway.pid, reviews_url))
+        print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        for proc in STARTED:
+            proc.terminate()
+        for proc in STARTED:
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
