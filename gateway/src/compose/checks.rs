@@ -10,7 +10,7 @@ use apollo_compiler::{Name, Node};
 
 use super::error::CompositionError;
 use super::merge::quoted;
-use super::model::{Carried, Kind, Origin, Supergraph, and_requirements, implies};
+use super::model::{Carried, KeySource, Kind, Origin, Supergraph, and_requirements, implies};
 use super::subgraph::Subgraph;
 
 pub struct Checker<'a> {
@@ -109,9 +109,64 @@ impl Checker<'_> {
             self.field_sets(index, subgraph);
         }
         self.interface_objects(supergraph);
+        self.requires_need_a_local_key(supergraph);
         self.transitive_auth(supergraph);
         self.inaccessible(supergraph);
         self.queries(supergraph);
+    }
+
+    /// A field with `@requires` is resolved after the fields it requires were fetched from
+    /// other subgraphs, by going back into its own subgraph with a key of the type that the
+    /// subgraph resolves itself. When every resolvable key of the type there selects an
+    /// `@external` field, no plan can get back: Apollo's satisfiability check refuses it
+    /// (`SATISFIABILITY_ERROR`), and so does this one. Federation 1 subgraphs are left out:
+    /// their key fields are `@external` by convention and resolved all the same.
+    fn requires_need_a_local_key(&mut self, supergraph: &Supergraph) {
+        let mut errors = Vec::new();
+        for ty in supergraph.types.values() {
+            if ty.kind != Kind::Object {
+                continue;
+            }
+            for field in ty.fields.values() {
+                for source in field.sources.iter().filter(|s| s.requires.is_some()) {
+                    let index = source.origin.subgraph;
+                    if self.subgraphs[index].fed1 {
+                        continue;
+                    }
+                    let Some(declared) = ty.sources.iter().find(|t| t.origin.subgraph == index)
+                    else {
+                        continue;
+                    };
+                    let resolvable: Vec<&KeySource> =
+                        declared.keys.iter().filter(|k| k.resolvable).collect();
+                    if resolvable.is_empty() {
+                        continue;
+                    }
+                    let resolved_here = |name: &str| {
+                        ty.fields
+                            .get(name)
+                            .and_then(|f| f.sources.iter().find(|s| s.origin.subgraph == index))
+                            .is_some_and(|s| !s.external)
+                    };
+                    if resolvable
+                        .iter()
+                        .any(|key| top_level_fields(&key.fields).all(resolved_here))
+                    {
+                        continue;
+                    }
+                    errors.push((
+                        format!(
+                            "field \"{}.{}\" in subgraph \"{}\" has @requires, but every key of \"{}\" there selects an @external field: once the required fields are fetched, no key of the subgraph's own can take the query back to it to resolve the field",
+                            ty.name, field.name, self.subgraphs[index].name, ty.name
+                        ),
+                        source.origin,
+                    ));
+                }
+            }
+        }
+        for (message, origin) in errors {
+            self.error("SATISFIABILITY_ERROR", message, &[origin]);
+        }
     }
 
     /// `@override(from:)`: the named subgraph stops resolving the field, unless its own keys
@@ -1304,4 +1359,37 @@ fn applies(subgraph: &Subgraph, name: &str) -> bool {
                 ExtendedType::Union(_) | ExtendedType::Scalar(_) => false,
             }
     })
+}
+
+/// The top-level field names of a field set (`"id org { id }"` gives `id`, `org`).
+fn top_level_fields(fields: &str) -> impl Iterator<Item = &str> {
+    let mut depth = 0usize;
+    fields
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .flat_map(|word| {
+            // Braces may touch names ("org{id}"): split them off, keeping them as words.
+            let mut parts = Vec::new();
+            let mut start = 0;
+            for (i, c) in word.char_indices() {
+                if c == '{' || c == '}' {
+                    parts.push(&word[start..i]);
+                    parts.push(&word[i..i + 1]);
+                    start = i + 1;
+                }
+            }
+            parts.push(&word[start..]);
+            parts
+        })
+        .filter(|word| !word.is_empty())
+        .filter(move |word| match *word {
+            "{" => {
+                depth += 1;
+                false
+            }
+            "}" => {
+                depth = depth.saturating_sub(1);
+                false
+            }
+            _ => depth == 0,
+        })
 }
