@@ -2,7 +2,8 @@
 //! with `@listSize(slicingArguments: ["first"])` on `Query.topProducts` and `@cost(weight: 5)`
 //! on `Product.reviews`. In enforce mode an operation estimated over the maximum is refused
 //! with COST_ESTIMATED_TOO_EXPENSIVE before any subgraph is contacted; in measure mode it
-//! runs, and `/metrics` shows its estimated and actual costs.
+//! runs, and `/metrics` shows its estimated and actual costs. A list whose `@listSize` requires
+//! one slicing argument and gets none is refused in enforce mode (COST_QUERY_PARSE_FAILURE).
 
 use e2e::{DEMO_SUPERGRAPH, Stack};
 use gateway::limits::{DemandControlConfig, DemandControlMode};
@@ -143,4 +144,46 @@ async fn demand_control_off_exports_nothing() {
         .await;
     assert!(response.get("errors").is_none(), "{response}");
     assert!(!stack.metrics().await.contains("gateway_operation_cost"));
+}
+
+#[tokio::test]
+async fn enforce_refuses_a_list_without_the_one_slicing_argument_its_list_size_requires() {
+    let required = supergraph().replacen(
+        "@listSize(slicingArguments: [\"first\"], requireOneSlicingArgument: false)",
+        "@listSize(slicingArguments: [\"first\"])",
+        1,
+    );
+    assert_ne!(required, supergraph());
+    let stack = Stack::demo_over(&required, |config| {
+        config.demand_control = demand_control(DemandControlMode::Enforce, 1000.0);
+    })
+    .await;
+    // Without the argument (its schema default does not count), or with a null for it.
+    for variables in [json!({}), json!({ "n": null })] {
+        let response = stack
+            .request(json!({ "query": QUERY, "variables": variables }))
+            .await;
+        assert!(response.get("data").is_none(), "{response}");
+        let error = &response["errors"][0];
+        assert_eq!(error["extensions"]["code"], "COST_QUERY_PARSE_FAILURE");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("\"Query.topProducts\""),
+            "{error}"
+        );
+    }
+    let response = stack
+        .request(json!({ "query": QUERY, "variables": { "n": 2 } }))
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(response["data"]["topProducts"].as_array().unwrap().len(), 2);
+    // Measure mode runs it.
+    let stack = Stack::demo_over(&required, |config| {
+        config.demand_control = demand_control(DemandControlMode::Measure, 1000.0);
+    })
+    .await;
+    let response = stack.request(json!({ "query": QUERY })).await;
+    assert!(response.get("errors").is_none(), "{response}");
 }

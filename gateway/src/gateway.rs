@@ -869,15 +869,25 @@ impl Gateway {
         let measured = match &self.requests.demand_control {
             None => None,
             Some(demand_control) => {
-                let estimate = self.cost_calculator(document, &variables, demand_control);
-                let estimate = estimate.estimate(operation);
-                let refused = demand_control.refuses(estimate);
+                let calculator = self.cost_calculator(document, &variables, demand_control);
+                let estimate = calculator.estimate(operation);
+                // In enforce mode, a list the estimate cannot size as the schema says (no
+                // slicing argument, or several, where `@listSize` requires one) is refused
+                // too; measure mode only counts.
+                let unsliced = calculator.slicing_violations(operation);
+                let enforce = demand_control.mode == crate::limits::DemandControlMode::Enforce;
+                let refused = demand_control.refuses(estimate) || (enforce && !unsliced.is_empty());
                 self.telemetry
                     .metrics
                     .cost
                     .observe_estimate(estimate, refused);
                 if refused {
-                    return Err(Rejected::Request(vec![demand_control.refusal(estimate)]));
+                    let errors = if enforce && !unsliced.is_empty() {
+                        unsliced.iter().map(|v| v.error()).collect()
+                    } else {
+                        vec![demand_control.refusal(estimate)]
+                    };
+                    return Err(Rejected::Request(errors));
                 }
                 Some(MeasuredCost {
                     document: prepared.clone(),

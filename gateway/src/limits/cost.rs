@@ -27,6 +27,31 @@ use crate::supergraph::{CostRules, ListSize};
 /// The code of the error an operation over `demand_control.max` gets in enforce mode.
 pub const COST_ESTIMATED_TOO_EXPENSIVE: &str = "COST_ESTIMATED_TOO_EXPENSIVE";
 
+/// The code of an operation the estimator cannot size: a list field whose
+/// `@listSize(requireOneSlicingArgument: true)` (the directive's default) gets no slicing
+/// argument or more than one (Apollo Router's code for it).
+pub const COST_QUERY_PARSE_FAILURE: &str = "COST_QUERY_PARSE_FAILURE";
+
+/// A list field given another number of slicing arguments than the one its `@listSize`
+/// requires.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlicingViolation {
+    /// `Type.field`.
+    pub coordinate: String,
+    /// Slicing arguments given (non-null).
+    pub given: usize,
+}
+
+impl SlicingViolation {
+    pub fn error(&self) -> GraphQLError {
+        GraphQLError::new(format!(
+            "exactly one slicing argument is required on \"{}\" (@listSize(requireOneSlicingArgument: true)), but {} were given",
+            self.coordinate, self.given
+        ))
+        .with_code(COST_QUERY_PARSE_FAILURE)
+    }
+}
+
 /// What a mutation costs by itself.
 const MUTATION_COST: f64 = 10.0;
 
@@ -106,6 +131,72 @@ impl CostCalculator<'_> {
             0.0
         };
         base + self.estimate_set(&operation.selection_set, None, 0)
+    }
+
+    /// The list fields of `operation` that `@listSize(requireOneSlicingArgument: true)`
+    /// wants exactly one slicing argument for and that get another number (a null counts as
+    /// not given): the estimate cannot size them as the schema says.
+    pub fn slicing_violations(
+        &self,
+        operation: &apollo_compiler::executable::Operation,
+    ) -> Vec<SlicingViolation> {
+        let mut found = Vec::new();
+        self.violations_in(&operation.selection_set, 0, &mut found);
+        found
+    }
+
+    fn violations_in(&self, set: &SelectionSet, depth: usize, found: &mut Vec<SlicingViolation>) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        for selection in &set.selections {
+            match selection {
+                Selection::Field(field) => {
+                    if let Some(list_size) = self.rules.list_size(&set.ty, &field.name)
+                        && list_size.require_one_slicing_argument
+                        && !list_size.slicing_arguments.is_empty()
+                    {
+                        let given = self.slicing_arguments_given(field, list_size);
+                        if given != 1 {
+                            found.push(SlicingViolation {
+                                coordinate: format!("{}.{}", set.ty, field.name),
+                                given,
+                            });
+                        }
+                    }
+                    self.violations_in(&field.selection_set, depth + 1, found);
+                }
+                Selection::InlineFragment(inline) => {
+                    self.violations_in(&inline.selection_set, depth + 1, found)
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = self.document.fragments.get(&spread.fragment_name) {
+                        self.violations_in(&fragment.selection_set, depth + 1, found);
+                    }
+                }
+            }
+        }
+    }
+
+    fn slicing_arguments_given(&self, field: &Field, list_size: &ListSize) -> usize {
+        list_size
+            .slicing_arguments
+            .iter()
+            .filter(|name| {
+                field
+                    .arguments
+                    .iter()
+                    .find(|a| a.name == **name)
+                    .is_some_and(|argument| match &*argument.value {
+                        AstValue::Null => false,
+                        AstValue::Variable(variable) => self
+                            .variables
+                            .get(variable.as_str())
+                            .is_some_and(|value| !value.is_null()),
+                        _ => true,
+                    })
+            })
+            .count()
     }
 
     /// `sized`: the size a parent's `@listSize(sizedFields:)` gives to some of these fields.

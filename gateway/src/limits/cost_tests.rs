@@ -17,6 +17,7 @@ type Query {
   book(id: ID!): Book
   books(first: Int, last: Int): [Book!]! @listSize(slicingArguments: ["first", "last"], requireOneSlicingArgument: false)
   assumed: [Book!]! @listSize(assumedSize: 7)
+  page(first: Int, last: Int): [Book!]! @listSize(slicingArguments: ["first", "last"])
   plain: [Book!]!
   expensive: Int @cost(weight: 20)
   search(filter: Filter, limit: Int @cost(weight: 3)): [Book!]! @listSize(assumedSize: 2)
@@ -104,6 +105,51 @@ fn calculate(query: &str, variables: Value, data: Option<Value>) -> (f64, Option
         calculator.estimate(operation),
         data.map(|data| calculator.actual(operation, &data)),
     )
+}
+
+fn violations(query: &str, variables: Value) -> Vec<(String, usize)> {
+    let supergraph = supergraph();
+    let document =
+        ExecutableDocument::parse_and_validate(supergraph.api_schema(), query, "query.graphql")
+            .unwrap_or_else(|e| panic!("{query} is valid: {}", e.errors));
+    let variables: Map<String, Value> = variables.as_object().cloned().unwrap_or_default();
+    let calculator = CostCalculator {
+        schema: supergraph.api_schema(),
+        rules: supergraph.costs(),
+        document: &document,
+        variables: &variables,
+        default_list_size: 10,
+    };
+    let operation = document.operations.get(None).expect("one operation");
+    calculator
+        .slicing_violations(operation)
+        .into_iter()
+        .map(|v| (v.coordinate, v.given))
+        .collect()
+}
+
+#[test]
+fn a_list_requiring_one_slicing_argument_gets_exactly_one() {
+    assert!(violations("{ page(first: 2) { id } }", json!({})).is_empty());
+    assert!(violations("{ page(last: 2) { id } }", json!({})).is_empty());
+    let page = |given| vec![("Query.page".to_string(), given)];
+    assert_eq!(violations("{ page { id } }", json!({})), page(0));
+    assert_eq!(
+        violations("{ page(first: 1, last: 2) { id } }", json!({})),
+        page(2)
+    );
+    assert_eq!(
+        violations("{ page(first: null) { id } }", json!({})),
+        page(0)
+    );
+    // Variables count when they hold a value; in fragments too.
+    let query = "query ($n: Int, $m: Int) { ...F } fragment F on Query { page(first: $n, last: $m) { id } }";
+    assert!(violations(query, json!({ "n": 3 })).is_empty());
+    assert_eq!(violations(query, json!({ "n": 3, "m": 4 })), page(2));
+    assert_eq!(violations(query, json!({})), page(0));
+    // `requireOneSlicingArgument: false` allows any number.
+    assert!(violations("{ books { id } }", json!({})).is_empty());
+    assert!(violations("{ books(first: 1, last: 1) { id } }", json!({})).is_empty());
 }
 
 fn estimate(query: &str) -> f64 {
