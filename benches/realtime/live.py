@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,46 +36,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-SUPERGRAPH = ROOT / "schema" / "supergraph.graphql"
-SERVICES = ("accounts", "products", "reviews", "inventory")
+from processes import (
+    binaries, free_port, percentiles, spawn, start_gateway, start_services, stop_all,
+    subgraphs_config, wait_port,
+)
+
 QUERY = 'query @live { product(upc: "1") { upc price } }'
-STARTED: list[subprocess.Popen] = []
 STOPPING = threading.Event()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def binaries() -> Path:
-    profile = os.environ.get("BENCH_PROFILE", "release")
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / profile
-    if not (target / "gateway").exists() or not (target / "subgraph").exists():
-        flags = ["--release"] if profile == "release" else []
-        subprocess.run(
-            ["cargo", "build", *flags, "-p", "gateway", "-p", "subgraphs"], cwd=ROOT, check=True
-        )
-    return target
-
-
-def spawn(cmd: list[str], log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    STARTED.append(proc)
-    return proc
-
-
-def wait_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
 
 
 def post(url: str, body: dict) -> dict:
@@ -138,17 +104,6 @@ class Client(threading.Thread):
                 self.first.set()
 
 
-def percentiles(values: list[float]) -> dict[str, float]:
-    values = sorted(values)
-    pick = lambda q: values[min(len(values) - 1, int(q * len(values)))]
-    return {
-        "p50_ms": round(pick(0.50) * 1000, 2),
-        "p95_ms": round(pick(0.95) * 1000, 2),
-        "p99_ms": round(pick(0.99) * 1000, 2),
-        "max_ms": round(values[-1] * 1000, 2),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=1)
@@ -164,27 +119,17 @@ def main() -> None:
         work / "redis.log",
     )
     wait_port(redis_port)
-    ports = {}
-    for service in SERVICES:
-        ports[service] = free_port()
-        spawn([str(bins / "subgraph"), service, "--listen", f"127.0.0.1:{ports[service]}"],
-              work / f"{service}.log")
-    for port in ports.values():
-        wait_port(port)
+    ports = start_services(bins, work)
     config = work / "gateway.yaml"
     config.write_text(
-        "subgraphs:\n"
-        + "".join(f"  {s}:\n    url: http://127.0.0.1:{p}/graphql\n" for s, p in ports.items())
+        subgraphs_config(ports)
         + f"cache:\n  enabled: true\n  redis_url: redis://127.0.0.1:{redis_port}/\n"
         "  defaults:\n    mode: events\n"
         "subscriptions:\n  live_throttle_ms: 0\n  max_per_connection: 100000\n"
     )
     gateways = []
     for name in ("a", "b"):
-        port = free_port()
-        spawn([str(bins / "gateway"), "serve", "--supergraph", str(SUPERGRAPH), "--config",
-               str(config), "--listen", f"127.0.0.1:{port}"], work / f"gateway-{name}.log")
-        wait_port(port)
+        _, port = start_gateway(bins, config, work / f"gateway-{name}.log")
         gateways.append(f"http://127.0.0.1:{port}/graphql")
     b = gateways[1]
     deadline = time.time() + 15
@@ -233,10 +178,4 @@ if __name__ == "__main__":
         main()
     finally:
         STOPPING.set()
-        for proc in STARTED:
-            proc.terminate()
-        for proc in STARTED:
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all()

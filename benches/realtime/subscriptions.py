@@ -38,52 +38,14 @@ import asyncio
 import json
 import os
 import resource
-import socket
-import subprocess
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-SUPERGRAPH = ROOT / "schema" / "supergraph.graphql"
-SERVICES = ("accounts", "products", "reviews", "inventory")
+from processes import binaries, percentiles, start_gateway, start_services, stop_all, subgraphs_config
+
 SUBSCRIPTION = 'subscription { reviewAdded(upc: "1") { id body rating } }'
-STARTED: list[subprocess.Popen] = []
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def binaries() -> Path:
-    profile = os.environ.get("BENCH_PROFILE", "release")
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / profile
-    if not (target / "gateway").exists() or not (target / "subgraph").exists():
-        flags = ["--release"] if profile == "release" else []
-        subprocess.run(
-            ["cargo", "build", *flags, "-p", "gateway", "-p", "subgraphs"], cwd=ROOT, check=True
-        )
-    return target
-
-
-def spawn(cmd: list[str], log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    STARTED.append(proc)
-    return proc
-
-
-def wait_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
 
 
 def rss_kib(pid: int) -> int:
@@ -91,17 +53,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise SystemExit(f"no VmRSS for {pid}")
-
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    if not ordered:
-        return {}
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
-
-    return {"p50_ms": at(0.50), "p99_ms": at(0.99), "max_ms": round(ordered[-1] * 1000, 2)}
 
 
 class Subscriber:
@@ -228,26 +179,16 @@ def main() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(needed, hard), hard))
     bins = binaries()
     work = Path(tempfile.mkdtemp(prefix="subscriptions-bench-"))
-    ports = {}
-    for service in SERVICES:
-        ports[service] = free_port()
-        spawn([str(bins / "subgraph"), service, "--listen", f"127.0.0.1:{ports[service]}"],
-              work / f"{service}.log")
-    for port in ports.values():
-        wait_port(port)
+    ports = start_services(bins, work)
     config = work / "gateway.yaml"
     limit = max(counts) + 1000
     config.write_text(
-        "subgraphs:\n"
-        + "".join(f"  {s}:\n    url: http://127.0.0.1:{p}/graphql\n" for s, p in ports.items())
+        subgraphs_config(ports)
         + f"server:\n  max_connections: {limit}\n"
         f"subscriptions:\n  max_total: {limit}\n"
         "log:\n  access_log: false\n"
     )
-    port = free_port()
-    gateway = spawn([str(bins / "gateway"), "serve", "--supergraph", str(SUPERGRAPH), "--config",
-                     str(config), "--listen", f"127.0.0.1:{port}"], work / "gateway.log")
-    wait_port(port)
+    gateway, port = start_gateway(bins, config, work / "gateway.log")
     reviews_url = f"http://127.0.0.1:{ports['reviews']}/graphql"
     for count in counts:
         result = asyncio.run(measure(count, args, port, gateway.pid, reviews_url))
@@ -258,10 +199,4 @@ if __name__ == "__main__":
     try:
         main()
     finally:
-        for proc in STARTED:
-            proc.terminate()
-        for proc in STARTED:
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all()
