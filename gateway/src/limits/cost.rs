@@ -109,6 +109,13 @@ impl DemandControlConfig {
     }
 }
 
+/// An argument value as the cost rules read it: written in the document, or a variable's.
+#[derive(Clone, Copy)]
+enum InputValue<'v> {
+    Ast(&'v AstValue),
+    Json(&'v Value),
+}
+
 /// Estimates and measures costs of operations of one document.
 pub struct CostCalculator<'a> {
     pub schema: &'a Schema,
@@ -303,15 +310,22 @@ impl CostCalculator<'_> {
             let weight = self
                 .rules
                 .argument_weight(parent, &field.name, &definition.name);
-            cost += self.input_cost(given, definition.ty.inner_named_type(), weight, 0);
+            cost += self.input_cost(
+                InputValue::Ast(given),
+                definition.ty.inner_named_type(),
+                weight,
+                0,
+            );
         }
         cost
     }
 
     /// An argument or input field value of type `type_name`; `weight`: its own `@cost`.
+    /// What an argument value adds: its list items, or an input object (1, or its type's
+    /// `@cost`) and its fields, literal in the document or from the variables alike.
     fn input_cost(
         &self,
-        value: &AstValue,
+        value: InputValue<'_>,
         type_name: &Name,
         weight: Option<f64>,
         depth: usize,
@@ -320,83 +334,79 @@ impl CostCalculator<'_> {
             return 0.0;
         }
         match value {
-            AstValue::Null => 0.0,
-            AstValue::Variable(name) => self
-                .variables
-                .get(name.as_str())
-                .map_or(0.0, |v| self.json_input_cost(v, type_name, weight, depth)),
-            AstValue::List(items) => {
-                weight.unwrap_or(0.0)
-                    + items
-                        .iter()
-                        .map(|item| self.input_cost(item, type_name, None, depth + 1))
-                        .sum::<f64>()
+            InputValue::Ast(AstValue::Null) | InputValue::Json(Value::Null) => 0.0,
+            InputValue::Ast(AstValue::Variable(name)) => {
+                self.variables.get(name.as_str()).map_or(0.0, |v| {
+                    self.input_cost(InputValue::Json(v), type_name, weight, depth)
+                })
             }
-            AstValue::Object(fields) => {
-                let mut cost = weight
-                    .or_else(|| self.rules.type_weight(type_name))
-                    .unwrap_or(1.0);
-                if let Some(ExtendedType::InputObject(input)) = self.schema.types.get(type_name) {
-                    for (name, value) in fields {
-                        if let Some(def) = input.fields.get(name) {
-                            cost += self.input_cost(
-                                value,
-                                def.ty.inner_named_type(),
-                                self.rules.field_weight(type_name, name),
-                                depth + 1,
-                            );
-                        }
-                    }
-                }
-                cost
+            InputValue::Ast(AstValue::List(items)) => self.list_cost(
+                items.iter().map(|item| InputValue::Ast(item)),
+                type_name,
+                weight,
+                depth,
+            ),
+            InputValue::Json(Value::Array(items)) => {
+                self.list_cost(items.iter().map(InputValue::Json), type_name, weight, depth)
             }
+            InputValue::Ast(AstValue::Object(fields)) => self.object_cost(
+                fields
+                    .iter()
+                    .map(|(name, v)| (name.as_str(), InputValue::Ast(v))),
+                type_name,
+                weight,
+                depth,
+            ),
+            InputValue::Json(Value::Object(fields)) => self.object_cost(
+                fields
+                    .iter()
+                    .map(|(name, v)| (name.as_str(), InputValue::Json(v))),
+                type_name,
+                weight,
+                depth,
+            ),
             _ => weight
                 .or_else(|| self.rules.type_weight(type_name))
                 .unwrap_or(0.0),
         }
     }
 
-    fn json_input_cost(
+    fn list_cost<'v>(
         &self,
-        value: &Value,
+        items: impl Iterator<Item = InputValue<'v>>,
         type_name: &Name,
         weight: Option<f64>,
         depth: usize,
     ) -> f64 {
-        if depth > MAX_DEPTH {
-            return 0.0;
-        }
-        match value {
-            Value::Null => 0.0,
-            Value::Array(items) => {
-                weight.unwrap_or(0.0)
-                    + items
-                        .iter()
-                        .map(|item| self.json_input_cost(item, type_name, None, depth + 1))
-                        .sum::<f64>()
-            }
-            Value::Object(fields) => {
-                let mut cost = weight
-                    .or_else(|| self.rules.type_weight(type_name))
-                    .unwrap_or(1.0);
-                if let Some(ExtendedType::InputObject(input)) = self.schema.types.get(type_name) {
-                    for (name, value) in fields {
-                        if let Some(def) = input.fields.get(name.as_str()) {
-                            cost += self.json_input_cost(
-                                value,
-                                def.ty.inner_named_type(),
-                                self.rules.field_weight(type_name, name),
-                                depth + 1,
-                            );
-                        }
-                    }
+        weight.unwrap_or(0.0)
+            + items
+                .map(|item| self.input_cost(item, type_name, None, depth + 1))
+                .sum::<f64>()
+    }
+
+    fn object_cost<'v>(
+        &self,
+        fields: impl Iterator<Item = (&'v str, InputValue<'v>)>,
+        type_name: &Name,
+        weight: Option<f64>,
+        depth: usize,
+    ) -> f64 {
+        let mut cost = weight
+            .or_else(|| self.rules.type_weight(type_name))
+            .unwrap_or(1.0);
+        if let Some(ExtendedType::InputObject(input)) = self.schema.types.get(type_name) {
+            for (name, value) in fields {
+                if let Some(def) = input.fields.get(name) {
+                    cost += self.input_cost(
+                        value,
+                        def.ty.inner_named_type(),
+                        self.rules.field_weight(type_name, name),
+                        depth + 1,
+                    );
                 }
-                cost
             }
-            _ => weight
-                .or_else(|| self.rules.type_weight(type_name))
-                .unwrap_or(0.0),
         }
+        cost
     }
 
     /// The actual cost of an operation's response `data`.

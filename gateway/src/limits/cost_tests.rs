@@ -87,7 +87,13 @@ fn supergraph() -> Arc<Supergraph> {
         .clone()
 }
 
-fn calculate(query: &str, variables: Value, data: Option<Value>) -> (f64, Option<f64>) {
+/// Runs `check` with a calculator over `query` (validated against the fixture's API schema)
+/// and its one operation.
+fn with_calculator<T>(
+    query: &str,
+    variables: Value,
+    check: impl FnOnce(&CostCalculator, &apollo_compiler::executable::Operation) -> T,
+) -> T {
     let supergraph = supergraph();
     let document =
         ExecutableDocument::parse_and_validate(supergraph.api_schema(), query, "query.graphql")
@@ -101,31 +107,26 @@ fn calculate(query: &str, variables: Value, data: Option<Value>) -> (f64, Option
         default_list_size: 10,
     };
     let operation = document.operations.get(None).expect("one operation");
-    (
-        calculator.estimate(operation),
-        data.map(|data| calculator.actual(operation, &data)),
-    )
+    check(&calculator, operation)
+}
+
+fn calculate(query: &str, variables: Value, data: Option<Value>) -> (f64, Option<f64>) {
+    with_calculator(query, variables, |calculator, operation| {
+        (
+            calculator.estimate(operation),
+            data.map(|data| calculator.actual(operation, &data)),
+        )
+    })
 }
 
 fn violations(query: &str, variables: Value) -> Vec<(String, usize)> {
-    let supergraph = supergraph();
-    let document =
-        ExecutableDocument::parse_and_validate(supergraph.api_schema(), query, "query.graphql")
-            .unwrap_or_else(|e| panic!("{query} is valid: {}", e.errors));
-    let variables: Map<String, Value> = variables.as_object().cloned().unwrap_or_default();
-    let calculator = CostCalculator {
-        schema: supergraph.api_schema(),
-        rules: supergraph.costs(),
-        document: &document,
-        variables: &variables,
-        default_list_size: 10,
-    };
-    let operation = document.operations.get(None).expect("one operation");
-    calculator
-        .slicing_violations(operation)
-        .into_iter()
-        .map(|v| (v.coordinate, v.given))
-        .collect()
+    with_calculator(query, variables, |calculator, operation| {
+        calculator
+            .slicing_violations(operation)
+            .into_iter()
+            .map(|v| (v.coordinate, v.given))
+            .collect()
+    })
 }
 
 #[test]
