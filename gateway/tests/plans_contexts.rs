@@ -40,3 +40,14 @@ fn queries_without_contextual_fields_plan_as_before() {
         "{ users { locale orgs { items { id } } } }"
     ));
 }
+
+/// `Foo` and `Bar` both set the context, and the selection reads another field on each
+/// (`... on Foo { prop } ... on Bar { prop2 }`): each ancestor is asked only its own field.
+/// (Fixture: contexts_by_type, composed from its a.graphql and b.graphql.)
+#[test]
+fn each_setter_reads_its_own_type_condition() {
+    insta::assert_snapshot!(plan(
+        "contexts_by_type",
+        "{ foo { u { field } } bar { u { field } } }"
+    ));
+}

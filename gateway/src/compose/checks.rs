@@ -961,81 +961,77 @@ impl Checker<'_> {
         }
     }
 
-    /// A field that `@requires` fields guarded by `@authenticated`, `@requiresScopes` or
-    /// `@policy` must be guarded at least as much: otherwise a client who may not see the
-    /// guarded data could read it through the requiring field.
+    /// A field that reads data guarded by `@authenticated`, `@requiresScopes` or `@policy`
+    /// through `@requires` or a `@fromContext` argument must be guarded at least as much:
+    /// otherwise a client who may not see the guarded data could read it through that field.
     fn transitive_auth(&mut self, supergraph: &Supergraph) {
-        let guard = |type_name: &Name, field: Option<&Name>| -> Carried {
-            let Some(ty) = supergraph.types.get(type_name) else {
-                return Carried::default();
-            };
-            let mut carried = ty.common.carried.clone();
-            if let Some(field) = field.and_then(|f| ty.fields.get(f)) {
-                let own = &field.common.carried;
-                carried.authenticated |= own.authenticated;
-                if let Some(scopes) = &own.scopes {
-                    carried.scopes = Some(and_requirements(&carried.scopes, scopes.clone()));
-                }
-                if let Some(policies) = &own.policies {
-                    carried.policies = Some(and_requirements(&carried.policies, policies.clone()));
-                }
-                let returned = field.ty.inner_named_type();
-                if let Some(returned) = supergraph.types.get(returned) {
-                    let of_type = &returned.common.carried;
-                    carried.authenticated |= of_type.authenticated;
-                    if let Some(scopes) = &of_type.scopes {
-                        carried.scopes = Some(and_requirements(&carried.scopes, scopes.clone()));
-                    }
-                    if let Some(policies) = &of_type.policies {
-                        carried.policies =
-                            Some(and_requirements(&carried.policies, policies.clone()));
-                    }
-                }
-            }
-            carried
-        };
         let mut errors = Vec::new();
         for ty in supergraph.types.values() {
             for field in ty.fields.values() {
+                let held = guard(supergraph, &ty.name, Some(&field.name));
                 for source in &field.sources {
-                    let Some(requires) = &source.requires else {
-                        continue;
-                    };
                     let subgraph = &self.subgraphs[source.origin.subgraph];
-                    let Ok(set) = FieldSet::parse(
-                        &subgraph.schema,
-                        ty.name.clone(),
-                        requires.as_str(),
-                        "requires.graphql",
-                    ) else {
-                        continue;
+                    let missing = |what: String| {
+                        CompositionError::new(
+                            "MISSING_TRANSITIVE_AUTH_REQUIREMENTS",
+                            format!(
+                                "[{}] Field \"{}.{}\" does not specify necessary @authenticated, @requiresScopes and/or @policy auth requirements to access the transitive {what}",
+                                subgraph.name, ty.name, field.name
+                            ),
+                        )
+                        .at(&subgraph.name, source.origin.span)
                     };
-                    let mut selected = HashSet::new();
-                    collect_selected(&set.selection_set, &mut selected);
-                    let held = guard(&ty.name, Some(&field.name));
-                    for (parent, required) in selected {
-                        let needed = guard(&parent, Some(&required));
-                        let authenticated_ok = !needed.authenticated
-                            || held.authenticated
-                            || held.scopes.is_some()
-                            || held.policies.is_some();
-                        if authenticated_ok
-                            && implies(&held.scopes, &needed.scopes)
-                            && implies(&held.policies, &needed.policies)
-                        {
-                            continue;
+                    if let Some(requires) = &source.requires
+                        && let Ok(set) = FieldSet::parse(
+                            &subgraph.schema,
+                            ty.name.clone(),
+                            requires.as_str(),
+                            "requires.graphql",
+                        )
+                        && let Some((parent, required)) =
+                            unguarded_selection(supergraph, &held, &set.selection_set)
+                    {
+                        errors.push(missing(format!(
+                            "field \"{parent}.{required}\" data from @requires selection set."
+                        )));
+                    }
+                    for argument in &source.context_arguments {
+                        let setters = supergraph.types.values().filter(|t| {
+                            t.sources.iter().any(|s| {
+                                s.origin.subgraph == source.origin.subgraph
+                                    && s.contexts.contains(&argument.context)
+                            })
+                        });
+                        for setter in setters {
+                            let context = format!("{}__{}", subgraph.name, argument.context);
+                            if !covers(&held, &guard(supergraph, &setter.name, None)) {
+                                errors.push(missing(format!(
+                                    "data in context {context} from @fromContext selection set."
+                                )));
+                                break;
+                            }
+                            let Ok(set) = FieldSet::parse(
+                                &subgraph.schema,
+                                setter.name.clone(),
+                                crate::supergraph::context_selection::for_setter(
+                                    &subgraph.schema,
+                                    &setter.name,
+                                    &argument.selection,
+                                )
+                                .as_ref(),
+                                "context.graphql",
+                            ) else {
+                                continue;
+                            };
+                            if let Some((parent, selected)) =
+                                unguarded_selection(supergraph, &held, &set.selection_set)
+                            {
+                                errors.push(missing(format!(
+                                    "field \"{parent}.{selected}\" data from @fromContext selection set."
+                                )));
+                                break;
+                            }
                         }
-                        errors.push(
-                            CompositionError::new(
-                                "MISSING_TRANSITIVE_AUTH_REQUIREMENTS",
-                                format!(
-                                    "field \"{}.{}\" in subgraph \"{}\" @requires \"{parent}.{required}\", which is guarded by @authenticated, @requiresScopes or @policy, but \"{}.{}\" does not carry at least the same requirements",
-                                    ty.name, field.name, subgraph.name, ty.name, field.name
-                                ),
-                            )
-                            .at(&subgraph.name, source.origin.span),
-                        );
-                        break;
                     }
                 }
             }
@@ -1392,4 +1388,55 @@ fn top_level_fields(fields: &str) -> impl Iterator<Item = &str> {
             }
             _ => depth == 0,
         })
+}
+
+/// The access requirements on `type_name` (and on `field` of it, with the type it returns).
+fn guard(supergraph: &Supergraph, type_name: &Name, field: Option<&Name>) -> Carried {
+    let Some(ty) = supergraph.types.get(type_name) else {
+        return Carried::default();
+    };
+    let mut carried = ty.common.carried.clone();
+    let mut add = |more: &Carried| {
+        carried.authenticated |= more.authenticated;
+        if let Some(scopes) = &more.scopes {
+            carried.scopes = Some(and_requirements(&carried.scopes, scopes.clone()));
+        }
+        if let Some(policies) = &more.policies {
+            carried.policies = Some(and_requirements(&carried.policies, policies.clone()));
+        }
+    };
+    if let Some(field) = field.and_then(|f| ty.fields.get(f)) {
+        add(&field.common.carried);
+        if let Some(returned) = supergraph.types.get(field.ty.inner_named_type()) {
+            add(&returned.common.carried);
+        }
+    }
+    carried
+}
+
+/// Whether requirements `held` guarantee `needed`: any scope or policy requirement implies
+/// authentication.
+fn covers(held: &Carried, needed: &Carried) -> bool {
+    let authenticated_ok = !needed.authenticated
+        || held.authenticated
+        || held.scopes.is_some()
+        || held.policies.is_some();
+    authenticated_ok
+        && implies(&held.scopes, &needed.scopes)
+        && implies(&held.policies, &needed.policies)
+}
+
+/// The first field selected in `set` (at any depth) whose requirements `held` does not cover.
+fn unguarded_selection(
+    supergraph: &Supergraph,
+    held: &Carried,
+    set: &SelectionSet,
+) -> Option<(Name, Name)> {
+    let mut selected = HashSet::new();
+    collect_selected(set, &mut selected);
+    let mut selected: Vec<(Name, Name)> = selected.into_iter().collect();
+    selected.sort();
+    selected
+        .into_iter()
+        .find(|(parent, field)| !covers(held, &guard(supergraph, parent, Some(field))))
 }

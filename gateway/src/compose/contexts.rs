@@ -17,6 +17,7 @@ use super::error::CompositionError;
 use super::merge::split_context_reference;
 use super::model::{Origin, Supergraph};
 use super::subgraph::Subgraph;
+use crate::supergraph::context_selection;
 
 /// Checks one subgraph's `@context` and `@fromContext` applications.
 pub fn check_subgraph(subgraph: &Subgraph, errors: &mut Vec<CompositionError>) {
@@ -213,7 +214,7 @@ fn selection_fits(
     let set = FieldSet::parse_and_validate(
         schema,
         setter.clone(),
-        strip_braces(selection),
+        context_selection::for_setter(schema, setter, selection).as_ref(),
         "context.graphql",
     )
     .map_err(|e| {
@@ -336,15 +337,5 @@ pub fn check_merged(
                 field.arguments.shift_remove(&name);
             }
         }
-    }
-}
-
-/// A context selection may be written with its braces (`{ prop }`) or without them (`... on A
-/// { x }`); a field set has none.
-pub fn strip_braces(selection: &str) -> &str {
-    let trimmed = selection.trim();
-    match trimmed.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-        Some(inner) => inner,
-        None => trimmed,
     }
 }

@@ -12,6 +12,7 @@ use apollo_compiler::parser::SourceMap;
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Node, Schema};
+use indexmap::IndexMap;
 
 use super::error::CompositionError;
 
@@ -41,57 +42,77 @@ pub struct SubgraphInput {
     pub path: PathBuf,
 }
 
-/// The federation directives, by their spec name.
-const DIRECTIVES: &[(&str, &str)] = &[
+/// The federation directives: spec name, the federation `v2.x` minor version that brought it,
+/// and its definition (the newest; see [`signature`] for older shapes).
+const DIRECTIVES: &[(&str, u32, &str)] = &[
     (
         "key",
+        0,
         "(fields: FieldSet!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE",
     ),
-    ("requires", "(fields: FieldSet!) on FIELD_DEFINITION"),
-    ("provides", "(fields: FieldSet!) on FIELD_DEFINITION"),
-    ("external", "(reason: String) on OBJECT | FIELD_DEFINITION"),
-    ("shareable", " repeatable on OBJECT | FIELD_DEFINITION"),
-    ("extends", " on OBJECT | INTERFACE"),
+    ("requires", 0, "(fields: FieldSet!) on FIELD_DEFINITION"),
+    ("provides", 0, "(fields: FieldSet!) on FIELD_DEFINITION"),
+    (
+        "external",
+        0,
+        "(reason: String) on OBJECT | FIELD_DEFINITION",
+    ),
+    ("shareable", 0, " repeatable on OBJECT | FIELD_DEFINITION"),
+    ("extends", 0, " on OBJECT | INTERFACE"),
     (
         "override",
+        0,
         "(from: String!, label: String) on FIELD_DEFINITION",
     ),
     (
         "inaccessible",
+        0,
         " on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION",
     ),
     (
         "tag",
+        0,
         "(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION | SCHEMA",
     ),
-    ("interfaceObject", " on OBJECT"),
-    ("composeDirective", "(name: String!) repeatable on SCHEMA"),
+    ("interfaceObject", 3, " on OBJECT"),
+    (
+        "composeDirective",
+        1,
+        "(name: String!) repeatable on SCHEMA",
+    ),
     (
         "authenticated",
+        5,
         " on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM",
     ),
     (
         "requiresScopes",
+        5,
         "(scopes: [[Scope!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM",
     ),
     (
         "policy",
+        6,
         "(policies: [[Policy!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM",
     ),
     (
         "context",
+        8,
         "(name: String!) repeatable on INTERFACE | OBJECT | UNION",
     ),
     (
         "fromContext",
+        8,
         "(field: ContextFieldValue) on ARGUMENT_DEFINITION",
     ),
     (
         "cost",
+        9,
         "(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR",
     ),
     (
         "listSize",
+        9,
         "(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION",
     ),
 ];
@@ -99,10 +120,34 @@ const DIRECTIVES: &[(&str, &str)] = &[
 /// Scalars the federation directives take, by spec name.
 const SCALARS: &[&str] = &["FieldSet", "Scope", "Policy", "ContextFieldValue"];
 
+/// The federation `v2.x` minor version that brought each scalar (imports of it under an older
+/// link are refused, as Apollo's composition does).
+const SCALAR_SINCE: &[(&str, u32)] = &[
+    ("FieldSet", 0),
+    ("Scope", 5),
+    ("Policy", 6),
+    ("ContextFieldValue", 8),
+];
+
+/// Elements of the federation spec this composer knows but does not compose: refused with a
+/// clear code rather than dropped (`@cacheTag`, v2.12, is Apollo Router's response cache).
+const UNSUPPORTED: &[(&str, u32)] = &[("cacheTag", 12)];
+
+/// A directive's definition as `minor` of the federation spec has it: `@override(label:)`
+/// came with v2.7.
+fn signature(spec_name: &str, definition: &'static str, minor: Option<u32>) -> &'static str {
+    match (spec_name, minor) {
+        ("override", Some(minor)) if minor < 7 => "(from: String!) on FIELD_DEFINITION",
+        _ => definition,
+    }
+}
+
 /// How this subgraph names the federation machinery.
 #[derive(Debug, Clone)]
 pub struct FederationNames {
     directives: HashMap<&'static str, Name>,
+    /// The linked federation spec's minor version (`v2.x`); `None` for Federation 1.
+    minor: Option<u32>,
 }
 
 impl FederationNames {
@@ -303,7 +348,8 @@ fn composed_directives(
     let compose_directive = names.directive("composeDirective");
     let federation_locals: HashSet<&str> = DIRECTIVES
         .iter()
-        .map(|(spec, _)| names.directive(spec))
+        .map(|(spec, _, _)| names.directive(spec))
+        .filter(|local| !local.is_empty())
         .collect();
     let mut composed = Vec::new();
     let mut errors = Vec::new();
@@ -471,11 +517,11 @@ fn federation_names(
         let Some(version) = url.strip_prefix(FEDERATION_SPEC) else {
             continue;
         };
-        let known = version
+        let minor = version
             .strip_prefix("v2.")
             .and_then(|minor| minor.parse::<u32>().ok())
-            .is_some_and(|minor| minor <= LATEST_MINOR);
-        if !known {
+            .filter(|minor| *minor <= LATEST_MINOR);
+        let Some(minor) = minor else {
             return Err(vec![
                 CompositionError::new(
                     "UNKNOWN_FEDERATION_LINK_VERSION",
@@ -485,40 +531,26 @@ fn federation_names(
                 )
                 .at(subgraph, link.location()),
             ]);
-        }
+        };
         let prefix = link
             .specified_argument_by_name("as")
             .and_then(|v| v.as_str())
             .unwrap_or("federation")
             .to_string();
-        let mut imported: HashMap<String, String> = HashMap::new();
-        if let Some(Value::List(items)) = link
-            .specified_argument_by_name("import")
-            .map(|v| v.as_ref())
-        {
-            for item in items {
-                match item.as_ref() {
-                    Value::String(name) => {
-                        imported.insert(name.clone(), name.clone());
-                    }
-                    Value::Object(fields) => {
-                        let get = |key: &str| {
-                            fields
-                                .iter()
-                                .find(|(k, _)| k == key)
-                                .and_then(|(_, v)| v.as_str().map(str::to_string))
-                        };
-                        if let Some(name) = get("name") {
-                            let alias = get("as").unwrap_or_else(|| name.clone());
-                            imported.insert(name, alias);
-                        }
-                    }
-                    _ => {}
-                }
-            }
+        let imported = read_imports(link);
+        let import_errors: Vec<CompositionError> = imported
+            .keys()
+            .filter_map(|element| refused_import(subgraph, element, minor))
+            .map(|error| error.at(subgraph, link.location()))
+            .collect();
+        if !import_errors.is_empty() {
+            return Err(import_errors);
         }
         let mut directives = HashMap::new();
-        for (spec_name, _) in DIRECTIVES {
+        for (spec_name, since, _) in DIRECTIVES {
+            if *since > minor {
+                continue;
+            }
             let local = match imported.get(&format!("@{spec_name}")) {
                 Some(alias) => alias.trim_start_matches('@').to_string(),
                 None => format!("{prefix}__{spec_name}"),
@@ -527,18 +559,102 @@ fn federation_names(
                 directives.insert(*spec_name, name);
             }
         }
-        return Ok((FederationNames { directives }, false));
+        return Ok((
+            FederationNames {
+                directives,
+                minor: Some(minor),
+            },
+            false,
+        ));
     }
     let directives = DIRECTIVES
         .iter()
-        .map(|(spec_name, _)| {
+        .map(|(spec_name, _, _)| {
             (
                 *spec_name,
                 Name::new(spec_name).expect("spec names are names"),
             )
         })
         .collect();
-    Ok((FederationNames { directives }, true))
+    Ok((
+        FederationNames {
+            directives,
+            minor: None,
+        },
+        true,
+    ))
+}
+
+/// The `import:` list of a `@link`: element name (`@key`, `FieldSet`) to its local name.
+fn read_imports(link: &ast::Directive) -> IndexMap<String, String> {
+    let mut imported = IndexMap::new();
+    let Some(Value::List(items)) = link
+        .specified_argument_by_name("import")
+        .map(|v| v.as_ref())
+    else {
+        return imported;
+    };
+    for item in items {
+        match item.as_ref() {
+            Value::String(name) => {
+                imported.insert(name.clone(), name.clone());
+            }
+            Value::Object(fields) => {
+                let get = |key: &str| {
+                    fields
+                        .iter()
+                        .find(|(k, _)| k == key)
+                        .and_then(|(_, v)| v.as_str().map(str::to_string))
+                };
+                if let Some(name) = get("name") {
+                    let alias = get("as").unwrap_or_else(|| name.clone());
+                    imported.insert(name, alias);
+                }
+            }
+            _ => {}
+        }
+    }
+    imported
+}
+
+/// Why an element imported from federation `v2.<minor>` cannot be: the version does not have
+/// it (Apollo's `INVALID_LINK_DIRECTIVE_USAGE`), or this composer does not compose it.
+fn refused_import(subgraph: &str, element: &str, minor: u32) -> Option<CompositionError> {
+    let since = match element.strip_prefix('@') {
+        Some(directive) => DIRECTIVES
+            .iter()
+            .find(|(name, _, _)| *name == directive)
+            .map(|(_, since, _)| *since),
+        None => SCALAR_SINCE
+            .iter()
+            .find(|(name, _)| *name == element)
+            .map(|(_, since)| *since),
+    };
+    match since {
+        Some(since) if since <= minor => None,
+        Some(_) => Some(unknown_element(subgraph, element)),
+        None => {
+            let unsupported = element
+                .strip_prefix('@')
+                .and_then(|d| UNSUPPORTED.iter().find(|(name, _)| *name == d));
+            match unsupported {
+                Some((_, since)) if *since <= minor => Some(CompositionError::new(
+                    "UNSUPPORTED_FEATURE",
+                    format!(
+                        "[{subgraph}] \"{element}\" (federation v2.{since}) is not supported by this composer yet: remove it from the import list"
+                    ),
+                )),
+                _ => Some(unknown_element(subgraph, element)),
+            }
+        }
+    }
+}
+
+fn unknown_element(subgraph: &str, element: &str) -> CompositionError {
+    CompositionError::new(
+        "INVALID_LINK_DIRECTIVE_USAGE",
+        format!("[{subgraph}] Cannot import unknown element \"{element}\"."),
+    )
 }
 
 /// Definitions for the federation directives and scalars the subgraph may use without
@@ -568,12 +684,12 @@ fn prelude(
         }
         machinery.insert(Name::new(&name).expect("scalar names are names"));
     }
-    for (spec_name, signature) in DIRECTIVES {
+    for (spec_name, _, definition) in DIRECTIVES {
         let local = names.directive(spec_name);
-        if defined.contains(local) {
+        if local.is_empty() || defined.contains(local) {
             continue;
         }
-        let mut signature = signature.to_string();
+        let mut signature = signature(spec_name, definition, names.minor).to_string();
         for scalar in SCALARS {
             signature =
                 signature.replace(&format!("{scalar}!"), &format!("{}!", scalar_name(scalar)));

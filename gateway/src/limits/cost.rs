@@ -9,6 +9,7 @@
 //!   configured default; with `sizedFields`, the size applies to those child fields instead;
 //! - arguments add their `@cost` (or their type's), an input object 1 plus its fields', a list
 //!   the sum of its items;
+//! - a field with `@requires` adds the cost of the required selection (once);
 //! - a mutation adds 10.
 //!
 //! The actual cost walks the response data: each list counts its real length, a null
@@ -261,7 +262,20 @@ impl CostCalculator<'_> {
             1.0
         };
         let children = self.estimate_set(&field.selection_set, children_sized, depth + 1);
-        instances * (self.type_cost(parent, field) + children) + self.arguments_cost(parent, field)
+        instances * (self.type_cost(parent, field) + children)
+            + self.arguments_cost(parent, field)
+            + self.requirements_cost(parent, field, depth)
+    }
+
+    /// What a field's `@requires` selection costs: the gateway fetches it whether or not the
+    /// client selects it. Counted once per field, as Apollo Router does; when several
+    /// subgraphs resolve the field with different requirements, the dearest counts.
+    fn requirements_cost(&self, parent: &Name, field: &Field, depth: usize) -> f64 {
+        self.rules
+            .requirements(parent, &field.name)
+            .iter()
+            .map(|required| self.estimate_set(required, None, depth + 1))
+            .fold(0.0, f64::max)
     }
 
     /// The largest slicing argument the field is given (literal or variable).

@@ -69,16 +69,38 @@ type BookEdge {
 }
 "#;
 
+/// A second subgraph resolving a field with `@requires`: its required selection is part of
+/// the field's cost.
+const REQUIRING_SUBGRAPH: &str = r#"
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@external", "@requires"])
+
+type Book @key(fields: "id") {
+  id: ID!
+  title: String @external
+  rating: Rating @external
+  blurb: String @requires(fields: "title rating")
+}
+
+enum Rating {
+  GOOD
+  BAD
+}
+"#;
+
 fn supergraph() -> Arc<Supergraph> {
     static SUPERGRAPH: std::sync::OnceLock<Arc<Supergraph>> = std::sync::OnceLock::new();
     SUPERGRAPH
         .get_or_init(|| {
-            let composition = compose(vec![SubgraphInput {
-                name: "books".into(),
-                url: "http://books.invalid/graphql".into(),
-                sdl: SUBGRAPH.into(),
-                path: "books.graphql".into(),
-            }]);
+            let subgraph = |name: &str, sdl: &str| SubgraphInput {
+                name: name.into(),
+                url: format!("http://{name}.invalid/graphql"),
+                sdl: sdl.into(),
+                path: format!("{name}.graphql").into(),
+            };
+            let composition = compose(vec![
+                subgraph("books", SUBGRAPH),
+                subgraph("blurbs", REQUIRING_SUBGRAPH),
+            ]);
             let sdl = composition
                 .supergraph
                 .unwrap_or_else(|| panic!("composes: {:?}", composition.report));
@@ -255,4 +277,25 @@ fn the_actual_cost_counts_the_real_lists_and_nothing_under_null() {
         Some(json!({ "node": { "__typename": "Magazine", "editor": { "name": "e" } } })),
     );
     assert_eq!(actual, Some(6.0));
+}
+
+#[test]
+fn a_required_selection_costs_beside_the_field_once_per_value() {
+    // blurb: a scalar (0) plus its @requires selection: title (0) and rating (its enum's
+    // @cost, 2).
+    assert_eq!(
+        calculate("{ book(id: 1) { blurb } }", json!({}), None).0,
+        1.0 + 2.0
+    );
+    // Under a list of 4, each book's blurb pays for its own requirement.
+    assert_eq!(
+        calculate("{ books(first: 4) { blurb } }", json!({}), None).0,
+        4.0 * (1.0 + 2.0)
+    );
+    // The client selecting the required fields itself pays for them as well: the gateway
+    // fetches them either way.
+    assert_eq!(
+        calculate("{ book(id: 1) { rating blurb } }", json!({}), None).0,
+        1.0 + 2.0 + 2.0
+    );
 }

@@ -1,13 +1,15 @@
 //! What the cost spec (`@cost`, `@listSize`, https://specs.apollo.dev/cost/v0.1) says of the
 //! supergraph's types, fields, arguments and input fields, read into data under their linked
-//! names. Estimating an operation's cost from it is the limits part's job (demand control).
+//! names, with the `@requires` selections a field costs beside its own. Estimating an operation's cost from it is the limits part's job (demand control).
 
 use std::collections::HashMap;
 
 use apollo_compiler::ast::{DirectiveList, Value};
+use apollo_compiler::executable::SelectionSet;
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Name, Schema};
 
+use super::TypeDef;
 use super::link::SpecNames;
 
 const COST: &str = "cost";
@@ -33,6 +35,9 @@ pub struct CostRules {
     /// `@cost(weight:)` on field arguments, by (type, field) then argument.
     arguments: HashMap<(Name, Name), HashMap<Name, f64>>,
     list_sizes: HashMap<(Name, Name), ListSize>,
+    /// `@requires` selections, by (type, field): what the gateway fetches for the field
+    /// beyond what the client selected (every subgraph's, when several resolve it).
+    requirements: HashMap<(Name, Name), Vec<SelectionSet>>,
 }
 
 impl CostRules {
@@ -162,6 +167,35 @@ impl CostRules {
             && self
                 .arguments
                 .contains_key(&(type_name.clone(), field.clone()))
+    }
+
+    /// Records the `@requires` selections of every field (whether or not any `@cost` is set:
+    /// a required selection costs its defaults too).
+    pub(super) fn read_requirements<'a>(&mut self, types: impl Iterator<Item = &'a TypeDef>) {
+        for ty in types {
+            for field in ty.fields.values() {
+                let required: Vec<SelectionSet> = field
+                    .sources
+                    .iter()
+                    .flatten()
+                    .filter_map(|source| source.requires.clone())
+                    .collect();
+                if !required.is_empty() {
+                    self.requirements
+                        .insert((ty.name.clone(), field.name.clone()), required);
+                }
+            }
+        }
+    }
+
+    /// The `@requires` selections of a field, one per subgraph that requires something for it.
+    pub fn requirements(&self, type_name: &Name, field: &Name) -> &[SelectionSet] {
+        if self.requirements.is_empty() {
+            return &[];
+        }
+        self.requirements
+            .get(&(type_name.clone(), field.clone()))
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn list_size(&self, type_name: &Name, field: &Name) -> Option<&ListSize> {

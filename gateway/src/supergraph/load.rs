@@ -41,7 +41,8 @@ pub(super) fn load(sdl: &str) -> Result<Supergraph, SupergraphError> {
     }
     let api_schema = api_schema::derive(&schema, &names)?;
     let access = access::AccessRules::read(&schema, &names);
-    let costs = super::cost::CostRules::read(&schema, &names);
+    let mut costs = super::cost::CostRules::read(&schema, &names);
+    costs.read_requirements(types.values());
     let possible_types = possible_types(&schema);
     let mut implementations: HashMap<Name, Vec<(SubgraphId, Name)>> = HashMap::new();
     for def in types.values().filter(|t| t.kind == TypeKind::Object) {
@@ -435,14 +436,10 @@ impl Loader<'_> {
         })?;
         let mut selections = Vec::new();
         for setter in setters {
-            // Written with its braces (`{ prop }`) or without (`... on A { x }`).
-            let trimmed = contextual.selection.trim();
-            let inner = trimmed
-                .strip_prefix('{')
-                .and_then(|s| s.strip_suffix('}'))
-                .unwrap_or(trimmed);
+            let inner =
+                super::context_selection::for_setter(self.schema, setter, &contextual.selection);
             let selection =
-                self.field_set(setter, inner, "contextArguments", coordinate, directive)?;
+                self.field_set(setter, &inner, "contextArguments", coordinate, directive)?;
             selections.push((setter.clone(), selection));
         }
         Ok(ContextArgument {

@@ -4,6 +4,7 @@
 
 pub mod access;
 mod api_schema;
+pub mod context_selection;
 mod cost;
 mod error;
 mod fingerprint;
