@@ -102,9 +102,52 @@ pub enum Streamed {
 pub struct LivePlan {
     prepared: Prepared,
     context: Arc<RequestContext>,
+    operation_name: Option<String>,
     /// `@live(throttle:)`: the least time between two executions the client asked for, in
     /// milliseconds.
     pub throttle_ms: Option<u64>,
+}
+
+impl LivePlan {
+    /// What decides its answers: live queries with equal keys share their executions.
+    pub fn key(&self) -> LiveKey {
+        let sorted = |headers: &http::HeaderMap| {
+            let mut pairs: Vec<(String, Vec<u8>)> = headers
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
+                .collect();
+            pairs.sort();
+            pairs
+        };
+        let context = &self.context;
+        LiveKey {
+            inbound: InboundKey {
+                // Sorted below, with every subgraph's own headers.
+                headers: Vec::new(),
+                ..InboundKey::new(&self.prepared, self.operation_name.clone(), context)
+            },
+            headers: std::iter::once((None, sorted(&context.headers)))
+                .chain(
+                    context
+                        .subgraph_headers
+                        .iter()
+                        .map(|(subgraph, headers)| (Some(subgraph.0), sorted(headers))),
+                )
+                .collect(),
+        }
+    }
+}
+
+/// What makes two live queries' answers the same, so that one execution serves both: the
+/// operation (document and name), its variables, what the request may see (the
+/// authorization grants its identity's claims give), which progressive override labels are
+/// active (together these pick the plan), the user private cached data is scoped to, whether
+/// it asked for `extensions.cache`, and every header that reaches a subgraph (the forwarded
+/// ones, claims forwarded as headers included, and each subgraph's own), sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LiveKey {
+    inbound: InboundKey,
+    headers: Vec<(Option<u16>, Vec<(String, Vec<u8>)>)>,
 }
 
 /// A subscription the gateway accepted (parsed, validated, within limits, authorised and
@@ -591,6 +634,7 @@ impl Gateway {
                     throttle_ms: prepared.live.flatten(),
                     prepared,
                     context,
+                    operation_name: request.operation_name,
                 }));
             }
             other => other,
