@@ -523,3 +523,110 @@ async fn a_deferred_part_answered_from_the_entity_cache_follows_the_initial_payl
     run(false).await;
     run(true).await;
 }
+
+/// The `next` payloads of `body` sent as GraphQL over SSE, read until `complete`.
+async fn over_sse(stack: &Stack, body: Value) -> Vec<Value> {
+    let response = stack
+        .client()
+        .post(&stack.gateway_url)
+        .header("accept", "text/event-stream")
+        .json(&body)
+        .send()
+        .await
+        .expect("gateway answers");
+    assert_eq!(response.status(), 200);
+    // The body ends after `complete`.
+    let text = response.text().await.expect("a body");
+    let mut payloads = Vec::new();
+    let mut completed = false;
+    for block in text.split("\n\n").filter(|b| !b.is_empty() && *b != ":") {
+        assert!(!completed, "nothing after complete: {text:?}");
+        let event = block.lines().find_map(|l| l.strip_prefix("event: "));
+        let data = block.lines().find_map(|l| l.strip_prefix("data:"));
+        match event {
+            Some("next") => payloads.push(serde_json::from_str(data.unwrap().trim()).unwrap()),
+            Some("complete") => completed = true,
+            other => panic!("unexpected event {other:?} in {text:?}"),
+        }
+    }
+    assert!(completed, "{text:?}");
+    payloads
+}
+
+/// The `next` payloads of `body` sent as one `subscribe` over `graphql-transport-ws`, read
+/// until its `complete`.
+async fn over_websocket(stack: &Stack, body: Value) -> Vec<Value> {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = stack
+        .gateway_url
+        .replace("http://", "ws://")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut send = async |message: Value| {
+        socket
+            .send(Message::text(message.to_string()))
+            .await
+            .unwrap()
+    };
+    send(json!({ "type": "connection_init" })).await;
+    send(json!({ "id": "d", "type": "subscribe", "payload": body })).await;
+    let mut payloads = Vec::new();
+    loop {
+        let message = socket.next().await.expect("open").unwrap();
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let message: Value = serde_json::from_str(&text).unwrap();
+        match message["type"].as_str().unwrap() {
+            "connection_ack" | "ping" => {}
+            "next" => {
+                assert_eq!(message["id"], "d");
+                payloads.push(message["payload"].clone());
+            }
+            "complete" => return payloads,
+            other => panic!("unexpected {other}: {message}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn over_sse_and_websocket_each_payload_is_a_next_message_then_complete() {
+    let stack = Stack::demo().await;
+    let multipart = defer(&stack, APOLLO, query(NESTED)).await.parts;
+    assert_eq!(multipart.len(), 3, "{multipart:?}");
+    for payloads in [
+        over_sse(&stack, query(NESTED)).await,
+        over_websocket(&stack, query(NESTED)).await,
+    ] {
+        // The initial payload first, then each later one as the multipart answer has it
+        // (Apollo's format), `hasNext: false` on the last.
+        assert_eq!(payloads[0], multipart[0]);
+        assert_eq!(payloads[0]["hasNext"], true);
+        assert_eq!(sorted_tail(&payloads), sorted_tail(&multipart));
+        assert_eq!(payloads.last().unwrap()["hasNext"], false);
+    }
+
+    // Nothing deferred (`if: false`): one ordinary result, no `hasNext`.
+    let off = json!({
+        "query": r#"query ($d: Boolean!) { product(upc: "1") { name ... @defer(if: $d) { inStock } } }"#,
+        "variables": { "d": false },
+    });
+    for payloads in [
+        over_sse(&stack, off.clone()).await,
+        over_websocket(&stack, off.clone()).await,
+    ] {
+        assert_eq!(
+            payloads,
+            [
+                json!({ "data": { "product": { "name": "Ergonomic Office Chair", "inStock": true } } })
+            ]
+        );
+    }
+}

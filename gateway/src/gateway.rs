@@ -63,11 +63,13 @@ pub enum Outcome {
 /// What a request's transport can do with `@defer`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deferring {
-    /// Deliver deferred fragments incrementally (`multipart/mixed`), or print their plan.
+    /// Deliver deferred fragments incrementally (`multipart/mixed`, or successive `next`
+    /// messages over WebSocket and SSE), or print their plan.
     Deliver,
     /// Plain HTTP: an operation that defers is refused with `DEFER_BAD_HEADER`.
     Refuse,
-    /// WebSocket and SSE: `@defer` is ignored, the whole result comes in one response.
+    /// Apollo's multipart subscription protocol: `@defer` is ignored, the whole result comes
+    /// in one response.
     Ignore,
 }
 
@@ -95,6 +97,9 @@ pub enum Streamed {
     Subscription(Box<SubscriptionPlan>),
     /// A `query @live`: executed again whenever what its answer holds changes.
     Live(Box<LivePlan>),
+    /// A query or mutation that defers fragments (over a transport that delivers them): its
+    /// payloads.
+    Incremental(tokio::sync::mpsc::Receiver<crate::executor::IncrementalPayload>),
 }
 
 /// A live query the gateway accepted (parsed, validated, within limits, authorised and
@@ -597,17 +602,20 @@ impl Gateway {
         (outcome, response)
     }
 
-    /// Runs one request that came over a streaming transport: a subscription is planned and
-    /// handed back to be opened; anything else runs as [`Gateway::execute`] runs it.
+    /// Runs one request that came over a streaming transport: a subscription or live query is
+    /// planned and handed back to be opened; an operation that defers fragments (when
+    /// `deferring` delivers them) is started and its payloads handed back; anything else runs
+    /// as [`Gateway::execute`] runs it.
     pub async fn execute_streamed(
-        &self,
+        self: &Arc<Self>,
         request: GraphQLRequest,
         context: Arc<RequestContext>,
+        deferring: Deferring,
     ) -> Streamed {
         let prepared = self.prepare(
             &request,
             Transport::Stream,
-            Deferring::Ignore,
+            deferring,
             context.identity.as_deref(),
             context.record.as_deref(),
             &context.override_labels,
@@ -636,6 +644,9 @@ impl Gateway {
                     context,
                     operation_name: request.operation_name,
                 }));
+            }
+            Ok(prepared) if !prepared.planned.plan.deferred().is_empty() => {
+                return Streamed::Incremental(self.start_incremental(prepared, context));
             }
             other => other,
         };
@@ -732,6 +743,16 @@ impl Gateway {
                 return Incremental::Response(outcome, response);
             }
         };
+        Incremental::Stream(self.start_incremental(prepared, context))
+    }
+
+    /// Executes `prepared` (which defers fragments) with the executor's incremental API, by a
+    /// task of its own that stops when the receiver is dropped.
+    fn start_incremental(
+        self: &Arc<Self>,
+        prepared: Prepared,
+        context: Arc<RequestContext>,
+    ) -> tokio::sync::mpsc::Receiver<crate::executor::IncrementalPayload> {
         let (sender, receiver) = tokio::sync::mpsc::channel(16);
         let gateway = self.clone();
         tokio::spawn(async move {
@@ -751,7 +772,7 @@ impl Gateway {
             };
             executor::execute_incremental(&planned.plan, execution, sender).await;
         });
-        Incremental::Stream(receiver)
+        receiver
     }
 
     /// Masks subgraph errors (`subgraph_errors.mask`) and caps their number, as every
@@ -965,10 +986,13 @@ impl Gateway {
             .then(|| self.authorization.grants(identity, access));
         let grants_key = grants.as_ref().map_or(0, Grants::key);
         // Deferred fragments are not filtered by authorization yet: with it on, `@defer` is
-        // ignored (the whole result in one response). Subscriptions ignore it too.
+        // ignored (the whole result in one response). Subscriptions and live queries (each of
+        // whose results is whole) ignore it too.
+        let live = live_directive(operation, &variables);
         let defer = deferring != Deferring::Ignore
             && prepared.uses_defer
             && grants.is_none()
+            && live.is_none()
             && operation.operation_type != ast::OperationType::Subscription;
         // Progressive override: only the labels of fields this operation selects are drawn
         // (nothing at all for a supergraph without labels).
@@ -1054,7 +1078,7 @@ impl Gateway {
         }
         let introspection = self.introspection(document, operation, raw_variables)?;
         Ok(Prepared {
-            live: live_directive(operation, &variables),
+            live,
             document: prepared.id,
             planned,
             variables,

@@ -215,15 +215,20 @@ pub(crate) enum Started {
 }
 
 /// Runs `request` for a streaming transport: opens a subscription (within
-/// `subscriptions.max_total`), or executes anything else once.
+/// `subscriptions.max_total`), delivers an operation's deferred fragments as successive
+/// messages (when `deferring` says so), or executes anything else once.
 pub(crate) async fn start(
     gateway: &Arc<crate::gateway::Gateway>,
     request: crate::gateway::GraphQLRequest,
     context: Arc<crate::executor::RequestContext>,
+    deferring: crate::gateway::Deferring,
 ) -> Started {
     use crate::gateway::{Outcome, Streamed};
-    match gateway.execute_streamed(request, context).await {
+    match gateway.execute_streamed(request, context, deferring).await {
         Streamed::Response(outcome, response) => Started::Once(outcome, response),
+        Streamed::Incremental(payloads) => {
+            Started::Stream(defer::messages(gateway.clone(), payloads))
+        }
         Streamed::Subscription(plan) => match gateway.subscriptions().admit() {
             Ok(ticket) => Started::Stream(session::start(gateway.clone(), *plan, ticket)),
             Err(error) => Started::Once(
@@ -291,6 +296,16 @@ impl HttpStream {
             }
         }
         found
+    }
+
+    /// What this protocol does with `@defer`: SSE delivers it as successive `next` events;
+    /// Apollo's multipart subscription protocol has no form for it (its clients send
+    /// deferring operations as `@defer`'s multipart), so it gets the whole result at once.
+    pub(crate) fn deferring(self) -> crate::gateway::Deferring {
+        match self {
+            HttpStream::Sse => crate::gateway::Deferring::Deliver,
+            HttpStream::Multipart => crate::gateway::Deferring::Ignore,
+        }
     }
 
     /// The response for what [`start`] gave, in this protocol.
