@@ -985,13 +985,10 @@ impl Gateway {
             .is_active()
             .then(|| self.authorization.grants(identity, access));
         let grants_key = grants.as_ref().map_or(0, Grants::key);
-        // Deferred fragments are not filtered by authorization yet: with it on, `@defer` is
-        // ignored (the whole result in one response). Subscriptions and live queries (each of
-        // whose results is whole) ignore it too.
+        // Subscriptions and live queries (each of whose results is whole) ignore `@defer`.
         let live = live_directive(operation, &variables);
         let defer = deferring != Deferring::Ignore
             && prepared.uses_defer
-            && grants.is_none()
             && live.is_none()
             && operation.operation_type != ast::OperationType::Subscription;
         // Progressive override: only the labels of fields this operation selects are drawn
