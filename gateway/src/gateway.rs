@@ -117,7 +117,7 @@ impl LivePlan {
     /// What decides its answers: live queries with equal keys share their executions.
     pub fn key(&self) -> LiveKey {
         let sorted = |headers: &http::HeaderMap| {
-            let mut pairs: Vec<(String, Vec<u8>)> = headers
+            let mut pairs: SortedHeaders = headers
                 .iter()
                 .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
                 .collect();
@@ -152,8 +152,11 @@ impl LivePlan {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LiveKey {
     inbound: InboundKey,
-    headers: Vec<(Option<u16>, Vec<(String, Vec<u8>)>)>,
+    headers: Vec<(Option<u16>, SortedHeaders)>,
 }
+
+/// Header names and values, sorted.
+type SortedHeaders = Vec<(String, Vec<u8>)>;
 
 /// A subscription the gateway accepted (parsed, validated, within limits, authorised and
 /// planned): what opens its stream on the subgraph, and what each event runs.

@@ -122,14 +122,13 @@ async fn deliver(
 ) {
     loop {
         let answer = latest.borrow_and_update().clone();
-        if let Some(answer) = answer {
-            if sender
+        if let Some(answer) = answer
+            && sender
                 .send(Message::Next(Response::clone(&answer)))
                 .await
                 .is_err()
-            {
-                return;
-            }
+        {
+            return;
         }
         tokio::select! {
             biased;
