@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use e2e::recording_proxy::RecordingProxy;
 use e2e::{DEMO_SUPERGRAPH, Stack, Subgraphs};
 use gateway::config::SubgraphConfig;
 use serde_json::{Value, json};
@@ -23,14 +24,25 @@ struct Multipart {
 /// boundary from the content type, parts between delimiter lines, each with its headers, the
 /// closing delimiter last.
 async fn defer(stack: &Stack, accept: &str, body: Value) -> Multipart {
-    let response = stack
+    defer_with(stack, accept, body, &[]).await
+}
+
+/// [`defer`] with these request headers besides `Accept`.
+async fn defer_with(
+    stack: &Stack,
+    accept: &str,
+    body: Value,
+    headers: &[(&str, &str)],
+) -> Multipart {
+    let mut request = stack
         .client()
         .post(&stack.gateway_url)
         .header("accept", accept)
-        .json(&body)
-        .send()
-        .await
-        .expect("gateway answers");
+        .json(&body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("gateway answers");
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"]
         .to_str()
@@ -522,4 +534,252 @@ async fn a_deferred_part_answered_from_the_entity_cache_follows_the_initial_payl
     };
     run(false).await;
     run(true).await;
+}
+
+/// The `next` payloads of `body` sent as GraphQL over SSE, read until `complete`.
+async fn over_sse(stack: &Stack, body: Value) -> Vec<Value> {
+    let response = stack
+        .client()
+        .post(&stack.gateway_url)
+        .header("accept", "text/event-stream")
+        .json(&body)
+        .send()
+        .await
+        .expect("gateway answers");
+    assert_eq!(response.status(), 200);
+    // The body ends after `complete`.
+    let text = response.text().await.expect("a body");
+    let mut payloads = Vec::new();
+    let mut completed = false;
+    for block in text.split("\n\n").filter(|b| !b.is_empty() && *b != ":") {
+        assert!(!completed, "nothing after complete: {text:?}");
+        let event = block.lines().find_map(|l| l.strip_prefix("event: "));
+        let data = block.lines().find_map(|l| l.strip_prefix("data:"));
+        match event {
+            Some("next") => payloads.push(serde_json::from_str(data.unwrap().trim()).unwrap()),
+            Some("complete") => completed = true,
+            other => panic!("unexpected event {other:?} in {text:?}"),
+        }
+    }
+    assert!(completed, "{text:?}");
+    payloads
+}
+
+/// The `next` payloads of `body` sent as one `subscribe` over `graphql-transport-ws`, read
+/// until its `complete`.
+async fn over_websocket(stack: &Stack, body: Value) -> Vec<Value> {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = stack
+        .gateway_url
+        .replace("http://", "ws://")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut send = async |message: Value| {
+        socket
+            .send(Message::text(message.to_string()))
+            .await
+            .unwrap()
+    };
+    send(json!({ "type": "connection_init" })).await;
+    send(json!({ "id": "d", "type": "subscribe", "payload": body })).await;
+    let mut payloads = Vec::new();
+    loop {
+        let message = socket.next().await.expect("open").unwrap();
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let message: Value = serde_json::from_str(&text).unwrap();
+        match message["type"].as_str().unwrap() {
+            "connection_ack" | "ping" => {}
+            "next" => {
+                assert_eq!(message["id"], "d");
+                payloads.push(message["payload"].clone());
+            }
+            "complete" => return payloads,
+            other => panic!("unexpected {other}: {message}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn over_sse_and_websocket_each_payload_is_a_next_message_then_complete() {
+    let stack = Stack::demo().await;
+    let multipart = defer(&stack, APOLLO, query(NESTED)).await.parts;
+    assert_eq!(multipart.len(), 3, "{multipart:?}");
+    for payloads in [
+        over_sse(&stack, query(NESTED)).await,
+        over_websocket(&stack, query(NESTED)).await,
+    ] {
+        // The initial payload first, then each later one as the multipart answer has it
+        // (Apollo's format), `hasNext: false` on the last.
+        assert_eq!(payloads[0], multipart[0]);
+        assert_eq!(payloads[0]["hasNext"], true);
+        assert_eq!(sorted_tail(&payloads), sorted_tail(&multipart));
+        assert_eq!(payloads.last().unwrap()["hasNext"], false);
+    }
+
+    // Nothing deferred (`if: false`): one ordinary result, no `hasNext`.
+    let off = json!({
+        "query": r#"query ($d: Boolean!) { product(upc: "1") { name ... @defer(if: $d) { inStock } } }"#,
+        "variables": { "d": false },
+    });
+    for payloads in [
+        over_sse(&stack, off.clone()).await,
+        over_websocket(&stack, off.clone()).await,
+    ] {
+        assert_eq!(
+            payloads,
+            [
+                json!({ "data": { "product": { "name": "Ergonomic Office Chair", "inStock": true } } })
+            ]
+        );
+    }
+}
+
+const SECURED: &str =
+    include_str!("../gateway/tests/rover-supergraphs/demo-secured/supergraph.graphql");
+const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../gateway/tests/jwt-keys");
+
+/// A token for user 1 with these scopes, signed with the key the gateway trusts.
+fn token(scope: &str) -> String {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let claims = json!({ "iss": "https://issuer.test", "aud": "gateway", "sub": "1", "exp": exp,
+        "scope": scope });
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("rsa".into());
+    let key = EncodingKey::from_rsa_pem(&std::fs::read(format!("{KEYS}/rsa.pem")).unwrap());
+    encode(&header, &claims, &key.unwrap()).unwrap()
+}
+
+/// The demo subgraphs behind the gateway over the secured supergraph (tests/auth.rs:
+/// `User.email` needs a signed-in request, `Review.rating` the `reviews:read` scope), tokens
+/// checked against the test keys, accounts behind a recording proxy.
+async fn secured_stack() -> (Stack, RecordingProxy) {
+    use gateway::edge::auth::{JwksConfig, JwtConfig};
+    let proxy = RecordingProxy::start().await;
+    let stack = Stack::demo_over(SECURED, |config| {
+        config.authentication.jwt = Some(JwtConfig {
+            jwks: vec![JwksConfig {
+                url: None,
+                file: Some(format!("{KEYS}/rsa.jwks.json").into()),
+                poll_interval_seconds: 3600,
+                headers: Default::default(),
+            }],
+            issuers: vec!["https://issuer.test".into()],
+            audiences: vec!["gateway".into()],
+            ..Default::default()
+        });
+        proxy.forward_to(config.subgraphs["accounts"].url.as_deref().unwrap());
+        config.subgraphs.insert(
+            "accounts".into(),
+            SubgraphConfig {
+                url: Some(proxy.url.clone()),
+                ..Default::default()
+            },
+        );
+    })
+    .await;
+    (stack, proxy)
+}
+
+#[tokio::test]
+async fn with_authorization_deferred_parts_obey_the_same_rules() {
+    let (stack, accounts) = secured_stack().await;
+    let me = query(r#"{ me { name ... @defer(label: "contact") { username email } } }"#);
+
+    // Anonymous: `email` (String!, signed-in only) is null in its part, with its error there;
+    // the null goes up to the part's object (its `data` is null), never into the initial
+    // payload. Accounts is never asked for it.
+    let answer = defer(&stack, APOLLO, me.clone()).await;
+    assert_eq!(
+        answer.parts,
+        [
+            json!({ "data": { "me": { "name": "Ada Lovelace" } }, "hasNext": true }),
+            json!({
+                "incremental": [{
+                    "data": null,
+                    "path": ["me"],
+                    "label": "contact",
+                    "errors": [{
+                        "message": "Unauthorized field or type",
+                        "path": ["me", "email"],
+                        "extensions": { "code": "UNAUTHORIZED_FIELD_OR_TYPE" }
+                    }]
+                }],
+                "hasNext": false
+            }),
+        ],
+        "{:?}",
+        answer.parts
+    );
+    let asked = accounts.recorded();
+    assert!(
+        asked.iter().all(|r| !r.body.contains("email")),
+        "accounts was asked for email: {asked:?}"
+    );
+
+    // Signed in: the part carries it (RFC format this time).
+    let signed_in = format!("Bearer {}", token("profile"));
+    let answer = defer_with(&stack, RFC, me, &[("authorization", &signed_in)]).await;
+    assert_eq!(answer.parts.len(), 2, "{:?}", answer.parts);
+    assert_eq!(
+        answer.parts[0]["data"],
+        json!({ "me": { "name": "Ada Lovelace" } })
+    );
+    let item = &answer.parts[1]["incremental"][0];
+    assert_eq!(item["id"], "0");
+    assert!(item["data"]["email"].is_string(), "{:?}", answer.parts);
+    assert_eq!(answer.parts[1]["completed"], json!([{ "id": "0" }]));
+
+    // Nested: a fragment deferred inside a deferred one, selecting what only readers may
+    // see. (A fragment under a protected object field is not planned at all:
+    // gateway/tests/authorization.rs.)
+    let ratings = query(
+        r#"{ product(upc: "1") { name ... @defer { reviews { body ... @defer { rating } } } } }"#,
+    );
+    let anonymous = defer(&stack, APOLLO, ratings.clone()).await;
+    let reader = format!("Bearer {}", token("reviews:read"));
+    let allowed = defer_with(&stack, APOLLO, ratings, &[("authorization", &reader)]).await;
+    // The reader gets a part per review with its rating.
+    let parts: Vec<&Value> = allowed.parts[1..]
+        .iter()
+        .flat_map(|p| p["incremental"].as_array().unwrap())
+        .collect();
+    assert!(
+        parts.iter().any(|p| p["data"]["rating"].is_number()),
+        "{:?}",
+        allowed.parts
+    );
+    // The anonymous request: each review's rating part is null with its error.
+    let parts: Vec<&Value> = anonymous.parts[1..]
+        .iter()
+        .flat_map(|p| p["incremental"].as_array().unwrap())
+        .collect();
+    let rating_parts: Vec<&&Value> = parts
+        .iter()
+        .filter(|p| p["path"].as_array().unwrap().len() == 3)
+        .collect();
+    assert!(!rating_parts.is_empty(), "{:?}", anonymous.parts);
+    for part in rating_parts {
+        assert_eq!(part["data"], Value::Null, "{part}");
+        assert_eq!(
+            part["errors"][0]["extensions"]["code"],
+            "UNAUTHORIZED_FIELD_OR_TYPE"
+        );
+        let mut at = part["path"].as_array().unwrap().clone();
+        at.push(json!("rating"));
+        assert_eq!(part["errors"][0]["path"], Value::Array(at));
+    }
 }

@@ -8,11 +8,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use e2e::recording_proxy::RecordingProxy;
 use e2e::redis_server::RedisServer;
 use e2e::{DEMO_SUPERGRAPH, Stack, Subgraphs};
 use futures::{SinkExt, StreamExt};
 use gateway::cache::{CacheConfig, Mode, PolicyConfig};
-use gateway::config::Config;
+use gateway::config::{Config, SubgraphConfig};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -91,14 +92,20 @@ struct Sse {
 
 impl Sse {
     async fn open(stack: &Stack, query: &str) -> Sse {
-        let response = stack
+        Sse::open_with(stack, query, &[]).await
+    }
+
+    /// Opened with these request headers besides `Accept`.
+    async fn open_with(stack: &Stack, query: &str, headers: &[(&str, &str)]) -> Sse {
+        let mut request = stack
             .client()
             .post(&stack.gateway_url)
             .header("accept", "text/event-stream")
-            .json(&json!({ "query": query }))
-            .send()
-            .await
-            .unwrap();
+            .json(&json!({ "query": query }));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert!(
             response.headers()["content-type"]
@@ -398,4 +405,191 @@ async fn a_cached_part_running_out_of_ttl_re_runs_it_never_served_stale() {
     set_price_quietly(&subgraphs, "4", 5555).await;
     let pushed = live.next().await;
     assert_eq!(pushed["data"]["product"]["price"], 5555, "{pushed}");
+}
+
+/// A counter or gauge of the gateway's `/metrics` (without labels).
+async fn metric(stack: &Stack, name: &str) -> u64 {
+    let text = stack.metrics().await;
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} in /metrics:\n{text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Requests the products service was sent through `proxy` that ask for `product`.
+fn product_fetches(proxy: &RecordingProxy) -> usize {
+    proxy
+        .recorded()
+        .iter()
+        .filter(|r| r.body.contains("product"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_live_queries_share_one_execution_per_change() {
+    let redis = RedisServer::start();
+    let subgraphs = Subgraphs::start(Arc::new(subgraphs::events::Nowhere)).await;
+    // Products behind a proxy that counts what the gateway asks of it.
+    let products = RecordingProxy::start().await;
+    products.forward_to(&subgraphs.urls["products"]);
+    let mut config = config(&subgraphs, &redis, 100);
+    config.subgraphs.insert(
+        "products".into(),
+        SubgraphConfig {
+            url: Some(products.url.clone()),
+            ..Default::default()
+        },
+    );
+    let b = Stack::gateway(DEMO_SUPERGRAPH, &config).await;
+    connected(&b).await;
+
+    let query = r#"query @live { product(upc: "1") { upc price } }"#;
+    let mut sse = Sse::open(&b, query).await;
+    let first = sse.next().await;
+    // The same live query over another transport joins the one running: it gets its last
+    // answer at once, without another execution.
+    let executions = metric(&b, "gateway_live_query_executions_total").await;
+    let mut ws = Ws::open(&b, query).await;
+    assert_eq!(ws.next().await, first);
+    assert_eq!(metric(&b, "gateway_live_queries").await, 1);
+    assert_eq!(
+        metric(&b, "gateway_live_query_executions_total").await,
+        executions,
+        "joining ran nothing"
+    );
+    assert_eq!(
+        metric(&b, "gateway_subscriptions{side=\"client\"}").await,
+        2
+    );
+
+    // Each change: one execution, one request to the subgraph, the same answer to both.
+    for price in [4101, 4102, 4103] {
+        let fetched = product_fetches(&products);
+        let executions = metric(&b, "gateway_live_query_executions_total").await;
+        set_price_quietly(&subgraphs, "1", price).await;
+        xadd(&redis, product_event("1"));
+        let pushed = sse.next().await;
+        assert_eq!(pushed["data"]["product"]["price"], price, "{pushed}");
+        assert_eq!(ws.next().await, pushed);
+        assert_eq!(
+            metric(&b, "gateway_live_query_executions_total").await,
+            executions + 1,
+            "one execution for both clients"
+        );
+        assert_eq!(
+            product_fetches(&products),
+            fetched + 1,
+            "one subgraph request"
+        );
+    }
+
+    // The first client leaves: the other keeps the execution going.
+    drop(sse);
+    set_price_quietly(&subgraphs, "1", 4200).await;
+    xadd(&redis, product_event("1"));
+    assert_eq!(ws.next().await["data"]["product"]["price"], 4200);
+    // The last leaves: the execution stops.
+    drop(ws);
+    let deadline = Instant::now() + WAIT;
+    while metric(&b, "gateway_live_queries").await != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the shared execution never stopped"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A new client starts a new one.
+    let mut again = Sse::open(&b, query).await;
+    assert_eq!(again.next().await["data"]["product"]["price"], 4200);
+    assert_eq!(metric(&b, "gateway_live_queries").await, 1);
+}
+
+const SECURED: &str =
+    include_str!("../gateway/tests/rover-supergraphs/demo-secured/supergraph.graphql");
+const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../gateway/tests/jwt-keys");
+
+/// A token for user 1, signed with the key the gateway trusts, with these scopes.
+fn token(scope: &str) -> String {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let claims = json!({ "iss": "https://issuer.test", "aud": "gateway", "sub": "1", "exp": exp,
+        "scope": scope });
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("rsa".into());
+    let key = EncodingKey::from_rsa_pem(&std::fs::read(format!("{KEYS}/rsa.pem")).unwrap());
+    encode(&header, &claims, &key.unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_queries_that_may_see_different_things_do_not_share() {
+    use gateway::edge::auth::{JwksConfig, JwtConfig};
+    let redis = RedisServer::start();
+    let subgraphs = Subgraphs::start(Arc::new(subgraphs::events::Nowhere)).await;
+    let mut config = config(&subgraphs, &redis, 100);
+    config.authentication.jwt = Some(JwtConfig {
+        jwks: vec![JwksConfig {
+            url: None,
+            file: Some(format!("{KEYS}/rsa.jwks.json").into()),
+            poll_interval_seconds: 3600,
+            headers: Default::default(),
+        }],
+        issuers: vec!["https://issuer.test".into()],
+        audiences: vec!["gateway".into()],
+        ..Default::default()
+    });
+    let b = Stack::gateway(SECURED, &config).await;
+    connected(&b).await;
+
+    // The same user, the same query, the same headers to the subgraphs: only the scopes
+    // differ, and with them what the authorization pass lets through (`Review.rating`).
+    let query = r#"query @live { product(upc: "1") { upc price reviews { rating } } }"#;
+    let reader = format!("Bearer {}", token("reviews:read"));
+    let other = format!("Bearer {}", token("profile"));
+    let mut allowed = Sse::open_with(&b, query, &[("authorization", &reader)]).await;
+    let mut denied = Sse::open_with(&b, query, &[("authorization", &other)]).await;
+    let seen = allowed.next().await;
+    assert!(
+        seen["data"]["product"]["reviews"][0]["rating"].is_number(),
+        "{seen}"
+    );
+    let hidden = denied.next().await;
+    assert_eq!(
+        hidden["errors"][0]["extensions"]["code"], "UNAUTHORIZED_FIELD_OR_TYPE",
+        "{hidden}"
+    );
+    assert_eq!(metric(&b, "gateway_live_queries").await, 2, "not shared");
+    // A second client with the same grants joins the first.
+    let mut also = Sse::open_with(&b, query, &[("authorization", &reader)]).await;
+    assert_eq!(also.next().await, seen);
+    assert_eq!(metric(&b, "gateway_live_queries").await, 2);
+
+    // A change: one execution per distinct live query, each client its own kind of answer.
+    let executions = metric(&b, "gateway_live_query_executions_total").await;
+    set_price_quietly(&subgraphs, "1", 4300).await;
+    xadd(&redis, product_event("1"));
+    let seen = allowed.next().await;
+    assert_eq!(seen["data"]["product"]["price"], 4300, "{seen}");
+    assert!(seen["data"]["product"]["reviews"][0]["rating"].is_number());
+    assert_eq!(also.next().await, seen);
+    let deadline = Instant::now() + WAIT;
+    while metric(&b, "gateway_live_query_executions_total").await < executions + 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the other live query never re-ran"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        metric(&b, "gateway_live_query_executions_total").await,
+        executions + 2
+    );
+    // What the other may see (the product, nulled by the rating it may not read) did not
+    // change: nothing is pushed to it.
+    assert_eq!(denied.try_next(QUIET).await, None);
 }

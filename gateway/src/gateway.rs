@@ -63,11 +63,13 @@ pub enum Outcome {
 /// What a request's transport can do with `@defer`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deferring {
-    /// Deliver deferred fragments incrementally (`multipart/mixed`), or print their plan.
+    /// Deliver deferred fragments incrementally (`multipart/mixed`, or successive `next`
+    /// messages over WebSocket and SSE), or print their plan.
     Deliver,
     /// Plain HTTP: an operation that defers is refused with `DEFER_BAD_HEADER`.
     Refuse,
-    /// WebSocket and SSE: `@defer` is ignored, the whole result comes in one response.
+    /// Apollo's multipart subscription protocol: `@defer` is ignored, the whole result comes
+    /// in one response.
     Ignore,
 }
 
@@ -95,6 +97,9 @@ pub enum Streamed {
     Subscription(Box<SubscriptionPlan>),
     /// A `query @live`: executed again whenever what its answer holds changes.
     Live(Box<LivePlan>),
+    /// A query or mutation that defers fragments (over a transport that delivers them): its
+    /// payloads.
+    Incremental(tokio::sync::mpsc::Receiver<crate::executor::IncrementalPayload>),
 }
 
 /// A live query the gateway accepted (parsed, validated, within limits, authorised and
@@ -102,10 +107,56 @@ pub enum Streamed {
 pub struct LivePlan {
     prepared: Prepared,
     context: Arc<RequestContext>,
+    operation_name: Option<String>,
     /// `@live(throttle:)`: the least time between two executions the client asked for, in
     /// milliseconds.
     pub throttle_ms: Option<u64>,
 }
+
+impl LivePlan {
+    /// What decides its answers: live queries with equal keys share their executions.
+    pub fn key(&self) -> LiveKey {
+        let sorted = |headers: &http::HeaderMap| {
+            let mut pairs: SortedHeaders = headers
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
+                .collect();
+            pairs.sort();
+            pairs
+        };
+        let context = &self.context;
+        LiveKey {
+            inbound: InboundKey {
+                // Sorted below, with every subgraph's own headers.
+                headers: Vec::new(),
+                ..InboundKey::new(&self.prepared, self.operation_name.clone(), context)
+            },
+            headers: std::iter::once((None, sorted(&context.headers)))
+                .chain(
+                    context
+                        .subgraph_headers
+                        .iter()
+                        .map(|(subgraph, headers)| (Some(subgraph.0), sorted(headers))),
+                )
+                .collect(),
+        }
+    }
+}
+
+/// What makes two live queries' answers the same, so that one execution serves both: the
+/// operation (document and name), its variables, what the request may see (the
+/// authorization grants its identity's claims give), which progressive override labels are
+/// active (together these pick the plan), the user private cached data is scoped to, whether
+/// it asked for `extensions.cache`, and every header that reaches a subgraph (the forwarded
+/// ones, claims forwarded as headers included, and each subgraph's own), sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LiveKey {
+    inbound: InboundKey,
+    headers: Vec<(Option<u16>, SortedHeaders)>,
+}
+
+/// Header names and values, sorted.
+type SortedHeaders = Vec<(String, Vec<u8>)>;
 
 /// A subscription the gateway accepted (parsed, validated, within limits, authorised and
 /// planned): what opens its stream on the subgraph, and what each event runs.
@@ -554,17 +605,20 @@ impl Gateway {
         (outcome, response)
     }
 
-    /// Runs one request that came over a streaming transport: a subscription is planned and
-    /// handed back to be opened; anything else runs as [`Gateway::execute`] runs it.
+    /// Runs one request that came over a streaming transport: a subscription or live query is
+    /// planned and handed back to be opened; an operation that defers fragments (when
+    /// `deferring` delivers them) is started and its payloads handed back; anything else runs
+    /// as [`Gateway::execute`] runs it.
     pub async fn execute_streamed(
-        &self,
+        self: &Arc<Self>,
         request: GraphQLRequest,
         context: Arc<RequestContext>,
+        deferring: Deferring,
     ) -> Streamed {
         let prepared = self.prepare(
             &request,
             Transport::Stream,
-            Deferring::Ignore,
+            deferring,
             context.identity.as_deref(),
             context.record.as_deref(),
             &context.override_labels,
@@ -591,7 +645,11 @@ impl Gateway {
                     throttle_ms: prepared.live.flatten(),
                     prepared,
                     context,
+                    operation_name: request.operation_name,
                 }));
+            }
+            Ok(prepared) if !prepared.planned.plan.deferred().is_empty() => {
+                return Streamed::Incremental(self.start_incremental(prepared, context));
             }
             other => other,
         };
@@ -688,6 +746,16 @@ impl Gateway {
                 return Incremental::Response(outcome, response);
             }
         };
+        Incremental::Stream(self.start_incremental(prepared, context))
+    }
+
+    /// Executes `prepared` (which defers fragments) with the executor's incremental API, by a
+    /// task of its own that stops when the receiver is dropped.
+    fn start_incremental(
+        self: &Arc<Self>,
+        prepared: Prepared,
+        context: Arc<RequestContext>,
+    ) -> tokio::sync::mpsc::Receiver<crate::executor::IncrementalPayload> {
         let (sender, receiver) = tokio::sync::mpsc::channel(16);
         let gateway = self.clone();
         tokio::spawn(async move {
@@ -707,7 +775,7 @@ impl Gateway {
             };
             executor::execute_incremental(&planned.plan, execution, sender).await;
         });
-        Incremental::Stream(receiver)
+        receiver
     }
 
     /// Masks subgraph errors (`subgraph_errors.mask`) and caps their number, as every
@@ -920,11 +988,11 @@ impl Gateway {
             .is_active()
             .then(|| self.authorization.grants(identity, access));
         let grants_key = grants.as_ref().map_or(0, Grants::key);
-        // Deferred fragments are not filtered by authorization yet: with it on, `@defer` is
-        // ignored (the whole result in one response). Subscriptions ignore it too.
+        // Subscriptions and live queries (each of whose results is whole) ignore `@defer`.
+        let live = live_directive(operation, &variables);
         let defer = deferring != Deferring::Ignore
             && prepared.uses_defer
-            && grants.is_none()
+            && live.is_none()
             && operation.operation_type != ast::OperationType::Subscription;
         // Progressive override: only the labels of fields this operation selects are drawn
         // (nothing at all for a supergraph without labels).
@@ -1010,7 +1078,7 @@ impl Gateway {
         }
         let introspection = self.introspection(document, operation, raw_variables)?;
         Ok(Prepared {
-            live: live_directive(operation, &variables),
+            live,
             document: prepared.id,
             planned,
             variables,

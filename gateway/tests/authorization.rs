@@ -289,3 +289,82 @@ fn the_api_schema_hides_the_security_directives() {
         assert!(!api.types.contains_key(hidden), "{hidden}");
     }
 }
+
+#[test]
+fn a_deferred_fragment_is_filtered_as_the_rest_is() {
+    // Anonymous: the deferred part fetches `name` but never `email`, which is answered null
+    // with its error in that part.
+    insta::assert_snapshot!(plan(r#"{ me { id ... @defer(label: "contact") { name email } } }"#, None), @r#"
+    QueryPlan {
+      Defer {
+        Primary {
+          Fetch(service: "accounts") {
+            {
+              me {
+                id
+                __typename
+              }
+            }
+          },
+        },
+        [
+          Deferred(id: 0, depends: [], path: "me", label: "contact") {
+            Flatten(path: "me") {
+              Fetch(service: "accounts") {
+                {
+                  ... on User {
+                    __typename
+                    id
+                  }
+                } =>
+                {
+                  ... on User {
+                    name
+                  }
+                }
+              },
+            },
+          },
+        ]
+      },
+    }unauthorized: ["me.email"]
+    "#);
+    // A deferred fragment whose every field is protected still delivers its part (its nulls
+    // and errors), and fetches nothing.
+    insta::assert_snapshot!(plan("{ me { id ... @defer { orders { total } } } }", Some(&identity(json!({ "sub": "u1" })))), @r#"
+    QueryPlan {
+      Defer {
+        Primary {
+          Fetch(service: "accounts") {
+            {
+              me {
+                id
+              }
+            }
+          },
+        },
+        [
+          Deferred(id: 0, depends: [], path: "me") {
+          },
+        ]
+      },
+    }unauthorized: ["me.orders"]
+    "#);
+}
+
+#[test]
+fn a_deferred_fragment_under_a_protected_field_is_not_planned_at_all() {
+    // `orders` needs `orders:read`: it is null, so the fragment under it has no objects to
+    // deliver, and nothing is fetched for it (not even the orders' keys).
+    insta::assert_snapshot!(plan("{ me { id orders { id ... @defer { total internalNote } } } }", Some(&identity(json!({ "sub": "u1" })))), @r#"
+    QueryPlan {
+      Fetch(service: "accounts") {
+        {
+          me {
+            id
+          }
+        }
+      },
+    }unauthorized: ["me.orders"]
+    "#);
+}

@@ -11,13 +11,19 @@
 //! children can be answered `null`), and the one the response is shaped by, with the same
 //! selections kept and marked, so that the client gets `null` where it asked for them, an
 //! error at each such path, and null propagation as for any null.
+//!
+//! Deferred fragments (`@defer`) are filtered by the same rules, each on its own selection:
+//! what one may not see is taken out of what its part fetches and answered `null` with an
+//! error in that part. A deferred fragment under a selection the request may not see (whose
+//! objects are therefore `null`, so that it would deliver nothing) is dropped, so that nothing
+//! is fetched for it, not even the keys at its path.
 
 use apollo_compiler::Name;
 use apollo_compiler::schema::ExtendedType;
 
 use super::Grants;
 use crate::operation::selection::{Field, InlineFragment, Selection, SelectionSet};
-use crate::operation::{ApiSchema, NormalizedOperation};
+use crate::operation::{ApiSchema, DeferPathStep, DeferredFragment, NormalizedOperation};
 use crate::supergraph::access::{AccessRules, Requirements};
 
 /// An operation with what the request may not see taken out.
@@ -46,27 +52,74 @@ pub fn filter(
         unauthorized: Vec::new(),
     };
     let root = &operation.root_type;
-    let (planning, marked) = if walk.allows(rules.of_type(root)) {
+    let root_allowed = walk.allows(rules.of_type(root));
+    let (planning, marked) = if root_allowed {
         walk.set(root, &operation.selection_set, "")
     } else {
         // A protected root type: nothing of the operation may run.
         let marked = walk.mark_all(&operation.selection_set, "");
         (SelectionSet::default(), marked)
     };
+    // Deferred fragments, in document order (an enclosing one before those inside it, so that
+    // what is unauthorized in it is known when they are looked at).
+    let mut planning_deferred = Vec::new();
+    let mut marked_deferred = Vec::new();
+    for deferred in &operation.deferred {
+        let path = path_text(&deferred.path);
+        let under_unauthorized = walk
+            .unauthorized
+            .iter()
+            .any(|denied| is_within(&path, denied));
+        if !root_allowed || under_unauthorized {
+            continue;
+        }
+        // A fragment left with nothing to fetch is still delivered: its nulls and errors.
+        let (planning, marked) = walk.set(&deferred.parent_type, &deferred.selection, &path);
+        planning_deferred.push(DeferredFragment {
+            selection: planning,
+            ..deferred.clone()
+        });
+        marked_deferred.push(DeferredFragment {
+            selection: marked,
+            ..deferred.clone()
+        });
+    }
     if walk.unauthorized.is_empty() {
         return None;
     }
     Some(Filtered {
         for_planning: NormalizedOperation {
             selection_set: planning,
+            deferred: planning_deferred,
             ..operation.clone()
         },
         for_shape: NormalizedOperation {
             selection_set: marked,
+            deferred: marked_deferred,
             ..operation.clone()
         },
         unauthorized: walk.unauthorized,
     })
+}
+
+/// A deferred fragment's path as the walk writes paths (`product.reviews`, `... on T`; list
+/// steps leave no trace).
+fn path_text(path: &[DeferPathStep]) -> String {
+    let mut text = String::new();
+    for step in path {
+        match step {
+            DeferPathStep::Field(key) => text = join(&text, key),
+            DeferPathStep::TypeCondition(name) => text = join(&text, &format!("... on {name}")),
+            DeferPathStep::List => {}
+        }
+    }
+    text
+}
+
+/// Whether `path` is `prefix` or lies under it.
+fn is_within(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
 struct Walk<'a> {

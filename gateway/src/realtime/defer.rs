@@ -122,6 +122,27 @@ pub fn respond(
     http
 }
 
+/// The payloads as messages of a streaming transport (GraphQL over SSE, WebSocket): each one
+/// a result in Apollo's format, the first the initial payload; the receiver ends after the
+/// last (`hasNext: false`), and the transport sends `complete`.
+pub(crate) fn messages(
+    gateway: Arc<Gateway>,
+    mut payloads: mpsc::Receiver<IncrementalPayload>,
+) -> mpsc::Receiver<super::Message> {
+    let (sender, receiver) = mpsc::channel(16);
+    tokio::spawn(async move {
+        while let Some(mut payload) = payloads.recv().await {
+            cap(&gateway, &mut payload);
+            let last = !payload.has_next;
+            let message = super::Message::Incremental(encode(&payload, DeferFormat::Apollo));
+            if sender.send(message).await.is_err() || last {
+                return;
+            }
+        }
+    });
+    receiver
+}
+
 /// Masks and caps every part's errors as a response's are.
 fn cap(gateway: &Gateway, payload: &mut IncrementalPayload) {
     if let Some(initial) = &mut payload.initial {

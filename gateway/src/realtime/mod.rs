@@ -14,6 +14,7 @@ pub mod config;
 pub mod defer;
 mod hub;
 mod live;
+mod live_hub;
 pub(crate) mod multipart;
 mod session;
 pub(crate) mod sse;
@@ -28,6 +29,7 @@ use tokio::sync::watch;
 
 pub use config::{SubscriptionsConfig, UpstreamProtocol};
 use hub::Hub;
+use live_hub::LiveHub;
 pub(crate) use session::{Message, Ticket};
 use upstream::Endpoint;
 
@@ -40,6 +42,8 @@ pub struct Subscriptions {
     /// Where each subgraph's subscriptions are opened, by subgraph name.
     endpoints: HashMap<String, Endpoint>,
     hub: Hub,
+    /// Live queries running now, each shared by its identical clients.
+    live: LiveHub,
     /// Client subscriptions open now, over every transport.
     active: Arc<AtomicUsize>,
     /// WebSocket connections open now.
@@ -68,6 +72,7 @@ impl Subscriptions {
             .unwrap_or_default();
         Self {
             hub: Hub::new(config.buffer),
+            live: LiveHub::default(),
             config,
             endpoints,
             active: Arc::new(AtomicUsize::new(0)),
@@ -141,6 +146,11 @@ impl Subscriptions {
         self.hub.len()
     }
 
+    /// Live queries running now (each shared by every identical client live query).
+    pub fn live_queries(&self) -> usize {
+        self.live.len()
+    }
+
     /// Prometheus text for `/metrics`.
     pub fn metrics(&self, out: &mut String) {
         use std::fmt::Write;
@@ -153,10 +163,20 @@ impl Subscriptions {
              gateway_subscriptions{{side=\"upstream\"}} {}\n\
              # HELP gateway_websockets WebSocket connections open now.\n\
              # TYPE gateway_websockets gauge\n\
-             gateway_websockets {}\n",
+             gateway_websockets {}\n\
+             # HELP gateway_live_queries Live queries running now: identical client live queries \
+             share one.\n\
+             # TYPE gateway_live_queries gauge\n\
+             gateway_live_queries {}\n\
+             # HELP gateway_live_query_executions_total Executions of live queries, each counted \
+             once however many clients it answered.\n\
+             # TYPE gateway_live_query_executions_total counter\n\
+             gateway_live_query_executions_total {}\n",
             self.active(),
             self.upstreams(),
-            self.websockets()
+            self.websockets(),
+            self.live_queries(),
+            self.live.executions()
         );
     }
 }
@@ -195,15 +215,20 @@ pub(crate) enum Started {
 }
 
 /// Runs `request` for a streaming transport: opens a subscription (within
-/// `subscriptions.max_total`), or executes anything else once.
+/// `subscriptions.max_total`), delivers an operation's deferred fragments as successive
+/// messages (when `deferring` says so), or executes anything else once.
 pub(crate) async fn start(
     gateway: &Arc<crate::gateway::Gateway>,
     request: crate::gateway::GraphQLRequest,
     context: Arc<crate::executor::RequestContext>,
+    deferring: crate::gateway::Deferring,
 ) -> Started {
     use crate::gateway::{Outcome, Streamed};
-    match gateway.execute_streamed(request, context).await {
+    match gateway.execute_streamed(request, context, deferring).await {
         Streamed::Response(outcome, response) => Started::Once(outcome, response),
+        Streamed::Incremental(payloads) => {
+            Started::Stream(defer::messages(gateway.clone(), payloads))
+        }
         Streamed::Subscription(plan) => match gateway.subscriptions().admit() {
             Ok(ticket) => Started::Stream(session::start(gateway.clone(), *plan, ticket)),
             Err(error) => Started::Once(
@@ -271,6 +296,16 @@ impl HttpStream {
             }
         }
         found
+    }
+
+    /// What this protocol does with `@defer`: SSE delivers it as successive `next` events;
+    /// Apollo's multipart subscription protocol has no form for it (its clients send
+    /// deferring operations as `@defer`'s multipart), so it gets the whole result at once.
+    pub(crate) fn deferring(self) -> crate::gateway::Deferring {
+        match self {
+            HttpStream::Sse => crate::gateway::Deferring::Deliver,
+            HttpStream::Multipart => crate::gateway::Deferring::Ignore,
+        }
     }
 
     /// The response for what [`start`] gave, in this protocol.

@@ -53,6 +53,13 @@ pub(crate) fn respond(messages: mpsc::Receiver<Message>, heartbeat: Duration) ->
                     json.push(b'}');
                     part(&json)
                 }
+                // Not sent here (this protocol ignores `@defer`), but framed as a result is.
+                Some(Message::Incremental(payload)) => {
+                    let mut json = b"{\"payload\":".to_vec();
+                    json.extend_from_slice(&payload);
+                    json.push(b'}');
+                    part(&json)
+                }
                 Some(Message::Fail(errors)) => {
                     let json = serde_json::json!({ "payload": null, "errors": errors });
                     part(json.to_string().as_bytes())

@@ -19,6 +19,10 @@ use crate::response::{GraphQLError, Response};
 pub(crate) enum Message {
     /// A result (for an event, or the only one of a query).
     Next(Response),
+    /// One payload of an operation's incremental delivery (`@defer`), as JSON in Apollo's
+    /// format (the first `{data, hasNext}`, then `{incremental, hasNext}`): sent as a result
+    /// is.
+    Incremental(Vec<u8>),
     /// The subscription ends with these errors (its subgraph closed it, it fell behind, the
     /// gateway shuts down); `complete` follows.
     Fail(Vec<GraphQLError>),

@@ -25,11 +25,14 @@ struct State {
 }
 
 fn next_event(response: &Response) -> Bytes {
-    // The serialised response is one line: JSON escapes every line break inside strings.
-    let json = response.to_bytes();
+    next_json(&response.to_bytes())
+}
+
+fn next_json(json: &[u8]) -> Bytes {
+    // Serialised JSON is one line: it escapes every line break inside strings.
     let mut out = Vec::with_capacity(json.len() + 20);
     out.extend_from_slice(b"event: next\ndata: ");
-    out.extend_from_slice(&json);
+    out.extend_from_slice(json);
     out.extend_from_slice(b"\n\n");
     Bytes::from(out)
 }
@@ -49,6 +52,7 @@ pub(crate) fn respond(messages: mpsc::Receiver<Message>, heartbeat: Duration) ->
         let bytes = tokio::select! {
             message = state.messages.recv() => match message {
                 Some(Message::Next(response)) => next_event(&response),
+                Some(Message::Incremental(payload)) => next_json(&payload),
                 Some(Message::Fail(errors)) => next_event(&Response::request_errors(errors)),
                 None => {
                     state.done = true;

@@ -21,7 +21,7 @@ use tokio::task::AbortHandle;
 
 use super::{Message, Started};
 use crate::edge::Edge;
-use crate::gateway::{Gateway, GraphQLRequest, Outcome};
+use crate::gateway::{Deferring, Gateway, GraphQLRequest, Outcome};
 use crate::identity::Identity;
 use crate::response::{GraphQLError, Response};
 
@@ -125,6 +125,8 @@ pub(crate) fn upgrade(
 /// What an operation's task reports to the connection.
 enum Out {
     Next(Response),
+    /// A payload of incremental delivery (`@defer`), as JSON: sent as `next` is.
+    Payload(Vec<u8>),
     /// Refused before execution: `error`, and nothing after it.
     Error(Vec<GraphQLError>),
     Complete,
@@ -423,6 +425,14 @@ impl Connection {
                 let payload = String::from_utf8(response.to_bytes()).unwrap_or_default();
                 format!(r#"{{"id":{id},"type":"{kind}","payload":{payload}}}"#)
             }
+            (Out::Payload(payload), protocol) => {
+                let kind = match protocol {
+                    Protocol::TransportWs => "next",
+                    Protocol::Legacy => "data",
+                };
+                let payload = String::from_utf8(payload).unwrap_or_default();
+                format!(r#"{{"id":{id},"type":"{kind}","payload":{payload}}}"#)
+            }
             (Out::Error(errors), _) => {
                 let payload = serde_json::to_string(&errors).unwrap_or_else(|_| "[]".into());
                 format!(r#"{{"id":{id},"type":"error","payload":{payload}}}"#)
@@ -489,7 +499,7 @@ async fn operation(
         return;
     }
     let context = gateway.request_context(&headers, identity);
-    match super::start(&gateway, request, context).await {
+    match super::start(&gateway, request, context, Deferring::Deliver).await {
         Started::Once(Outcome::Executed, response) => {
             if reporter.send(Out::Next(response)).await {
                 reporter.send(Out::Complete).await;
@@ -502,6 +512,7 @@ async fn operation(
             while let Some(message) = messages.recv().await {
                 let out = match message {
                     Message::Next(response) => Out::Next(response),
+                    Message::Incremental(payload) => Out::Payload(payload),
                     Message::Fail(errors) => Out::Next(Response::request_errors(errors)),
                 };
                 if !reporter.send(out).await {

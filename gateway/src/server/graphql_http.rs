@@ -213,7 +213,7 @@ async fn post_streamed(
     };
     let gateway = &generation.gateway;
     let context = gateway.request_context(headers, identity);
-    match realtime::start(gateway, request, context).await {
+    match realtime::start(gateway, request, context, stream.deferring()).await {
         realtime::Started::Once(outcome, response) if outcome != Outcome::Executed => {
             respond(response_type, outcome, response)
         }
