@@ -5,9 +5,14 @@
 //!
 //! The bytes counted are the ones the body yields: with compressed answers
 //! (`compression.subgraph_responses`), the decompressed bytes, which is what the gateway holds
-//! in memory; reqwest then reports no `Content-Length`, so only the streamed count applies.
+//! in memory; the decompressed answer has no `Content-Length`, so only the streamed count
+//! applies.
 
 use bytes::{Bytes, BytesMut};
+use http_body::Body;
+use http_body_util::BodyExt;
+
+use super::client::TransportError;
 
 /// The answer is larger than the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,17 +21,35 @@ pub struct TooLarge;
 #[derive(Debug)]
 pub enum BodyError {
     TooLarge,
-    Transport(reqwest::Error),
+    Transport(TransportError),
 }
 
-/// Reads `response`'s body, refusing more than `limit` bytes.
-pub async fn read_limited(mut response: reqwest::Response, limit: u64) -> Result<Bytes, BodyError> {
-    let mut body = LimitedBody::new(limit, response.content_length())
-        .map_err(|TooLarge| BodyError::TooLarge)?;
-    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
-        body.push(chunk).map_err(|TooLarge| BodyError::TooLarge)?;
+/// Reads a `body` announced as `content_length` bytes (if at all), refusing more than `limit`.
+pub async fn read_limited<B>(
+    body: B,
+    content_length: Option<u64>,
+    limit: u64,
+) -> Result<Bytes, BodyError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut collected =
+        LimitedBody::new(limit, content_length).map_err(|TooLarge| BodyError::TooLarge)?;
+    let mut body = std::pin::pin!(body);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| {
+            let error: Box<dyn std::error::Error + Send + Sync> = error.into();
+            BodyError::Transport(TransportError::body(&*error))
+        })?;
+        // Trailers, if a subgraph sends any, are not part of the answer.
+        if let Ok(chunk) = frame.into_data() {
+            collected
+                .push(chunk)
+                .map_err(|TooLarge| BodyError::TooLarge)?;
+        }
     }
-    Ok(body.finish())
+    Ok(collected.finish())
 }
 
 /// The chunks of a body so far, refusing to grow past a limit.

@@ -1,4 +1,5 @@
-//! Sends fetches to subgraphs over HTTP: one pooled keep-alive client, and per subgraph a
+//! Sends fetches to subgraphs over HTTP: one pooled keep-alive client ([`super::client`]), and
+//! per subgraph a
 //! timeout, a cap on requests in flight, a limit on answer size and a circuit breaker; every
 //! failure (unreachable, slow, non-2xx, malformed JSON, too large) turned into a
 //! [`FetchError`] rather than a panic.
@@ -8,14 +9,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
-use serde::Deserialize;
+use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use http_body_util::Full;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Map;
 use tokio::sync::Semaphore;
 
 use super::body::{BodyError, read_limited};
 use super::breaker::{Breaker, Outcome};
+use super::client::{Client, TransportError};
 use super::config::{CircuitBreakerConfig, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES};
 use super::dedup::{Deduplicator, RequestKey};
 use crate::cache::CacheControl;
@@ -68,7 +70,7 @@ pub type DataVersion = Arc<dyn Fn() -> u128 + Send + Sync>;
 /// Fetches over HTTP; subgraphs indexed like the supergraph's.
 #[derive(Clone)]
 pub struct HttpFetcher {
-    client: reqwest::Client,
+    client: Client,
     endpoints: Vec<Endpoint>,
     /// Mutations sent so far: a query sent after one never joins a request sent before.
     writes: Arc<AtomicU64>,
@@ -84,7 +86,9 @@ pub struct HttpFetcher {
 struct Endpoint {
     id: SubgraphId,
     name: Arc<str>,
-    url: Result<reqwest::Url, String>,
+    /// The URL as parsed (and normalised) by the URL standard's rules, for spans; the request
+    /// URI made from it, which a request clones (reference counts, no parsing).
+    url: Result<(Arc<str>, http::Uri), String>,
     timeout: Duration,
     max_response_bytes: u64,
     /// One permit per request in flight: a subgraph that never answers holds at most this
@@ -118,20 +122,9 @@ impl HttpFetcher {
             .map(|e| e.max_connections)
             .max()
             .unwrap_or(1);
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(max_idle)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(5))
-            // A subgraph that redirects is misconfigured: its answer is an error, not a
-            // second request (which would also re-send the POST body elsewhere).
-            .redirect(reqwest::redirect::Policy::none())
-            .gzip(accept_compressed)
-            .brotli(accept_compressed)
-            .zstd(accept_compressed)
-            .deflate(accept_compressed)
-            .build()
-            .expect("reqwest client with static settings");
+        // A subgraph that redirects is misconfigured: its answer is an error, not a second
+        // request (the client follows no redirects).
+        let client = Client::new(max_idle, accept_compressed);
         let endpoints = endpoints
             .into_iter()
             .enumerate()
@@ -139,8 +132,7 @@ impl HttpFetcher {
                 let max_connections = endpoint.max_connections.clamp(1, Semaphore::MAX_PERMITS);
                 Endpoint {
                     id: SubgraphId(index as u16),
-                    url: reqwest::Url::parse(&endpoint.url)
-                        .map_err(|e| format!("invalid subgraph URL {:?}: {e}", endpoint.url)),
+                    url: parse_url(&endpoint.url),
                     timeout: endpoint.timeout,
                     max_response_bytes: endpoint.max_response_bytes,
                     connections: Arc::new(Semaphore::new(max_connections)),
@@ -239,6 +231,15 @@ impl HttpFetcher {
     }
 }
 
+/// A subgraph URL, parsed once: as a URL (the standard's rules, as reqwest read it), then as
+/// the URI requests carry. Only `http` is supported (the gateway is built without TLS).
+fn parse_url(text: &str) -> Result<(Arc<str>, http::Uri), String> {
+    let invalid = |e: &dyn std::fmt::Display| format!("invalid subgraph URL {text:?}: {e}");
+    let url = reqwest::Url::parse(text).map_err(|e| invalid(&e))?;
+    let uri = url.as_str().parse::<http::Uri>().map_err(|e| invalid(&e))?;
+    Ok((url.as_str().into(), uri))
+}
+
 /// A Prometheus label value: backslash, quote and newline escaped.
 fn label_value(text: &str) -> String {
     text.replace('\\', "\\\\")
@@ -286,14 +287,51 @@ impl Serialize for Variables<'_> {
     }
 }
 
-#[derive(Deserialize)]
+/// The members of a GraphQL response; `null` reads as absent.
 struct WireResponse {
-    #[serde(default)]
     data: Option<Value>,
-    #[serde(default)]
     errors: Option<Vec<GraphQLError>>,
-    #[serde(default)]
     extensions: Option<Map<String, serde_json::Value>>,
+}
+
+impl WireResponse {
+    /// From the parsed body. `errors` and `extensions` (rare, small) are read through
+    /// serde_json's types; `data` is kept as parsed.
+    fn from_value(value: Value) -> Result<Self, String> {
+        let Value::Object(mut object) = value else {
+            return Err(format!(
+                "invalid type: {}, expected a GraphQL response object",
+                kind(&value)
+            ));
+        };
+        let mut take = |key: &str| object.remove(key).filter(|v| !v.is_null());
+        let data = take("data");
+        let errors = take("errors")
+            .map(|v| serde_json::from_value(serde_json::Value::from(v)))
+            .transpose()
+            .map_err(|e| format!("`errors`: {e}"))?;
+        let extensions = take("extensions")
+            .map(|v| serde_json::from_value(serde_json::Value::from(v)))
+            .transpose()
+            .map_err(|e| format!("`extensions`: {e}"))?;
+        Ok(Self {
+            data,
+            errors,
+            extensions,
+        })
+    }
+}
+
+/// What kind of JSON value `value` is, for an error message.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
 }
 
 impl Fetcher for HttpFetcher {
@@ -374,7 +412,7 @@ enum Failure {
     /// All connections stayed busy for the whole timeout: the subgraph never saw it.
     NoConnection,
     Timeout,
-    Transport(reqwest::Error),
+    Transport(TransportError),
     TooLarge,
 }
 
@@ -385,7 +423,10 @@ impl HttpFetcher {
         request: &FetchRequest,
         body: Bytes,
     ) -> Result<SubgraphResponse, FetchError> {
-        let url = endpoint.url.clone().map_err(FetchError::Unreachable)?;
+        let (url, uri) = endpoint
+            .url
+            .as_ref()
+            .map_err(|e| FetchError::Unreachable(e.clone()))?;
         let attempt = match &endpoint.breaker {
             Some(breaker) => Some(
                 breaker
@@ -397,7 +438,7 @@ impl HttpFetcher {
         let mut headers = request.context.headers_for(request.subgraph).clone();
         let tracing = request.context.traced();
         if tracing {
-            crate::telemetry::spans::record_subgraph_request(url.as_str(), None);
+            crate::telemetry::spans::record_subgraph_request(url, None);
             if crate::telemetry::propagating() {
                 crate::telemetry::spans::inject_current(&mut headers);
             }
@@ -410,18 +451,15 @@ impl HttpFetcher {
             // An untraced request's caller's trace context goes on as it came.
             headers.insert(http::header::HeaderName::from_static("traceparent"), parent);
         }
-        let send = self
-            .client
-            .post(url)
-            .headers(headers)
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .header(
-                ACCEPT,
-                HeaderValue::from_static(
-                    "application/graphql-response+json, application/json;q=0.9",
-                ),
-            )
-            .body(body);
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/graphql-response+json, application/json;q=0.9"),
+        );
+        let mut send = http::Request::new(Full::new(body));
+        *send.method_mut() = http::Method::POST;
+        *send.uri_mut() = uri.clone();
+        *send.headers_mut() = headers;
         let exchange = self.exchange(endpoint, send).await;
         let (result, outcome) = match exchange {
             Ok((status, cache_control, picked, bytes)) => {
@@ -459,11 +497,7 @@ impl HttpFetcher {
                 }),
                 Some(Outcome::Answered),
             ),
-            // A request reqwest could not even build says nothing about the subgraph.
-            Err(Failure::Transport(e)) => {
-                let outcome = (!e.is_builder()).then_some(Outcome::Down);
-                (Err(FetchError::Unreachable(describe(&e))), outcome)
-            }
+            Err(Failure::Transport(e)) => (Err(FetchError::Unreachable(e.0)), Some(Outcome::Down)),
         };
         if let (Some(attempt), Some(outcome)) = (attempt, outcome) {
             attempt.settle(outcome, Instant::now);
@@ -483,7 +517,7 @@ impl HttpFetcher {
     async fn exchange(
         &self,
         endpoint: &Endpoint,
-        request: reqwest::RequestBuilder,
+        request: http::Request<Full<Bytes>>,
     ) -> Result<Exchanged, Failure> {
         let deadline = tokio::time::Instant::now() + endpoint.timeout;
         let permit = match tokio::time::timeout_at(deadline, endpoint.connections.acquire()).await {
@@ -497,11 +531,15 @@ impl HttpFetcher {
             return Err(Failure::NoConnection);
         }
         let exchange = tokio::time::timeout_at(deadline, async {
-            let response = request.send().await.map_err(Failure::Transport)?;
+            let response = self
+                .client
+                .send(request)
+                .await
+                .map_err(Failure::Transport)?;
             let status = response.status();
             let cache_control = response
                 .headers()
-                .get(reqwest::header::CACHE_CONTROL)
+                .get(CACHE_CONTROL)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
             let picked = match &self.header_rules {
@@ -510,12 +548,21 @@ impl HttpFetcher {
                 }
                 _ => Vec::new(),
             };
-            let bytes = read_limited(response, endpoint.max_response_bytes)
-                .await
-                .map_err(|e| match e {
-                    BodyError::TooLarge => Failure::TooLarge,
-                    BodyError::Transport(e) => Failure::Transport(e),
-                })?;
+            // Removed when the answer is decompressed: then only the bytes read are counted.
+            let content_length = response
+                .headers()
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok());
+            let bytes = read_limited(
+                response.into_body(),
+                content_length,
+                endpoint.max_response_bytes,
+            )
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge => Failure::TooLarge,
+                BodyError::Transport(e) => Failure::Transport(e),
+            })?;
             Ok((status, cache_control, picked, bytes))
         })
         .await;
@@ -533,7 +580,7 @@ impl HttpFetcher {
 
 /// A subgraph's HTTP answer: status, `Cache-Control`, the headers the rules pick, body.
 type Exchanged = (
-    reqwest::StatusCode,
+    http::StatusCode,
     Option<String>,
     Vec<PropagatedHeader>,
     bytes::Bytes,
@@ -550,7 +597,8 @@ pub fn read_response(
     // UTF-8 is checked once for the whole body, which is faster than string by string.
     let parsed = std::str::from_utf8(body)
         .map_err(|e| e.to_string())
-        .and_then(|text| serde_json::from_str::<WireResponse>(text).map_err(|e| e.to_string()));
+        .and_then(|text| crate::json::parse(text).map_err(|e| e.to_string()))
+        .and_then(WireResponse::from_value);
     match parsed {
         Ok(wire) if wire.data.is_some() || wire.errors.is_some() => Ok(SubgraphResponse {
             data: wire.data,
@@ -569,28 +617,6 @@ pub fn read_response(
             "neither `data` nor `errors` in the response".into(),
         )),
         Err(e) => Err(FetchError::InvalidResponse(e)),
-    }
-}
-
-/// A short description of a transport failure: its kind and the innermost cause (reqwest's
-/// own message repeats the URL, which the error already names through the subgraph).
-fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_connect() {
-        "connection failed"
-    } else if error.is_body() || error.is_decode() {
-        "could not read the response body"
-    } else {
-        "request failed"
-    };
-    let mut cause = None;
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        cause = Some(inner.to_string());
-        source = inner.source();
-    }
-    match cause {
-        Some(cause) => format!("{kind}: {cause}"),
-        None => kind.to_string(),
     }
 }
 

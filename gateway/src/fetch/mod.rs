@@ -5,6 +5,7 @@
 mod body;
 mod breaker;
 mod cached;
+mod client;
 pub mod config;
 mod dedup;
 mod http;

@@ -127,6 +127,10 @@ impl Object {
                 .map(|(i, (key, _))| (key.clone(), i))
                 .collect()
         });
+        let source = source.into_iter();
+        // Merged entities mostly bring fields the object lacks: one allocation for them
+        // rather than growing (and copying the entries) step by step.
+        self.entries.reserve(source.size_hint().0);
         for (key, value) in source {
             let found = match &index {
                 Some(index) => index.get(key.as_ref()).copied(),
