@@ -66,7 +66,11 @@ async fn run(
         let bytes = response.to_bytes();
         if last.as_ref() != Some(&bytes) {
             last = Some(bytes);
-            if sender.send(Message::Next(response)).await.is_err() {
+            if sender
+                .send(Message::Next(Box::new(response)))
+                .await
+                .is_err()
+            {
                 return;
             }
         }

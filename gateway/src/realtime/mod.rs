@@ -28,7 +28,7 @@ use tokio::sync::watch;
 
 pub use config::{SubscriptionsConfig, UpstreamProtocol};
 use hub::Hub;
-pub(crate) use session::{Message, Ticket};
+pub(crate) use session::{Message, Messages, Ticket};
 use upstream::Endpoint;
 
 use crate::response::GraphQLError;
@@ -188,8 +188,8 @@ pub const LIVE_UNAVAILABLE_CODE: &str = "LIVE_QUERY_UNAVAILABLE";
 
 /// What a streaming transport does with a request.
 pub(crate) enum Started {
-    /// A subscription: its messages, until the receiver ends.
-    Stream(tokio::sync::mpsc::Receiver<Message>),
+    /// A subscription: its messages, until the stream ends.
+    Stream(Messages),
     /// One response: a query or mutation, or a request refused before execution.
     Once(crate::gateway::Outcome, crate::response::Response),
 }
@@ -231,7 +231,12 @@ pub(crate) async fn start(
                 }
             };
             match gateway.subscriptions().admit() {
-                Ok(ticket) => Started::Stream(live::start(gateway.clone(), *plan, changes, ticket)),
+                Ok(ticket) => Started::Stream(session::from_channel(live::start(
+                    gateway.clone(),
+                    *plan,
+                    changes,
+                    ticket,
+                ))),
                 Err(error) => refused(error),
             }
         }
@@ -281,11 +286,7 @@ impl HttpStream {
     ) -> axum::response::Response {
         let messages = match started {
             Started::Stream(messages) => messages,
-            Started::Once(_, response) => {
-                let (sender, receiver) = tokio::sync::mpsc::channel(1);
-                let _ = sender.try_send(Message::Next(response));
-                receiver
-            }
+            Started::Once(_, response) => session::once(Message::Next(Box::new(response))),
         };
         match self {
             HttpStream::Sse => sse::respond(messages, heartbeat),
