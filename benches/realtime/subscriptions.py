@@ -3,6 +3,7 @@
 subgraph event fanned out to 1, 100 and 10,000 subscribers of one gateway instance.
 
     benches/realtime/subscriptions.py [--counts 1,100,10000] [--samples N] [--interval-ms MS]
+        [--client python|rust] [--transport sse|ws] [--per-connection K]
 
 What one run does (docs/realtime.md, "Measured", has the results):
 
@@ -25,10 +26,19 @@ What one run does (docs/realtime.md, "Measured", has the results):
    prints p50/p99/max of (a) mutation sent → first subscriber holding the event and (b)
    mutation sent → every subscriber holding it (the fan-out), as one JSON line per count.
 
-The clients are one Python asyncio loop on the same 2 cores as the gateway and the services: at
-10,000 subscribers most of (b) is this loop reading 10,000 sockets one after the other, so (b)
-is an upper bound of the gateway's own fan-out time. Only processes this script started are
-stopped, by PID.
+With `--client python` (the default) the clients are one Python asyncio loop on the same 2 cores
+as the gateway and the services: at 10,000 subscribers most of (b) is this loop reading 10,000
+sockets one after the other, so (b) is an upper bound of the gateway's own fan-out time.
+
+With `--client rust` steps 3-5 are done by benches/realtime-client (built with `cargo build
+--release -p realtime-client` when missing), one process per count: a task per connection that
+scans its socket for the event's name and timestamps it on arrival, on a multi-threaded tokio
+runtime. It adds (c), the time from the mutation to each subscriber holding the event (every
+delivery of every sample), and the gateway's CPU time per event. `--transport ws` subscribes
+over `graphql-transport-ws` instead of SSE, `--per-connection K` subscriptions multiplexed on
+each WebSocket (SSE is always one per connection).
+
+Only processes this script started are stopped, by PID.
 """
 
 from __future__ import annotations
@@ -38,12 +48,13 @@ import asyncio
 import json
 import os
 import resource
+import subprocess
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-from processes import binaries, percentiles, start_gateway, start_services, stop_all, subgraphs_config
+from processes import ROOT, binaries, percentiles, start_gateway, start_services, stop_all, subgraphs_config
 
 SUBSCRIPTION = 'subscription { reviewAdded(upc: "1") { id body rating } }'
 
@@ -165,12 +176,42 @@ async def measure(count: int, args, port: int, gateway_pid: int, reviews_url: st
     }
 
 
+def client_binary(bins: Path) -> Path:
+    """benches/realtime-client, built beside the gateway when missing."""
+    client = bins / "realtime-client"
+    if not client.exists():
+        flags = ["--release"] if bins.name == "release" else []
+        subprocess.run(["cargo", "build", *flags, "-p", "realtime-client"], cwd=ROOT, check=True)
+    return client
+
+
+def measure_rust(count: int, args, client: Path, port: int, gateway_pid: int,
+                 reviews_port: int) -> dict:
+    out = subprocess.run(
+        [str(client), "--gateway", f"127.0.0.1:{port}", "--reviews", f"127.0.0.1:{reviews_port}",
+         "--gateway-pid", str(gateway_pid), "--transport", args.transport,
+         "--per-connection", str(args.per_connection), "--subscribers", str(count),
+         "--samples", str(args.samples), "--interval-ms", str(args.interval_ms)],
+        capture_output=True, text=True,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"realtime-client failed: {out.stderr.strip()}")
+    # Its connections close as it exits: let the gateway release them before the next count.
+    time.sleep(2.0)
+    return json.loads(out.stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--counts", default="1,100,10000")
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--interval-ms", type=int, default=50)
+    parser.add_argument("--client", choices=("python", "rust"), default="python")
+    parser.add_argument("--transport", choices=("sse", "ws"), default="sse")
+    parser.add_argument("--per-connection", type=int, default=1)
     args = parser.parse_args()
+    if args.transport == "ws" and args.client != "rust":
+        raise SystemExit("--transport ws needs --client rust")
     counts = [int(c) for c in args.counts.split(",")]
     # Each subscriber is a socket here and one in the gateway.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -178,6 +219,7 @@ def main() -> None:
     if soft < needed:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(needed, hard), hard))
     bins = binaries()
+    client = client_binary(bins) if args.client == "rust" else None
     work = Path(tempfile.mkdtemp(prefix="subscriptions-bench-"))
     ports = start_services(bins, work)
     config = work / "gateway.yaml"
@@ -185,13 +227,17 @@ def main() -> None:
     config.write_text(
         subgraphs_config(ports)
         + f"server:\n  max_connections: {limit}\n"
-        f"subscriptions:\n  max_total: {limit}\n"
+        f"subscriptions:\n  max_total: {limit}\n  max_websockets: {limit}\n"
+        f"  max_per_connection: {max(100, args.per_connection)}\n"
         "log:\n  access_log: false\n"
     )
     gateway, port = start_gateway(bins, config, work / "gateway.log")
     reviews_url = f"http://127.0.0.1:{ports['reviews']}/graphql"
     for count in counts:
-        result = asyncio.run(measure(count, args, port, gateway.pid, reviews_url))
+        if client is not None:
+            result = measure_rust(count, args, client, port, gateway.pid, ports["reviews"])
+        else:
+            result = asyncio.run(measure(count, args, port, gateway.pid, reviews_url))
         print(json.dumps(result), flush=True)
 
 

@@ -124,7 +124,7 @@ async fn deliver(
         let answer = latest.borrow_and_update().clone();
         if let Some(answer) = answer
             && sender
-                .send(Message::Next(Response::clone(&answer)))
+                .send(Message::Next(Box::new(Response::clone(&answer))))
                 .await
                 .is_err()
         {

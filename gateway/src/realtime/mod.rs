@@ -30,7 +30,7 @@ use tokio::sync::watch;
 pub use config::{SubscriptionsConfig, UpstreamProtocol};
 use hub::Hub;
 use live_hub::LiveHub;
-pub(crate) use session::{Message, Ticket};
+pub(crate) use session::{Message, Messages, Ticket};
 use upstream::Endpoint;
 
 use crate::response::GraphQLError;
@@ -208,8 +208,8 @@ pub const LIVE_UNAVAILABLE_CODE: &str = "LIVE_QUERY_UNAVAILABLE";
 
 /// What a streaming transport does with a request.
 pub(crate) enum Started {
-    /// A subscription: its messages, until the receiver ends.
-    Stream(tokio::sync::mpsc::Receiver<Message>),
+    /// A subscription: its messages, until the stream ends.
+    Stream(Messages),
     /// One response: a query or mutation, or a request refused before execution.
     Once(crate::gateway::Outcome, crate::response::Response),
 }
@@ -226,9 +226,10 @@ pub(crate) async fn start(
     use crate::gateway::{Outcome, Streamed};
     match gateway.execute_streamed(request, context, deferring).await {
         Streamed::Response(outcome, response) => Started::Once(outcome, response),
-        Streamed::Incremental(payloads) => {
-            Started::Stream(defer::messages(gateway.clone(), payloads))
-        }
+        Streamed::Incremental(payloads) => Started::Stream(session::from_channel(defer::messages(
+            gateway.clone(),
+            payloads,
+        ))),
         Streamed::Subscription(plan) => match gateway.subscriptions().admit() {
             Ok(ticket) => Started::Stream(session::start(gateway.clone(), *plan, ticket)),
             Err(error) => Started::Once(
@@ -256,7 +257,12 @@ pub(crate) async fn start(
                 }
             };
             match gateway.subscriptions().admit() {
-                Ok(ticket) => Started::Stream(live::start(gateway.clone(), *plan, changes, ticket)),
+                Ok(ticket) => Started::Stream(session::from_channel(live::start(
+                    gateway.clone(),
+                    *plan,
+                    changes,
+                    ticket,
+                ))),
                 Err(error) => refused(error),
             }
         }
@@ -316,11 +322,7 @@ impl HttpStream {
     ) -> axum::response::Response {
         let messages = match started {
             Started::Stream(messages) => messages,
-            Started::Once(_, response) => {
-                let (sender, receiver) = tokio::sync::mpsc::channel(1);
-                let _ = sender.try_send(Message::Next(response));
-                receiver
-            }
+            Started::Once(_, response) => session::once(Message::Next(Box::new(response))),
         };
         match self {
             HttpStream::Sse => sse::respond(messages, heartbeat),

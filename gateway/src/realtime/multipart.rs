@@ -9,10 +9,9 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::response::Response as HttpResponse;
 use bytes::Bytes;
-use futures::stream;
-use tokio::sync::mpsc;
+use futures::{StreamExt, stream};
 
-use super::Message;
+use super::{Message, Messages};
 
 pub(crate) const CONTENT_TYPE: &str =
     r#"multipart/mixed;boundary="graphql";subscriptionSpec="1.0""#;
@@ -21,7 +20,7 @@ const PART_HEAD: &[u8] = b"\r\n--graphql\r\ncontent-type: application/json; char
 const END: &[u8] = b"\r\n--graphql--\r\n";
 
 struct State {
-    messages: mpsc::Receiver<Message>,
+    messages: Messages,
     heartbeat: tokio::time::Interval,
     done: bool,
 }
@@ -33,7 +32,7 @@ fn part(json: &[u8]) -> Bytes {
     Bytes::from(out)
 }
 
-pub(crate) fn respond(messages: mpsc::Receiver<Message>, heartbeat: Duration) -> HttpResponse {
+pub(crate) fn respond(messages: Messages, heartbeat: Duration) -> HttpResponse {
     let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let state = State {
@@ -46,7 +45,7 @@ pub(crate) fn respond(messages: mpsc::Receiver<Message>, heartbeat: Duration) ->
             return None;
         }
         let bytes = tokio::select! {
-            message = state.messages.recv() => match message {
+            message = state.messages.next() => match message {
                 Some(Message::Next(response)) => {
                     let mut json = b"{\"payload\":".to_vec();
                     json.extend_from_slice(&response.to_bytes());

@@ -9,17 +9,16 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::response::Response as HttpResponse;
 use bytes::Bytes;
-use futures::stream;
-use tokio::sync::mpsc;
+use futures::{StreamExt, stream};
 
-use super::Message;
+use super::{Message, Messages};
 use crate::response::Response;
 
 const COMPLETE: &[u8] = b"event: complete\ndata:\n\n";
 const HEARTBEAT: &[u8] = b":\n\n";
 
 struct State {
-    messages: mpsc::Receiver<Message>,
+    messages: Messages,
     heartbeat: tokio::time::Interval,
     done: bool,
 }
@@ -37,7 +36,7 @@ fn next_json(json: &[u8]) -> Bytes {
     Bytes::from(out)
 }
 
-pub(crate) fn respond(messages: mpsc::Receiver<Message>, heartbeat: Duration) -> HttpResponse {
+pub(crate) fn respond(messages: Messages, heartbeat: Duration) -> HttpResponse {
     let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let state = State {
@@ -50,7 +49,7 @@ pub(crate) fn respond(messages: mpsc::Receiver<Message>, heartbeat: Duration) ->
             return None;
         }
         let bytes = tokio::select! {
-            message = state.messages.recv() => match message {
+            message = state.messages.next() => match message {
                 Some(Message::Next(response)) => next_event(&response),
                 Some(Message::Incremental(payload)) => next_json(&payload),
                 Some(Message::Fail(errors)) => next_event(&Response::request_errors(errors)),

@@ -28,6 +28,12 @@ use crate::response::{GraphQLError, Response};
 /// The largest message a client may send.
 const MAX_MESSAGE_BYTES: usize = 1 << 20;
 
+/// What a connection's read buffer starts with (it grows to a frame's length when one is
+/// longer). tungstenite's default is 128 KiB, and it zero-fills the whole buffer before its
+/// first read: 128 KiB resident per WebSocket, idle or not. Clients send `subscribe`
+/// messages of a query each, which this holds whole.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Protocol {
     /// `graphql-transport-ws`.
@@ -114,6 +120,10 @@ pub(crate) fn upgrade(
     upgrade
         .protocols(["graphql-transport-ws", "graphql-ws"])
         .max_message_size(MAX_MESSAGE_BYTES)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        // Each message is written as it is sent (every send flushes anyway), so no write
+        // buffer is kept to gather them.
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             let _ticket = ticket;
             Connection::new(gateway, edge, headers, protocol)
@@ -124,7 +134,7 @@ pub(crate) fn upgrade(
 
 /// What an operation's task reports to the connection.
 enum Out {
-    Next(Response),
+    Next(Box<Response>),
     /// A payload of incremental delivery (`@defer`), as JSON: sent as `next` is.
     Payload(Vec<u8>),
     /// Refused before execution: `error`, and nothing after it.
@@ -493,15 +503,17 @@ async fn operation(
     mut request: GraphQLRequest,
     reporter: Reporter,
 ) {
-    if let Err(refusal) = edge.persisted().resolve(&mut request).await {
+    // Both boxed: this task outlives them (it runs the subscription for as long as it lasts),
+    // and their states inline would size its future for as long: an idle subscription's memory.
+    if let Err(refusal) = Box::pin(edge.persisted().resolve(&mut request)).await {
         let error = GraphQLError::new(refusal.message).with_code(refusal.code);
         reporter.send(Out::Error(vec![error])).await;
         return;
     }
     let context = gateway.request_context(&headers, identity);
-    match super::start(&gateway, request, context, Deferring::Deliver).await {
+    match Box::pin(super::start(&gateway, request, context, Deferring::Deliver)).await {
         Started::Once(Outcome::Executed, response) => {
-            if reporter.send(Out::Next(response)).await {
+            if reporter.send(Out::Next(Box::new(response))).await {
                 reporter.send(Out::Complete).await;
             }
         }
@@ -509,11 +521,11 @@ async fn operation(
             reporter.send(Out::Error(response.errors)).await;
         }
         Started::Stream(mut messages) => {
-            while let Some(message) = messages.recv().await {
+            while let Some(message) = messages.next().await {
                 let out = match message {
                     Message::Next(response) => Out::Next(response),
                     Message::Incremental(payload) => Out::Payload(payload),
-                    Message::Fail(errors) => Out::Next(Response::request_errors(errors)),
+                    Message::Fail(errors) => Out::Next(Box::new(Response::request_errors(errors))),
                 };
                 if !reporter.send(out).await {
                     return;
