@@ -19,8 +19,10 @@ What one run does (docs/realtime.md, "Measured", has the results):
    then XADDs the change event and records when each client receives the new price. Samples
    are --interval-ms apart.
 5. Prints p50/p95/p99/max of (a) XADD → first client holding it and (b) XADD → every client
-   holding it, and B's live-query executions per change (`gateway_live_query_executions_total`
-   over the samples: 1 when the clients share), as one JSON line.
+   holding it, B's live-query executions per change (`gateway_live_query_executions_total`
+   over the samples: 1 when the clients share) and B's CPU time per change (from
+   /proc/<pid>/stat: what the execution and the fan-out to every client cost the gateway,
+   whatever the client loop's speed), as one JSON line.
 
 The clients run on the same 2 cores as the gateways and the services: at 10,000 the "every
 client" column is mostly the Python loop reading 10,000 sockets in turn, an upper bound of the
@@ -51,6 +53,9 @@ from processes import (
 
 QUERY = 'query @live { product(upc: "1") { upc price } }'
 STOPPING = threading.Event()
+# How many clients hold each price: the wait for "every client" reads one number rather than
+# scanning every client (which, at 10,000, would take the loop's time from reading sockets).
+ARRIVED: dict[int, int] = {}
 
 
 def post(url: str, body: dict) -> dict:
@@ -118,8 +123,16 @@ class Client:
                         print(f"a live query failed: {result}", file=sys.stderr)
                     return
                 price = result["data"]["product"]["price"]
-                self.arrivals.setdefault(price, now)
+                if price not in self.arrivals:
+                    self.arrivals[price] = now
+                    ARRIVED[price] = ARRIVED.get(price, 0) + 1
                 self.first.set()
+
+
+def cpu_ms(pid: int) -> float:
+    """User + system CPU time of process `pid` so far, in milliseconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def metric(url: str, name: str) -> int:
@@ -130,7 +143,7 @@ def metric(url: str, name: str) -> int:
     raise SystemExit(f"no {name} in /metrics")
 
 
-async def measure(args, b: str, redis_port: int, products: str) -> dict:
+async def measure(args, b: str, b_pid: int, redis_port: int, products: str) -> dict:
     loop = asyncio.get_running_loop()
     port = int(b.split(":")[2].split("/")[0])
     clients = [Client(port) for _ in range(args.clients)]
@@ -141,6 +154,7 @@ async def measure(args, b: str, redis_port: int, products: str) -> dict:
     redis = Redis(redis_port)
     event = json.dumps({"subgraph": "products", "type": "Product", "keys": [{"upc": "1"}]})
     executions_before = metric(b, "gateway_live_query_executions_total")
+    cpu_before = cpu_ms(b_pid)
     first, every, missed = [], [], 0
     for sample in range(args.samples):
         price = 100_000 + sample
@@ -149,7 +163,7 @@ async def measure(args, b: str, redis_port: int, products: str) -> dict:
         sent = time.perf_counter()
         redis.command("XADD", "gateway:invalidations", "*", "event", event)
         deadline = time.perf_counter() + 10
-        while time.perf_counter() < deadline and not all(price in c.arrivals for c in clients):
+        while time.perf_counter() < deadline and ARRIVED.get(price, 0) < len(clients):
             await asyncio.sleep(0.0005)
         got = [c.arrivals[price] - sent for c in clients if price in c.arrivals]
         if len(got) < len(clients):
@@ -158,6 +172,7 @@ async def measure(args, b: str, redis_port: int, products: str) -> dict:
         first.append(min(got))
         every.append(max(got))
         await asyncio.sleep(args.interval_ms / 1000)
+    cpu = cpu_ms(b_pid) - cpu_before
     executions = metric(b, "gateway_live_query_executions_total") - executions_before
     return {
         "clients": args.clients,
@@ -167,6 +182,8 @@ async def measure(args, b: str, redis_port: int, products: str) -> dict:
         "xadd_to_every_client": percentiles(every),
         "executions_per_change": round(executions / max(args.samples, 1), 2),
         "live_queries_running": metric(b, "gateway_live_queries"),
+        # B's CPU time over the samples (with the pauses between them), per change.
+        "gateway_b_cpu_ms_per_change": round(cpu / max(args.samples, 1), 2),
         "cpus": os.cpu_count(),
     }
 
@@ -203,9 +220,9 @@ def main() -> None:
     )
     gateways = []
     for name in ("a", "b"):
-        _, port = start_gateway(bins, config, work / f"gateway-{name}.log")
-        gateways.append(f"http://127.0.0.1:{port}/graphql")
-    b = gateways[1]
+        proc, port = start_gateway(bins, config, work / f"gateway-{name}.log")
+        gateways.append((f"http://127.0.0.1:{port}/graphql", proc.pid))
+    b, b_pid = gateways[1]
     deadline = time.time() + 15
     while "gateway_cache_stream_connected 1" not in urllib.request.urlopen(
         b.replace("/graphql", "/metrics")).read().decode():
@@ -213,7 +230,7 @@ def main() -> None:
             raise SystemExit("gateway B never connected to the stream")
         time.sleep(0.05)
     products = f"http://127.0.0.1:{ports['products']}/graphql"
-    print(json.dumps(asyncio.run(measure(args, b, redis_port, products))))
+    print(json.dumps(asyncio.run(measure(args, b, b_pid, redis_port, products))))
 
 
 if __name__ == "__main__":
