@@ -353,9 +353,11 @@ impl Fetcher for HttpFetcher {
                         &body,
                         request.context.headers_for(request.subgraph),
                     );
-                    dedup
-                        .send(key, self.fetch_from(endpoint, &request, body.clone()))
-                        .await
+                    // Boxed: held inline, the request's future would be stored several times
+                    // over in the de-duplicator's (its states each keep room for it), and this
+                    // whole future, moved into its box per fetch, grew to about 14 KB.
+                    let send = Box::pin(self.fetch_from(endpoint, &request, body.clone()));
+                    dedup.send(key, send).await
                 }
                 _ => (Role::Ran, self.fetch_from(endpoint, &request, body).await),
             };

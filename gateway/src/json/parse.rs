@@ -57,11 +57,11 @@ impl<'a> Parser<'a> {
     fn error(&self, what: &str) -> ParseError {
         let before = &self.bytes[..self.pos.min(self.bytes.len())];
         let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
-        let column = before.len()
-            - before
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |i| i + 1);
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let column = before.len() - line_start + 1;
         ParseError(format!("{what} at line {line} column {column}"))
     }
 
@@ -185,12 +185,7 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Result<Str, ParseError> {
         self.pos += 1;
         let start = self.pos;
-        let Some(offset) = memchr2(b'"', b'\\', &self.bytes[start..]) else {
-            self.pos = self.bytes.len();
-            return Err(self.eof("a string"));
-        };
-        let end = start + offset;
-        self.check_no_control(start, end)?;
+        let end = self.string_end(start)?;
         if self.bytes[end] == b'"' {
             self.pos = end + 1;
             // `"` is ASCII, so both ends are character boundaries.
@@ -199,16 +194,38 @@ impl<'a> Parser<'a> {
         self.escaped_string(start, end)
     }
 
-    /// JSON forbids raw control characters in strings. No early exit, so that it vectorises.
-    fn check_no_control(&mut self, start: usize, end: usize) -> Result<(), ParseError> {
-        let segment = &self.bytes[start..end];
-        if segment.iter().fold(false, |seen, &b| seen | (b < 0x20)) {
-            self.pos = start + segment.iter().position(|&b| b < 0x20).unwrap_or(0);
-            return Err(
-                self.error("control character (\\u0000-\\u001F) found while parsing a string")
-            );
+    /// The position of the first `"` or `\` from `from` on; an error at a control character
+    /// (JSON forbids them raw in strings) or at the end of the text.
+    fn string_end(&mut self, from: usize) -> Result<usize, ParseError> {
+        // Most strings are short (keys, ids, names): a byte at a time costs less than
+        // setting up a vector search.
+        let short = (from + SHORT_STRING).min(self.bytes.len());
+        for at in from..short {
+            match self.bytes[at] {
+                b'"' | b'\\' => return Ok(at),
+                0..0x20 => {
+                    self.pos = at;
+                    return Err(self.control_character());
+                }
+                _ => {}
+            }
         }
-        Ok(())
+        let Some(offset) = memchr2(b'"', b'\\', &self.bytes[short..]) else {
+            self.pos = self.bytes.len();
+            return Err(self.eof("a string"));
+        };
+        let end = short + offset;
+        // The smallest byte, with no early exit: a reduction that vectorises.
+        let segment = &self.bytes[short..end];
+        if segment.iter().fold(u8::MAX, |least, &b| least.min(b)) < 0x20 {
+            self.pos = short + segment.iter().position(|&b| b < 0x20).unwrap_or(0);
+            return Err(self.control_character());
+        }
+        Ok(end)
+    }
+
+    fn control_character(&self) -> ParseError {
+        self.error("control character (\\u0000-\\u001F) found while parsing a string")
     }
 
     /// The rest of a string from its first backslash at `at` (`start`: its first character).
@@ -238,12 +255,7 @@ impl<'a> Parser<'a> {
                 }
             }
             let run = self.pos;
-            let Some(offset) = memchr2(b'"', b'\\', &self.bytes[run..]) else {
-                self.pos = self.bytes.len();
-                return Err(self.eof("a string"));
-            };
-            at = run + offset;
-            self.check_no_control(run, at)?;
+            at = self.string_end(run)?;
             out.push_str(&self.text[run..at]);
             if self.bytes[at] == b'"' {
                 self.pos = at + 1;
@@ -373,6 +385,9 @@ impl<'a> Parser<'a> {
         }
     }
 }
+
+/// Strings up to this long are scanned a byte at a time (see [`Parser::string_end`]).
+const SHORT_STRING: usize = 16;
 
 /// Powers of ten exactly representable as `f64` (up to 10^22): dividing a significand of at
 /// most 15 digits by one is a single correctly rounded operation, as serde_json does it.
