@@ -596,10 +596,13 @@ pub fn read_response(
     cache_control: Option<String>,
     body: &[u8],
 ) -> Result<SubgraphResponse, FetchError> {
-    // UTF-8 is checked once for the whole body, which is faster than string by string.
+    // UTF-8 is checked once for the whole body, which is faster than string by string; then
+    // serde_json reads the text straight into the json module's value.
     let parsed = std::str::from_utf8(body)
         .map_err(|e| e.to_string())
-        .and_then(|text| crate::json::parse(text).map_err(|e| e.to_string()))
+        .and_then(|text| {
+            serde_json::from_str::<crate::json::Value>(text).map_err(|e| e.to_string())
+        })
         .and_then(WireResponse::from_value);
     match parsed {
         Ok(wire) if wire.data.is_some() || wire.errors.is_some() => Ok(SubgraphResponse {

@@ -13,14 +13,12 @@
 mod convert;
 mod object;
 mod ordered;
-mod parse;
 mod serde_impl;
 mod write;
 
 pub use compact_str::CompactString as Str;
 pub use object::Object;
 pub use ordered::{Ordered, OrderedEntries};
-pub use parse::{ParseError, parse};
 pub use serde_json::Number;
 pub use write::write_str;
 
