@@ -93,6 +93,8 @@ impl Checker<'_> {
         let provided: Vec<HashSet<(Name, Name)>> =
             self.subgraphs.iter().map(provides_selections).collect();
         self.subgraph_names();
+        self.unsupported();
+        self.composed_directives();
         self.overrides(supergraph, &usage);
         self.sharing(supergraph, &provided);
         self.runtime_types(supergraph);
@@ -719,6 +721,83 @@ impl Checker<'_> {
         }
     }
 
+    /// Directives named by `@composeDirective` in several subgraphs must be the same
+    /// directive of the same spec under the same name everywhere, and the subgraphs
+    /// composing from one spec must link the same major version of it.
+    fn composed_directives(&mut self) {
+        fn identity(url: &str) -> (&str, &str) {
+            let (identity, version) = url.rsplit_once('/').unwrap_or((url, ""));
+            let major = version
+                .trim_start_matches('v')
+                .split('.')
+                .next()
+                .unwrap_or("");
+            (identity, major)
+        }
+        let composed: Vec<(&str, &super::subgraph::ComposedDirective)> = self
+            .subgraphs
+            .iter()
+            .flat_map(|s| s.composed.iter().map(|c| (s.name.as_str(), c)))
+            .collect();
+        let mut errors: Vec<CompositionError> = Vec::new();
+        for (i, (subgraph_a, a)) in composed.iter().enumerate() {
+            for (subgraph_b, b) in &composed[..i] {
+                let ((id_a, major_a), (id_b, major_b)) = (identity(&a.url), identity(&b.url));
+                let message = if a.name == b.name && a.original != b.original {
+                    format!(
+                        "Composed directive \"@{}\" does not refer to the same directive in every subgraph",
+                        a.name
+                    )
+                } else if a.name == b.name && id_a != id_b {
+                    format!(
+                        "Composed directive \"@{}\" is not linked by the same core feature in every subgraph",
+                        a.name
+                    )
+                } else if id_a == id_b && a.original == b.original && a.name != b.name {
+                    format!(
+                        "Composed directive is not named consistently in all subgraphs but \"@{}\" in subgraph \"{subgraph_b}\" and \"@{}\" in subgraph \"{subgraph_a}\"",
+                        b.name, a.name
+                    )
+                } else if id_a == id_b && major_a != major_b {
+                    format!(
+                        "Core feature \"{id_a}\" requested to be merged has major version mismatch across subgraphs"
+                    )
+                } else {
+                    continue;
+                };
+                if !errors.iter().any(|e| e.message == message) {
+                    errors.push(
+                        CompositionError::new("DIRECTIVE_COMPOSITION_ERROR", message)
+                            .at(subgraph_b, b.location)
+                            .at(subgraph_a, a.location),
+                    );
+                }
+            }
+        }
+        self.errors.extend(errors);
+    }
+
+    /// Federation directives this composer reads but does not carry into the supergraph:
+    /// an application is refused with a clear code rather than dropped (`@cacheTag`, v2.12,
+    /// Apollo Router's response cache tags, which Apollo writes as `@join__directive`).
+    fn unsupported(&mut self) {
+        for subgraph in self.subgraphs {
+            let name = subgraph.names.directive("cacheTag");
+            if !name.is_empty() && applies(subgraph, name) {
+                self.errors.push(
+                    CompositionError::new(
+                        "UNSUPPORTED_FEATURE",
+                        format!(
+                            "[{}] \"@{name}\" (federation v2.12) is not supported by this composer yet: remove its applications",
+                            subgraph.name
+                        ),
+                    )
+                    .at(&subgraph.name, subgraph.federation_link_span()),
+                );
+            }
+        }
+    }
+
     /// A field several subgraphs resolve with an abstract type must be able to return the
     /// same object types in each of them: otherwise which types the field may return depends
     /// on the subgraph a plan picks.
@@ -846,10 +925,10 @@ impl Checker<'_> {
         }
     }
 
-    /// `@tag` and `@inaccessible` go into the supergraph under one name: subgraphs that
+    /// `@tag`, `@inaccessible`, `@cost` and `@listSize` go into the supergraph under one name: subgraphs that
     /// import them must import them under the same name.
     fn import_names(&mut self) {
-        for spec in ["tag", "inaccessible"] {
+        for spec in ["tag", "inaccessible", "cost", "listSize"] {
             // Only subgraphs that apply it: an import nobody uses names nothing.
             let imported: Vec<(&Subgraph, &str)> = self
                 .subgraphs
