@@ -434,7 +434,22 @@ impl Checker<'_> {
     fn externals(&mut self, supergraph: &Supergraph, usage: &[HashSet<(Name, Name)>]) {
         for ty in supergraph.types.values() {
             for field in ty.fields.values() {
-                let resolved_elsewhere = field.sources.iter().any(|s| !s.external);
+                // An `@interfaceObject` resolving the field for every implementation of its
+                // interface counts too.
+                let resolved_elsewhere = field.sources.iter().any(|s| !s.external)
+                    || ty.implements.keys().any(|interface| {
+                        let Some(interface) = supergraph.types.get(interface) else {
+                            return false;
+                        };
+                        interface.fields.get(&field.name).is_some_and(|f| {
+                            f.sources.iter().any(|s| {
+                                !s.external
+                                    && interface.sources.iter().any(|t| {
+                                        t.interface_object && t.origin.subgraph == s.origin.subgraph
+                                    })
+                            })
+                        })
+                    });
                 for source in field.sources.iter().filter(|s| s.external) {
                     let subgraph = &self.subgraphs[source.origin.subgraph];
                     if !resolved_elsewhere {
@@ -1393,21 +1408,21 @@ fn valid_override_label(label: &str) -> bool {
         .strip_prefix("percent(")
         .and_then(|rest| rest.strip_suffix(')'))
     {
+        // Apollo's `^percent\((\d{1,2}(\.\d{1,8})?|100)\)$`.
         let (whole, decimals) = number.split_once('.').unwrap_or((number, ""));
         let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-        return !whole.is_empty()
-            && digits(whole)
-            && digits(decimals)
-            && decimals.len() <= 8
-            && (!number.contains('.') || !decimals.is_empty())
-            && number
-                .parse::<f64>()
-                .is_ok_and(|n| (0.0..=100.0).contains(&n));
+        return number == "100"
+            || ((1..=2).contains(&whole.len())
+                && digits(whole)
+                && digits(decimals)
+                && decimals.len() <= 8
+                && (!number.contains('.') || !decimals.is_empty()));
     }
+    // Apollo's `^[a-zA-Z][a-zA-Z0-9_\-:./]*$`.
     label.starts_with(|c: char| c.is_ascii_alphabetic())
         && label
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.'))
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.' | '/'))
 }
 
 /// Whether a `@key`/`@requires`/`@provides` has its `fields` as a string (a redefinition of

@@ -306,15 +306,17 @@ pub fn parse(input: &SubgraphInput) -> (Result<Subgraph, Vec<CompositionError>>,
         // Every subgraph answers `_service`, so every subgraph has a Query type.
         prelude.push_str("type Query { _service: String }\n");
     }
-    let prelude = ast::Document::parse(prelude, "federation-definitions.graphql")
-        .expect("the federation definitions parse");
-    let built = match Schema::builder()
+    // A subgraph printed from a built schema defines every federation element itself: then
+    // there is nothing to add (and an empty document does not parse).
+    let mut builder = Schema::builder()
         .adopt_orphan_extensions()
-        .ignore_builtin_redefinitions()
-        .add_ast(&prelude)
-        .add_ast(&document)
-        .build()
-    {
+        .ignore_builtin_redefinitions();
+    if !prelude.trim().is_empty() {
+        let prelude = ast::Document::parse(prelude, "federation-definitions.graphql")
+            .expect("the federation definitions parse");
+        builder = builder.add_ast(&prelude);
+    }
+    let built = match builder.add_ast(&document).build() {
         Ok(schema) => with_default_roots(schema).validate(),
         Err(errors) => Err(errors),
     };
