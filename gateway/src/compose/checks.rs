@@ -114,6 +114,7 @@ impl Checker<'_> {
         self.requires_need_a_local_key(supergraph);
         self.transitive_auth(supergraph);
         self.inaccessible(supergraph);
+        self.interface_fields(supergraph);
         self.queries(supergraph);
     }
 
@@ -1209,6 +1210,42 @@ impl Checker<'_> {
                     ),
                     &origins,
                 );
+            }
+        }
+    }
+
+    /// After merging, a type implementing an interface (in some subgraph) must have every
+    /// field the interface has (in any subgraph): a subgraph adding a field to the interface
+    /// without the implementations that other subgraphs declare leaves them incomplete.
+    fn interface_fields(&mut self, supergraph: &Supergraph) {
+        for ty in supergraph.types.values() {
+            for interface_name in ty.implements.keys() {
+                let Some(interface) = supergraph.types.get(interface_name) else {
+                    continue;
+                };
+                for field in interface.fields.values() {
+                    if ty.fields.contains_key(&field.name) {
+                        continue;
+                    }
+                    let places: Vec<Origin> = field.sources.iter().map(|s| s.origin).collect();
+                    self.error(
+                        "INTERFACE_FIELD_NO_IMPLEM",
+                        format!(
+                            "Interface field \"{}.{}\" is declared in subgraph(s) {} but type \"{}\", which implements \"{}\", does not have field \"{}\" in any subgraph",
+                            interface.name,
+                            field.name,
+                            places
+                                .iter()
+                                .map(|o| format!("\"{}\"", self.name(*o)))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            ty.name,
+                            interface.name,
+                            field.name
+                        ),
+                        &places,
+                    );
+                }
             }
         }
     }

@@ -80,7 +80,9 @@ const DIRECTIVES: &[(&str, u32, &str)] = &[
     (
         "composeDirective",
         1,
-        "(name: String!) repeatable on SCHEMA",
+        // Nullable as Apollo defines it: a missing or empty name is refused by composition
+        // (`DIRECTIVE_COMPOSITION_ERROR`), not by validation.
+        "(name: String) repeatable on SCHEMA",
     ),
     (
         "authenticated",
@@ -423,11 +425,28 @@ fn composed_directives(
             if url.starts_with(FEDERATION_SPEC) {
                 return None;
             }
-            let Some(Value::List(items)) = link
+            // Not imported: the link's namespace (`as:`, or the spec's name) gives
+            // `@spec` for the directive named after the spec and `@spec__name` for the others.
+            let namespaced = || {
+                let spec = link
+                    .specified_argument_by_name("as")
+                    .and_then(|v| v.as_str())
+                    .or_else(|| url.trim_end_matches('/').rsplit('/').nth(1))?;
+                if local == spec {
+                    Some(spec.to_string())
+                } else {
+                    local
+                        .strip_prefix(spec)
+                        .and_then(|rest| rest.strip_prefix("__"))
+                        .map(str::to_string)
+                }
+            };
+            let items: &[Node<Value>] = match link
                 .specified_argument_by_name("import")
                 .map(|v| v.as_ref())
-            else {
-                return None;
+            {
+                Some(Value::List(items)) => items,
+                _ => &[],
             };
             // The directive's name in its spec, when the import brings it in as `requested`.
             let original = items.iter().find_map(|item| match item.as_ref() {
@@ -443,7 +462,8 @@ fn composed_directives(
                     (get("as").unwrap_or(name) == requested).then(|| name.to_string())
                 }
                 _ => None,
-            })?;
+            });
+            let original = original.or_else(namespaced)?;
             Some((url.to_string(), original))
         });
         let definition = schema.directive_definitions.get(local);
