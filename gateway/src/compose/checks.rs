@@ -93,6 +93,8 @@ impl Checker<'_> {
         let provided: Vec<HashSet<(Name, Name)>> =
             self.subgraphs.iter().map(provides_selections).collect();
         self.subgraph_names();
+        self.unsupported();
+        self.composed_directives();
         self.overrides(supergraph, &usage);
         self.sharing(supergraph, &provided);
         self.runtime_types(supergraph);
@@ -112,6 +114,7 @@ impl Checker<'_> {
         self.requires_need_a_local_key(supergraph);
         self.transitive_auth(supergraph);
         self.inaccessible(supergraph);
+        self.interface_fields(supergraph);
         self.queries(supergraph);
     }
 
@@ -432,7 +435,22 @@ impl Checker<'_> {
     fn externals(&mut self, supergraph: &Supergraph, usage: &[HashSet<(Name, Name)>]) {
         for ty in supergraph.types.values() {
             for field in ty.fields.values() {
-                let resolved_elsewhere = field.sources.iter().any(|s| !s.external);
+                // An `@interfaceObject` resolving the field for every implementation of its
+                // interface counts too.
+                let resolved_elsewhere = field.sources.iter().any(|s| !s.external)
+                    || ty.implements.keys().any(|interface| {
+                        let Some(interface) = supergraph.types.get(interface) else {
+                            return false;
+                        };
+                        interface.fields.get(&field.name).is_some_and(|f| {
+                            f.sources.iter().any(|s| {
+                                !s.external
+                                    && interface.sources.iter().any(|t| {
+                                        t.interface_object && t.origin.subgraph == s.origin.subgraph
+                                    })
+                            })
+                        })
+                    });
                 for source in field.sources.iter().filter(|s| s.external) {
                     let subgraph = &self.subgraphs[source.origin.subgraph];
                     if !resolved_elsewhere {
@@ -719,6 +737,83 @@ impl Checker<'_> {
         }
     }
 
+    /// Directives named by `@composeDirective` in several subgraphs must be the same
+    /// directive of the same spec under the same name everywhere, and the subgraphs
+    /// composing from one spec must link the same major version of it.
+    fn composed_directives(&mut self) {
+        fn identity(url: &str) -> (&str, &str) {
+            let (identity, version) = url.rsplit_once('/').unwrap_or((url, ""));
+            let major = version
+                .trim_start_matches('v')
+                .split('.')
+                .next()
+                .unwrap_or("");
+            (identity, major)
+        }
+        let composed: Vec<(&str, &super::subgraph::ComposedDirective)> = self
+            .subgraphs
+            .iter()
+            .flat_map(|s| s.composed.iter().map(|c| (s.name.as_str(), c)))
+            .collect();
+        let mut errors: Vec<CompositionError> = Vec::new();
+        for (i, (subgraph_a, a)) in composed.iter().enumerate() {
+            for (subgraph_b, b) in &composed[..i] {
+                let ((id_a, major_a), (id_b, major_b)) = (identity(&a.url), identity(&b.url));
+                let message = if a.name == b.name && a.original != b.original {
+                    format!(
+                        "Composed directive \"@{}\" does not refer to the same directive in every subgraph",
+                        a.name
+                    )
+                } else if a.name == b.name && id_a != id_b {
+                    format!(
+                        "Composed directive \"@{}\" is not linked by the same core feature in every subgraph",
+                        a.name
+                    )
+                } else if id_a == id_b && a.original == b.original && a.name != b.name {
+                    format!(
+                        "Composed directive is not named consistently in all subgraphs but \"@{}\" in subgraph \"{subgraph_b}\" and \"@{}\" in subgraph \"{subgraph_a}\"",
+                        b.name, a.name
+                    )
+                } else if id_a == id_b && major_a != major_b {
+                    format!(
+                        "Core feature \"{id_a}\" requested to be merged has major version mismatch across subgraphs"
+                    )
+                } else {
+                    continue;
+                };
+                if !errors.iter().any(|e| e.message == message) {
+                    errors.push(
+                        CompositionError::new("DIRECTIVE_COMPOSITION_ERROR", message)
+                            .at(subgraph_b, b.location)
+                            .at(subgraph_a, a.location),
+                    );
+                }
+            }
+        }
+        self.errors.extend(errors);
+    }
+
+    /// Federation directives this composer reads but does not carry into the supergraph:
+    /// an application is refused with a clear code rather than dropped (`@cacheTag`, v2.12,
+    /// Apollo Router's response cache tags, which Apollo writes as `@join__directive`).
+    fn unsupported(&mut self) {
+        for subgraph in self.subgraphs {
+            let name = subgraph.names.directive("cacheTag");
+            if !name.is_empty() && applies(subgraph, name) {
+                self.errors.push(
+                    CompositionError::new(
+                        "UNSUPPORTED_FEATURE",
+                        format!(
+                            "[{}] \"@{name}\" (federation v2.12) is not supported by this composer yet: remove its applications",
+                            subgraph.name
+                        ),
+                    )
+                    .at(&subgraph.name, subgraph.federation_link_span()),
+                );
+            }
+        }
+    }
+
     /// A field several subgraphs resolve with an abstract type must be able to return the
     /// same object types in each of them: otherwise which types the field may return depends
     /// on the subgraph a plan picks.
@@ -846,10 +941,10 @@ impl Checker<'_> {
         }
     }
 
-    /// `@tag` and `@inaccessible` go into the supergraph under one name: subgraphs that
+    /// `@tag`, `@inaccessible`, `@cost` and `@listSize` go into the supergraph under one name: subgraphs that
     /// import them must import them under the same name.
     fn import_names(&mut self) {
-        for spec in ["tag", "inaccessible"] {
+        for spec in ["tag", "inaccessible", "cost", "listSize"] {
             // Only subgraphs that apply it: an import nobody uses names nothing.
             let imported: Vec<(&Subgraph, &str)> = self
                 .subgraphs
@@ -1119,6 +1214,42 @@ impl Checker<'_> {
         }
     }
 
+    /// After merging, a type implementing an interface (in some subgraph) must have every
+    /// field the interface has (in any subgraph): a subgraph adding a field to the interface
+    /// without the implementations that other subgraphs declare leaves them incomplete.
+    fn interface_fields(&mut self, supergraph: &Supergraph) {
+        for ty in supergraph.types.values() {
+            for interface_name in ty.implements.keys() {
+                let Some(interface) = supergraph.types.get(interface_name) else {
+                    continue;
+                };
+                for field in interface.fields.values() {
+                    if ty.fields.contains_key(&field.name) {
+                        continue;
+                    }
+                    let places: Vec<Origin> = field.sources.iter().map(|s| s.origin).collect();
+                    self.error(
+                        "INTERFACE_FIELD_NO_IMPLEM",
+                        format!(
+                            "Interface field \"{}.{}\" is declared in subgraph(s) {} but type \"{}\", which implements \"{}\", does not have field \"{}\" in any subgraph",
+                            interface.name,
+                            field.name,
+                            places
+                                .iter()
+                                .map(|o| format!("\"{}\"", self.name(*o)))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            ty.name,
+                            interface.name,
+                            field.name
+                        ),
+                        &places,
+                    );
+                }
+            }
+        }
+    }
+
     /// A supergraph needs at least one visible query field.
     fn queries(&mut self, supergraph: &Supergraph) {
         let has_query = supergraph.types.get("Query").is_some_and(|q| {
@@ -1314,21 +1445,21 @@ fn valid_override_label(label: &str) -> bool {
         .strip_prefix("percent(")
         .and_then(|rest| rest.strip_suffix(')'))
     {
+        // Apollo's `^percent\((\d{1,2}(\.\d{1,8})?|100)\)$`.
         let (whole, decimals) = number.split_once('.').unwrap_or((number, ""));
         let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-        return !whole.is_empty()
-            && digits(whole)
-            && digits(decimals)
-            && decimals.len() <= 8
-            && (!number.contains('.') || !decimals.is_empty())
-            && number
-                .parse::<f64>()
-                .is_ok_and(|n| (0.0..=100.0).contains(&n));
+        return number == "100"
+            || ((1..=2).contains(&whole.len())
+                && digits(whole)
+                && digits(decimals)
+                && decimals.len() <= 8
+                && (!number.contains('.') || !decimals.is_empty()));
     }
+    // Apollo's `^[a-zA-Z][a-zA-Z0-9_\-:./]*$`.
     label.starts_with(|c: char| c.is_ascii_alphabetic())
         && label
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.'))
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.' | '/'))
 }
 
 /// Whether a `@key`/`@requires`/`@provides` has its `fields` as a string (a redefinition of

@@ -224,6 +224,7 @@ fn selection_fits(
             .collect::<Vec<_>>()
             .join("; ")
     })?;
+    no_alias_or_directive(&set.selection_set)?;
     let mut leaves = Vec::new();
     selected_fields(&set.selection_set, &mut leaves)?;
     if leaves.is_empty() {
@@ -234,6 +235,32 @@ fn selection_fits(
             return Err(format!(
                 "the type of the selection \"{ty}\" does not match the expected type \"{argument}\""
             ));
+        }
+    }
+    Ok(())
+}
+
+/// A context selection reads values as the setter's fields hold them: Apollo refuses aliases
+/// and directives anywhere in it.
+fn no_alias_or_directive(set: &SelectionSet) -> Result<(), String> {
+    for selection in &set.selections {
+        match selection {
+            Selection::Field(f) => {
+                if f.alias.is_some() {
+                    return Err("aliases are not allowed in the selection".into());
+                }
+                if !f.directives.is_empty() {
+                    return Err("directives are not allowed in the selection".into());
+                }
+                no_alias_or_directive(&f.selection_set)?;
+            }
+            Selection::InlineFragment(f) => {
+                if !f.directives.is_empty() {
+                    return Err("directives are not allowed in the selection".into());
+                }
+                no_alias_or_directive(&f.selection_set)?;
+            }
+            Selection::FragmentSpread(_) => {}
         }
     }
     Ok(())

@@ -108,14 +108,24 @@ pub fn emit(supergraph: &Supergraph) -> String {
     }
     // `@composeDirective`d specs, as the subgraphs link them.
     let mut linked_urls: Vec<&str> = Vec::new();
-    for (url, _) in &supergraph.composed_directives {
+    for (url, _, _) in &supergraph.composed_directives {
         if !linked_urls.contains(&url.as_str()) {
             linked_urls.push(url);
             let imports: Vec<String> = supergraph
                 .composed_directives
                 .iter()
-                .filter(|(other, _)| other == url)
-                .map(|(_, d)| string(&format!("@{}", d.name)))
+                .filter(|(other, _, _)| other == url)
+                .map(|(_, original, d)| {
+                    if *original == d.name.as_str() {
+                        string(&format!("@{}", d.name))
+                    } else {
+                        format!(
+                            "{{name: {}, as: {}}}",
+                            string(&format!("@{original}")),
+                            string(&format!("@{}", d.name))
+                        )
+                    }
+                })
                 .collect();
             let _ = writeln!(
                 out,
@@ -195,7 +205,7 @@ pub fn emit(supergraph: &Supergraph) -> String {
         supergraph
             .executable_directives
             .iter()
-            .chain(supergraph.composed_directives.iter().map(|(_, d)| d))
+            .chain(supergraph.composed_directives.iter().map(|(_, _, d)| d))
             .map(|d| d.to_string().trim_end().to_string()),
     );
     let directive_name = |definition: &str| -> String {

@@ -49,10 +49,14 @@ pub fn merge(
             .filter(|d| !d.trim().is_empty()),
         executable_directives,
         composed_directives: {
-            let mut composed: Vec<(String, Node<ast::DirectiveDefinition>)> = Vec::new();
+            let mut composed: Vec<(String, String, Node<ast::DirectiveDefinition>)> = Vec::new();
             for directive in subgraphs.iter().flat_map(|s| &s.composed) {
-                if !composed.iter().any(|(_, d)| d.name == directive.name) {
-                    composed.push((directive.url.clone(), directive.definition.clone()));
+                if !composed.iter().any(|(_, _, d)| d.name == directive.name) {
+                    composed.push((
+                        directive.url.clone(),
+                        directive.original.clone(),
+                        directive.definition.clone(),
+                    ));
                 }
             }
             composed

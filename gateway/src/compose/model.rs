@@ -260,6 +260,12 @@ pub struct Supergraph {
     /// Executable directives (`on QUERY | FIELD ...`) every subgraph defines: clients may
     /// send them and every subgraph understands them.
     pub executable_directives: Vec<Node<apollo_compiler::ast::DirectiveDefinition>>,
-    /// `@composeDirective`d custom directives: `(spec URL, definition)`, one per name.
-    pub composed_directives: Vec<(String, Node<apollo_compiler::ast::DirectiveDefinition>)>,
+    /// `@composeDirective`d custom directives, one per name.
+    /// `(spec URL, name in the spec, definition)`: the name differs from the definition's
+    /// when a subgraph imports it renamed or namespaced (`@audit__level` for `@level`).
+    pub composed_directives: Vec<(
+        String,
+        String,
+        Node<apollo_compiler::ast::DirectiveDefinition>,
+    )>,
 }

@@ -25,10 +25,12 @@ const OWNED_BY_FEDERATION: &[&str] = &[
     "authenticated",
     "requiresScopes",
     "policy",
-    "cost",
     "context",
     "join",
 ];
+/// The demand control spec, which Apollo's composition also reads linked on its own (its
+/// `@cost` and `@listSize` then take the names this link gives them).
+const COST_SPEC: &str = "https://specs.apollo.dev/cost/";
 /// The newest federation spec version this composer knows (`v2.x`).
 const LATEST_MINOR: u32 = 14;
 
@@ -78,7 +80,9 @@ const DIRECTIVES: &[(&str, u32, &str)] = &[
     (
         "composeDirective",
         1,
-        "(name: String!) repeatable on SCHEMA",
+        // Nullable as Apollo defines it: a missing or empty name is refused by composition
+        // (`DIRECTIVE_COMPOSITION_ERROR`), not by validation.
+        "(name: String) repeatable on SCHEMA",
     ),
     (
         "authenticated",
@@ -115,6 +119,14 @@ const DIRECTIVES: &[(&str, u32, &str)] = &[
         9,
         "(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION",
     ),
+    // Apollo Router's response cache tags: importing it is fine (Apollo's test helpers import
+    // every federation directive), applying it is refused by `Checker::unsupported` rather
+    // than dropped from the supergraph.
+    (
+        "cacheTag",
+        12,
+        "(format: String!) repeatable on OBJECT | FIELD_DEFINITION",
+    ),
 ];
 
 /// Scalars the federation directives take, by spec name.
@@ -128,10 +140,6 @@ const SCALAR_SINCE: &[(&str, u32)] = &[
     ("Policy", 6),
     ("ContextFieldValue", 8),
 ];
-
-/// Elements of the federation spec this composer knows but does not compose: refused with a
-/// clear code rather than dropped (`@cacheTag`, v2.12, is Apollo Router's response cache).
-const UNSUPPORTED: &[(&str, u32)] = &[("cacheTag", 12)];
 
 /// A directive's definition as `minor` of the federation spec has it: `@override(label:)`
 /// came with v2.7.
@@ -182,6 +190,10 @@ pub struct Subgraph {
 pub struct ComposedDirective {
     /// Its name in this subgraph (and in the supergraph).
     pub name: Name,
+    /// Its name in the spec it comes from (an import may rename it).
+    pub original: String,
+    /// Where the subgraph's `@composeDirective` names it.
+    pub location: Option<apollo_compiler::parser::SourceSpan>,
     /// The URL of the spec it comes from, linked in the supergraph too.
     pub url: String,
     pub definition: Node<ast::DirectiveDefinition>,
@@ -296,15 +308,17 @@ pub fn parse(input: &SubgraphInput) -> (Result<Subgraph, Vec<CompositionError>>,
         // Every subgraph answers `_service`, so every subgraph has a Query type.
         prelude.push_str("type Query { _service: String }\n");
     }
-    let prelude = ast::Document::parse(prelude, "federation-definitions.graphql")
-        .expect("the federation definitions parse");
-    let built = match Schema::builder()
+    // A subgraph printed from a built schema defines every federation element itself: then
+    // there is nothing to add (and an empty document does not parse).
+    let mut builder = Schema::builder()
         .adopt_orphan_extensions()
-        .ignore_builtin_redefinitions()
-        .add_ast(&prelude)
-        .add_ast(&document)
-        .build()
-    {
+        .ignore_builtin_redefinitions();
+    if !prelude.trim().is_empty() {
+        let prelude = ast::Document::parse(prelude, "federation-definitions.graphql")
+            .expect("the federation definitions parse");
+        builder = builder.add_ast(&prelude);
+    }
+    let built = match builder.add_ast(&document).build() {
         Ok(schema) => with_default_roots(schema).validate(),
         Err(errors) => Err(errors),
     };
@@ -337,6 +351,17 @@ pub fn parse(input: &SubgraphInput) -> (Result<Subgraph, Vec<CompositionError>>,
     }
 }
 
+/// Federation directives composition carries into the supergraph by itself: naming them in
+/// `@composeDirective` is harmless; naming any other federation directive is an error.
+const COMPOSED_BY_DEFAULT: &[&str] = &[
+    "tag",
+    "inaccessible",
+    "authenticated",
+    "requiresScopes",
+    "policy",
+    "context",
+];
+
 /// The directives `@composeDirective` names: each must be a directive imported from a spec the
 /// subgraph links (not federation's own, which composition handles already), so the
 /// supergraph can link the same spec.
@@ -346,10 +371,11 @@ fn composed_directives(
     names: &FederationNames,
 ) -> Result<Vec<ComposedDirective>, Vec<CompositionError>> {
     let compose_directive = names.directive("composeDirective");
-    let federation_locals: HashSet<&str> = DIRECTIVES
+    // Local name → spec name.
+    let federation_locals: HashMap<&str, &str> = DIRECTIVES
         .iter()
-        .map(|(spec, _, _)| names.directive(spec))
-        .filter(|local| !local.is_empty())
+        .map(|(spec, _, _)| (names.directive(spec), *spec))
+        .filter(|(local, _)| !local.is_empty())
         .collect();
     let mut composed = Vec::new();
     let mut errors = Vec::new();
@@ -380,8 +406,18 @@ fn composed_directives(
             );
             continue;
         };
-        if federation_locals.contains(local) {
-            // Federation's own directives are composed already.
+        if let Some(spec) = federation_locals.get(local) {
+            // Federation's own directives: those composition carries anyway may be named
+            // (Apollo hints that it is not needed), the others cannot be composed.
+            if !COMPOSED_BY_DEFAULT.contains(spec) {
+                errors.push(
+                    CompositionError::new(
+                        "DIRECTIVE_COMPOSITION_ERROR",
+                        format!("Composing federation directive \"{requested}\" in subgraph \"{subgraph}\" is not supported"),
+                    )
+                    .at(subgraph, application.location()),
+                );
+            }
             continue;
         }
         let from_link = links.iter().find_map(|link| {
@@ -389,33 +425,53 @@ fn composed_directives(
             if url.starts_with(FEDERATION_SPEC) {
                 return None;
             }
-            let Some(Value::List(items)) = link
+            // Not imported: the link's namespace (`as:`, or the spec's name) gives
+            // `@spec` for the directive named after the spec and `@spec__name` for the others.
+            let namespaced = || {
+                let spec = link
+                    .specified_argument_by_name("as")
+                    .and_then(|v| v.as_str())
+                    .or_else(|| url.trim_end_matches('/').rsplit('/').nth(1))?;
+                if local == spec {
+                    Some(spec.to_string())
+                } else {
+                    local
+                        .strip_prefix(spec)
+                        .and_then(|rest| rest.strip_prefix("__"))
+                        .map(str::to_string)
+                }
+            };
+            let items: &[Node<Value>] = match link
                 .specified_argument_by_name("import")
                 .map(|v| v.as_ref())
-            else {
-                return None;
+            {
+                Some(Value::List(items)) => items,
+                _ => &[],
             };
-            items
-                .iter()
-                .any(|item| match item.as_ref() {
-                    Value::String(name) => name == requested,
-                    Value::Object(fields) => {
+            // The directive's name in its spec, when the import brings it in as `requested`.
+            let original = items.iter().find_map(|item| match item.as_ref() {
+                Value::String(name) => (name == requested).then(|| name.to_string()),
+                Value::Object(fields) => {
+                    let get = |key: &str| {
                         fields
                             .iter()
-                            .any(|(k, v)| k == "as" && v.as_str() == Some(requested))
-                            || (fields
-                                .iter()
-                                .any(|(k, v)| k == "name" && v.as_str() == Some(requested))
-                                && !fields.iter().any(|(k, _)| k == "as"))
-                    }
-                    _ => false,
-                })
-                .then(|| url.to_string())
+                            .find(|(k, _)| k == key)
+                            .and_then(|(_, v)| v.as_str())
+                    };
+                    let name = get("name")?;
+                    (get("as").unwrap_or(name) == requested).then(|| name.to_string())
+                }
+                _ => None,
+            });
+            let original = original.or_else(namespaced)?;
+            Some((url.to_string(), original))
         });
         let definition = schema.directive_definitions.get(local);
         match (from_link, definition) {
-            (Some(url), Some(definition)) => composed.push(ComposedDirective {
+            (Some((url, original)), Some(definition)) => composed.push(ComposedDirective {
                 name: definition.name.clone(),
+                original: original.trim_start_matches('@').to_string(),
+                location: application.location(),
                 url,
                 definition: definition.clone(),
             }),
@@ -507,6 +563,31 @@ fn federation_names(
             ]);
         }
     }
+    // `@link(url: ".../cost/v0.1", import: [...])`: local names of `@cost` and `@listSize`.
+    let cost_names: Vec<(&'static str, String)> = links
+        .iter()
+        .filter(|link| {
+            link.specified_argument_by_name("url")
+                .and_then(|v| v.as_str())
+                .is_some_and(|url| url.starts_with(COST_SPEC))
+        })
+        .flat_map(|link| {
+            let prefix = link
+                .specified_argument_by_name("as")
+                .and_then(|v| v.as_str())
+                .unwrap_or("cost")
+                .to_string();
+            let imported = read_imports(link);
+            ["cost", "listSize"].map(|spec_name| {
+                let local = match imported.get(&format!("@{spec_name}")) {
+                    Some(alias) => alias.trim_start_matches('@').to_string(),
+                    None if spec_name == "cost" => prefix.clone(),
+                    None => format!("{prefix}__{spec_name}"),
+                };
+                (spec_name, local)
+            })
+        })
+        .collect();
     for link in links {
         let Some(url) = link
             .specified_argument_by_name("url")
@@ -556,6 +637,11 @@ fn federation_names(
                 None => format!("{prefix}__{spec_name}"),
             };
             if let Ok(name) = Name::new(&local) {
+                directives.insert(*spec_name, name);
+            }
+        }
+        for (spec_name, local) in &cost_names {
+            if let Ok(name) = Name::new(local) {
                 directives.insert(*spec_name, name);
             }
         }
@@ -618,7 +704,7 @@ fn read_imports(link: &ast::Directive) -> IndexMap<String, String> {
 }
 
 /// Why an element imported from federation `v2.<minor>` cannot be: the version does not have
-/// it (Apollo's `INVALID_LINK_DIRECTIVE_USAGE`), or this composer does not compose it.
+/// it (Apollo's `INVALID_LINK_DIRECTIVE_USAGE`).
 fn refused_import(subgraph: &str, element: &str, minor: u32) -> Option<CompositionError> {
     let since = match element.strip_prefix('@') {
         Some(directive) => DIRECTIVES
@@ -633,20 +719,7 @@ fn refused_import(subgraph: &str, element: &str, minor: u32) -> Option<Compositi
     match since {
         Some(since) if since <= minor => None,
         Some(_) => Some(unknown_element(subgraph, element)),
-        None => {
-            let unsupported = element
-                .strip_prefix('@')
-                .and_then(|d| UNSUPPORTED.iter().find(|(name, _)| *name == d));
-            match unsupported {
-                Some((_, since)) if *since <= minor => Some(CompositionError::new(
-                    "UNSUPPORTED_FEATURE",
-                    format!(
-                        "[{subgraph}] \"{element}\" (federation v2.{since}) is not supported by this composer yet: remove it from the import list"
-                    ),
-                )),
-                _ => Some(unknown_element(subgraph, element)),
-            }
-        }
+        None => Some(unknown_element(subgraph, element)),
     }
 }
 
